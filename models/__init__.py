@@ -1,0 +1,1 @@
+"""layerwalk's models: pure PyTorch, no web imports. Start with `from models import registry`."""

@@ -1,0 +1,139 @@
+"""Finds the shipped weights, loads each model once, and hands it out by id.
+
+A model is the pair `ID.json` (its record: family, config, training) + `ID.safetensors` (its state dict) in the
+weights folder. Ids are looked up among the discovered records; they are never used to build a path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from models.hooks import run_with_cache
+from models.mlp import MLP, MLPConfig
+from models.piecewise import Breakpoint, Region, breakpoints, linear_regions, region_at, within
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class LoadedMLP:
+    """A trained sqrt MLP with its exact piecewise-linear form, computed once at load."""
+
+    id: str
+    record: dict[str, Any]
+    module: MLP
+    family: str = "mlp"
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        lo, hi = self.record["data"]["domain"]
+        return float(lo), float(hi)
+
+    @cached_property
+    def regions(self) -> list[Region]:
+        """Every linear region on the whole real line (the outer two are unbounded)."""
+        weights = [(w.double().numpy(), b.double().numpy()) for w, b in self.module.weights()]
+        return linear_regions(weights, -math.inf, math.inf)
+
+    @cached_property
+    def domain_regions(self) -> list[Region]:
+        return within(self.regions, *self.domain)
+
+    @cached_property
+    def domain_breakpoints(self) -> list[Breakpoint]:
+        lo, hi = self.domain
+        return [p for p in breakpoints(self.regions) if lo < p.x < hi]
+
+    def run_with_cache(self, x: float) -> tuple[float, dict[str, torch.Tensor]]:
+        """y = f(x) and every hook's value for this one input, without the batch axis."""
+        out, cache = run_with_cache(self.module, torch.tensor([[x]], dtype=torch.float32))
+        return float(out[0, 0]), {name: value[0] for name, value in cache.items()}
+
+    def region_at(self, x: float) -> Region:
+        return region_at(self.regions, x)
+
+    @staticmethod
+    def target(x: float) -> float | None:
+        """What the net was trained to output, sqrt(x); None where sqrt is undefined (x < 0)."""
+        return math.sqrt(x) if x >= 0 else None
+
+    def extrapolating(self, x: float) -> bool:
+        lo, hi = self.domain
+        return not lo <= x <= hi
+
+
+LoadedModel = LoadedMLP
+
+
+def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedMLP:
+    module = MLP(MLPConfig(**record["config"]))
+    module.load_state_dict(weights, strict=True)
+    module.eval()
+    return LoadedMLP(model_id, record, module)
+
+
+_LOADERS = {"mlp": _load_mlp}
+
+
+class Registry:
+    """The models found in one weights folder, each loaded once on first use."""
+
+    def __init__(self, weights_dir: Path = WEIGHTS_DIR) -> None:
+        self.weights_dir = weights_dir
+        self._records = {
+            path.stem: json.loads(path.read_text())
+            for path in sorted(weights_dir.glob("*.json"))
+            if path.with_suffix(".safetensors").exists()
+        }
+        self._loaded: dict[str, LoadedModel] = {}
+
+    def ids(self) -> list[str]:
+        return list(self._records)
+
+    def load(self, model_id: str) -> LoadedModel:
+        """The model called `model_id`; an unknown id is a KeyError that names the known ones."""
+        if model_id not in self._records:
+            raise KeyError(f"Unknown model '{model_id}'. Known: {', '.join(self.ids())}")
+        if model_id not in self._loaded:
+            record = self._records[model_id]
+            weights = load_file(str(self.weights_dir / f"{model_id}.safetensors"))
+            self._loaded[model_id] = _LOADERS[record["family"]](model_id, record, weights)
+        return self._loaded[model_id]
+
+    def load_all(self) -> list[LoadedModel]:
+        return [self.load(model_id) for model_id in self.ids()]
+
+
+_default: Registry | None = None
+
+
+def _registry() -> Registry:
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default
+
+
+def ids() -> list[str]:
+    """The ids of the shipped models."""
+    return _registry().ids()
+
+
+def load(model_id: str) -> LoadedModel:
+    """A shipped model by id: `registry.load("sqrt-mlp-2x2").run_with_cache(4.0)`."""
+    return _registry().load(model_id)
+
+
+__all__ = ["WEIGHTS_DIR", "LoadedMLP", "LoadedModel", "Registry", "ids", "load"]
