@@ -1,0 +1,24 @@
+"""Settings: one object, read from LAYERWALK_* environment variables. Every field is documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.registry import WEIGHTS_DIR
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LAYERWALK_")
+
+    weights_dir: Path = Field(
+        default=WEIGHTS_DIR,
+        description="Folder holding the models to serve (ID.json + ID.safetensors pairs).",
+    )
+    max_body_bytes: int = Field(
+        default=16_384,
+        ge=256,
+        description="Largest request body accepted, in bytes; a larger one gets 413.",
+    )

@@ -1,0 +1,88 @@
+"""Error responses that do the explaining: every 4xx names the problem, the bad value and the fix."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+log = logging.getLogger("layerwalk")
+SCHEMA_HINT = "See /docs for the request body this endpoint takes."
+
+
+class InputError(Exception):
+    """A request that is well-formed JSON but asks for something the model cannot take."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        super().__init__(f"{field}: {problem}. {fix}")
+        self.field = field
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    if len(loc) > 1 and loc[0] == "body" and isinstance(loc[1], int):
+        return "body"  # a JSON syntax error: the int is a character position, not a field
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind, loc = error["type"], tuple(error["loc"])
+    if kind == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "JSON decode error")
+        return f"The request body is not valid JSON ({reason}). Send a JSON object. {SCHEMA_HINT}"
+    if kind == "missing" and loc == ("body",):
+        return f"The request body is empty. Send a JSON object. {SCHEMA_HINT}"
+    if kind == "model_attributes_type" and loc == ("body",):
+        return f"The request body must be a JSON object, got {error['input']!r:.60}. {SCHEMA_HINT}"
+    if kind == "missing":
+        return f"'{_field(loc)}' is missing. {SCHEMA_HINT}"
+    if kind == "extra_forbidden":
+        return f"'{_field(loc)}' is not a field of this request. {SCHEMA_HINT}"
+    if kind == "value_error":  # our own validators' messages already name the value and the fix
+        return f"{_field(loc)}: {error['msg'].removeprefix('Value error, ')}."
+    return f"{_field(loc)}: {error['msg']} (got {error.get('input')!r:.60}). {SCHEMA_HINT}"
+
+
+def _merge_union_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`input: float | str` reports one error per branch; a reader wants one line per field."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        if len(loc) > 2 and loc[-1] in ("float", "str"):
+            loc = loc[:-1]
+            error = {**error, "loc": loc, "msg": "expected a number (or, for text models, a string)"}
+        merged.setdefault(loc, error)
+    return list(merged.values())
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _merge_union_branches([dict(e) for e in exc.errors()])
+    messages = [_describe(e) for e in errors]
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": " ".join(messages),
+            "errors": [{"field": _field(tuple(e["loc"])), "message": m} for e, m in zip(errors, messages, strict=True)],
+        },
+    )
+
+
+async def _input_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InputError)
+    return JSONResponse(
+        status_code=422, content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]}
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "Internal error; it has been logged."})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(Exception, _unexpected)

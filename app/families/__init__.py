@@ -1,0 +1,1 @@
+"""Per-family presenters: turn a loaded model and its capture cache into the API's schemas."""

@@ -1,0 +1,37 @@
+"""create_app(): wiring only. Serve with `uvicorn app.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.config import Settings
+from app.limits import BodySizeLimit
+from app.routes import api, health, pages
+from models.registry import Registry
+
+STATIC_DIR = Path(__file__).parents[1] / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    torch.set_num_threads(1)  # tiny models: threads only add contention between workers
+    app = FastAPI(
+        title="layerwalk",
+        summary="Walk a neural network's forward pass, layer by layer, with the real numbers.",
+        version="1",
+    )
+    app.state.settings = settings
+    app.state.registry = Registry(settings.weights_dir)
+    app.state.registry.load_all()  # load at start, so the first request is not the slow one
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""One small router per resource: health, the JSON API, and the HTML pages."""

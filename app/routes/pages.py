@@ -1,0 +1,28 @@
+"""HTML pages. Each page fetches its JSON twin from /api and links to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.deps import ModelDep, RegistryDep
+from app.routes.api import list_models, summary
+
+templates = Jinja2Templates(directory=Path(__file__).parents[2] / "templates")
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/", name="gallery")
+async def gallery(request: Request, registry: RegistryDep) -> HTMLResponse:
+    """The gallery of served models."""
+    models = await list_models(registry)
+    return templates.TemplateResponse(request, "index.html", {"models": models})
+
+
+@router.get("/models/{model_id}", name="model_page")
+async def model_page(request: Request, model: ModelDep) -> HTMLResponse:
+    """A model's page; its state (x) lives in the query string."""
+    return templates.TemplateResponse(request, f"{model.family}.html", {"model": summary(model)})
