@@ -1,0 +1,53 @@
+// Thin wrappers around the vendored Plotly, so every page draws with the same look.
+/* global Plotly */
+
+export const CONFIG = { displaylogo: false, responsive: true };
+export const BLUE = "#2166ac";
+export const RED = "#b2182b";
+export const GREY = "#8a8a8a";
+// Signed values: a diverging scale centred on 0 (blue +, red −), readable by colour-blind viewers.
+export const DIVERGING = [
+  [0, RED],
+  [0.5, "#f7f7f7"],
+  [1, BLUE],
+];
+
+export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits);
+
+export function baseLayout(extra = {}) {
+  return {
+    margin: { l: 50, r: 15, t: 30, b: 40 },
+    font: { family: "system-ui, sans-serif", size: 13 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    ...extra,
+  };
+}
+
+// A matrix as an annotated heatmap: numbers on the cells when there are few enough to read.
+export function heatmap(el, { z, x, y, title, annotate = true }) {
+  const cells = z.length * (z[0]?.length ?? 0);
+  const showText = annotate && cells <= 64 && (z[0]?.length ?? 0) <= 8;
+  const limit = Math.max(1e-9, ...z.flat().map(Math.abs));
+  const trace = {
+    type: "heatmap",
+    z,
+    x,
+    y,
+    colorscale: DIVERGING,
+    zmin: -limit,
+    zmax: limit,
+    zmid: 0,
+    hovertemplate: "%{y}, %{x}: %{z:.4f}<extra></extra>",
+    texttemplate: showText ? "%{z:.3f}" : "",
+    showscale: false,
+  };
+  const layout = baseLayout({
+    title: { text: title, font: { size: 13 } },
+    height: Math.min(420, 70 + 22 * z.length),
+    margin: { l: 60, r: 10, t: 30, b: 30 },
+    yaxis: { autorange: "reversed", type: "category" },
+    xaxis: { type: "category", side: "bottom" },
+  });
+  return Plotly.react(el, [trace], layout, CONFIG);
+}

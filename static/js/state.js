@@ -1,0 +1,23 @@
+// The page's state lives in the query string, so a reload or a shared link restores the view.
+
+export function readState(defaults) {
+  const params = new URLSearchParams(window.location.search);
+  const state = { ...defaults };
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const raw = params.get(key);
+    if (raw === null) continue;
+    if (typeof fallback === "number") {
+      const value = Number(raw);
+      if (raw.trim() !== "" && Number.isFinite(value)) state[key] = value;
+    } else {
+      state[key] = raw;
+    }
+  }
+  return state;
+}
+
+export function writeState(state) {
+  const params = new URLSearchParams(window.location.search);
+  for (const [key, value] of Object.entries(state)) params.set(key, String(value));
+  window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
+}
