@@ -1,0 +1,41 @@
+"""The HTML pages: a gallery, one page per model, each linked to its JSON twin, with nothing from a CDN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from models.registry import Registry
+from tests.app.conftest import Client
+
+EXTERNAL_URL = re.compile(r"""(?:src|href)=["'](?:https?:)?//(?!testserver[/:"'])""")
+
+
+def test_the_gallery_links_every_model_page(client: Client) -> None:
+    html = client.get("/").text
+    for model_id in Registry().ids():
+        assert f'href="http://testserver/models/{model_id}"' in html
+        assert Registry().load(model_id).record["title"] in html
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_a_model_page_links_its_json_twin_and_loads_vendored_plotly(client: Client, model_id: str) -> None:
+    response = client.get(f"/models/{model_id}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert f'data-detail-url="http://testserver/api/models/{model_id}"' in html
+    assert f'data-forward-url="http://testserver/api/models/{model_id}/forward"' in html
+    assert "/static/vendor/plotly-cartesian-4.1.1.min.js" in html
+
+
+@pytest.mark.parametrize("path", ["/", "/models/sqrt-mlp-2x2"])
+def test_pages_reference_nothing_outside_the_server(client: Client, path: str) -> None:
+    assert not EXTERNAL_URL.findall(client.get(path).text)
+
+
+def test_the_vendored_plotly_is_served_with_its_version_in_the_name(client: Client) -> None:
+    response = client.get("/static/vendor/plotly-cartesian-4.1.1.min.js")
+    assert response.status_code == 200
+    assert "plotly.js (cartesian - minified) v4.1.1" in response.text[:200]

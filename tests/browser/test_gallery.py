@@ -1,0 +1,37 @@
+"""The gallery in Chromium: every served model, each card a link to its page; and the offline guard works."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Guard
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_gallery_shows_every_model_and_a_card_opens_its_page(page: Page, server: str) -> None:
+    models = httpx.get(f"{server}/api/models").json()
+    page.goto(server)
+    cards = page.locator(".card")
+    expect(cards).to_have_count(len(models))
+    for card, model in zip(cards.all(), models, strict=True):
+        expect(card).to_contain_text(model["title"])
+        expect(card).to_contain_text(f"{model['n_params']:,} parameters")
+    cards.first.locator("a").click()
+    page.wait_for_url(f"{server}/models/{models[0]['id']}")
+    page.wait_for_selector("body[data-rendered-x]")
+
+
+@pytest.mark.guard_checked_by_test
+def test_the_guard_catches_and_blocks_a_request_off_the_server(page: Page, server: str, guard: Guard) -> None:
+    # Negative control: if this passes, a page that used a CDN would fail the other tests.
+    page.goto(server)
+    page.evaluate("""() => new Promise((resolve) => {
+        const img = document.createElement("img");
+        img.onerror = img.onload = resolve;
+        img.src = "https://cdn.example.com/plotly.min.js";
+        document.body.append(img);
+    })""")
+    assert guard.external_requests == ["https://cdn.example.com/plotly.min.js"]

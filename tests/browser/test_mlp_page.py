@@ -1,0 +1,125 @@
+"""The MLP page in Chromium: the walk, the plots and the URL follow x, and every number matches the API."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Guard
+
+pytestmark = pytest.mark.browser
+MLPS = ["sqrt-mlp-2x2", "sqrt-mlp-16x16"]
+
+
+def _api_forward(server: str, model_id: str, x: float) -> dict:  # type: ignore[type-arg]
+    response = httpx.post(f"{server}/api/models/{model_id}/forward", json={"input": x})
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _wait_for_x(page: Page, x: str) -> None:
+    page.wait_for_selector(f'body[data-rendered-x="{x}"]', state="attached")
+
+
+def _walk_numbers(page: Page) -> dict[str, list[str]]:
+    """The numbers the walk prints for each hook, as text."""
+    rows = page.locator("#walk .step")
+    return {
+        row.get_attribute("data-hook") or "": row.evaluate(
+            "r => (r.textContent.split(': ').slice(1).join(': ').match(/-?\\d+\\.\\d+/g) || [])"
+        )
+        for row in rows.all()
+    }
+
+
+def _expected_numbers(result: dict) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    return {s["name"]: [f"{v:.4f}" for v in s["data"]] for s in result["steps"]}
+
+
+def _plot_marker(page: Page) -> tuple[float, float]:
+    trace = page.evaluate("() => document.getElementById('plot-function').data.at(-1)")
+    return trace["x"][0], trace["y"][0]
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_the_walk_and_plot_show_the_apis_numbers_and_follow_the_slider(page: Page, server: str, model_id: str) -> None:
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    first = _api_forward(server, model_id, 4.0)
+    assert _walk_numbers(page) == _expected_numbers(first)
+    assert _plot_marker(page) == pytest.approx((4.0, first["output"]["y"]))
+
+    page.locator("#x-slider").fill("7.25")
+    _wait_for_x(page, "7.25")
+    moved = _api_forward(server, model_id, 7.25)
+    assert _walk_numbers(page) == _expected_numbers(moved)
+    assert _walk_numbers(page) != _expected_numbers(first)
+    assert _plot_marker(page) == pytest.approx((7.25, moved["output"]["y"]))
+    expect(page.locator("#x-number")).to_have_value("7.25")
+    assert page.url.endswith("?x=7.25")
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_the_function_plot_draws_the_nets_curve_and_every_kink(page: Page, server: str, model_id: str) -> None:
+    detail = httpx.get(f"{server}/api/models/{model_id}").json()
+    page.goto(f"{server}/models/{model_id}?x=2")
+    _wait_for_x(page, "2")
+    plot = page.evaluate("""() => {
+        const el = document.getElementById('plot-function');
+        const curve = el.data.find((t) => t.name === 'net f(x)');
+        return {x: curve.x, y: curve.y, lines: el.layout.shapes.filter((s) => s.type === 'line').map((s) => s.x0)};
+    }""")
+    assert list(zip(plot["x"], plot["y"], strict=True)) == [tuple(p) for p in detail["analysis"]["curve"]]
+    assert plot["lines"] == [p["x"] for p in detail["analysis"]["breakpoints"]]
+    region = _api_forward(server, model_id, 2.0)["output"]["region"]
+    expect(page.locator("#plot-function")).to_contain_text(f"y = {region['slope']:.4f}·x")
+    expect(page.locator("#regions tr.current")).to_have_count(1)
+
+
+def test_a_reload_or_shared_link_restores_x(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=3")
+    _wait_for_x(page, "3")
+    page.locator("#x-number").fill("6.5")
+    page.locator("#x-number").press("Enter")
+    _wait_for_x(page, "6.5")
+    page.reload()
+    _wait_for_x(page, "6.5")
+    expect(page.locator("#x-slider")).to_have_value("6.5")
+
+
+def test_relus_that_are_off_are_marked_in_the_walk_the_tables_and_the_diagram(page: Page, server: str) -> None:
+    result = _api_forward(server, "sqrt-mlp-16x16", 1.0)
+    hidden_z = [s["data"] for s in result["steps"] if s["name"].endswith("hook_z")][:-1]
+    off = sum(v <= 0 for z in hidden_z for v in z)
+    assert off > 0
+    page.goto(f"{server}/models/sqrt-mlp-16x16?x=1")
+    _wait_for_x(page, "1")
+    expect(page.locator("#walk .off")).to_have_count(off)
+    expect(page.locator("#layers tr.off")).to_have_count(off)
+    expect(page.locator("#network circle.off")).to_have_count(off)
+
+
+def test_x_outside_the_domain_is_drawn_and_flagged_as_extrapolating(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=4")
+    _wait_for_x(page, "4")
+    expect(page.locator("#extrapolating")).to_be_hidden()
+    page.locator("#x-number").fill("11.5")
+    page.locator("#x-number").press("Enter")
+    _wait_for_x(page, "11.5")
+    expect(page.locator("#extrapolating")).to_be_visible()
+    assert _plot_marker(page) == pytest.approx((11.5, _api_forward(server, "sqrt-mlp-2x2", 11.5)["output"]["y"]))
+
+
+def test_an_out_of_range_x_shows_the_servers_message_and_keeps_the_last_view(
+    page: Page, server: str, guard: Guard
+) -> None:
+    guard.expect_console_error("status of 422")
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=4")
+    _wait_for_x(page, "4")
+    with page.expect_response(lambda r: r.url.endswith("/forward") and r.status == 422):
+        page.locator("#x-number").fill("5000")
+        page.locator("#x-number").press("Enter")
+    expect(page.locator("#error")).to_contain_text("5000 is out of range")
+    expect(page.locator("#error")).to_contain_text("between -1000 and 1000")
+    assert page.locator("body").get_attribute("data-rendered-x") == "4"

@@ -1,0 +1,41 @@
+"""The MLP computes z = W·a + b then a = ReLU(z), layer by layer: recomputed from each step's input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import registry
+from models.hooks import run_with_cache
+from models.mlp import MLP, MLPConfig
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_each_layer_of_a_shipped_net_recomputes_from_the_one_before(model_id: str) -> None:
+    model = registry.load(model_id).module
+    x = torch.linspace(-1.0, 11.0, 37).unsqueeze(1)  # [37, 1]
+    out, cache = run_with_cache(model, x)
+    a = x
+    for i, (W, b) in enumerate(model.weights()):
+        z = cache[f"layers.{i}.hook_z"]
+        torch.testing.assert_close(z, a @ W.T + b)
+        if f"layers.{i}.hook_a" in cache:
+            a = cache[f"layers.{i}.hook_a"]
+            torch.testing.assert_close(a, torch.clamp(z, min=0.0))
+    torch.testing.assert_close(out, z)
+
+
+def test_the_output_layer_is_linear_so_y_can_go_negative() -> None:
+    model = MLP(MLPConfig(hidden=(2,)))
+    with torch.no_grad():
+        for layer in model.affine_layers():
+            layer.linear.weight.fill_(1.0)
+            layer.linear.bias.fill_(0.0)
+        model.affine_layers()[-1].linear.bias.fill_(-5.0)
+    assert model(torch.tensor([[1.0]])).item() == pytest.approx(2.0 - 5.0)
+
+
+def test_config_round_trips_through_the_json_record() -> None:
+    config = MLPConfig(hidden=(16, 16))
+    assert MLPConfig(**config.to_dict()) == config
+    assert config.widths == [1, 16, 16, 1]
