@@ -6,6 +6,7 @@ The output layer is linear, so the whole net is a piecewise-linear function of i
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,7 +43,8 @@ class Affine(nn.Module):
         self.hook_z = HookPoint()
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return self.hook_z(self.linear(a))  # [batch, d_out]
+        z: torch.Tensor = self.hook_z(self.linear(a))  # [batch, d_out]
+        return z
 
 
 class ReLULayer(Affine):
@@ -54,7 +56,8 @@ class ReLULayer(Affine):
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         z = super().forward(a)  # [batch, d_out]
-        return self.hook_a(torch.relu(z))  # [batch, d_out]
+        a_out: torch.Tensor = self.hook_a(torch.relu(z))  # [batch, d_out]
+        return a_out
 
 
 class MLP(nn.Module):
@@ -62,7 +65,7 @@ class MLP(nn.Module):
         super().__init__()
         self.config = config
         widths = config.widths
-        hidden: list[nn.Module] = [ReLULayer(i, o) for i, o in zip(widths[:-2], widths[1:-1], strict=True)]
+        hidden: list[nn.Module] = [ReLULayer(i, o) for i, o in itertools.pairwise(widths[:-1])]
         self.layers = nn.ModuleList([*hidden, Affine(widths[-2], widths[-1])])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

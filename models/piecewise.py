@@ -9,6 +9,7 @@ result is exact up to float64 rounding of the float32 weights.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -63,16 +64,14 @@ def linear_regions(weights: Weights, lo: float = -math.inf, hi: float = math.inf
     if weights[0][0].shape[1] != 1 or weights[-1][0].shape[0] != 1:
         raise ValueError("linear_regions needs a net with one input and one output")
     # Each piece: (left, right, p, q, active) with the current activation a(x) = p·x + q on (left, right).
-    pieces: list[tuple[float, float, Vec, Vec, tuple[tuple[bool, ...], ...]]] = [
-        (lo, hi, np.ones(1), np.zeros(1), ())
-    ]
+    pieces: list[tuple[float, float, Vec, Vec, tuple[tuple[bool, ...], ...]]] = [(lo, hi, np.ones(1), np.zeros(1), ())]
     for W, b in weights[:-1]:
         split = []
         for left, right, p, q, active in pieces:
             m, c = W @ p, W @ q + b  # z(x) = m·x + c, each [d_out]
             roots = sorted({float(-cj / mj) for mj, cj in zip(m, c, strict=True) if mj != 0.0})
             edges = [left, *(r for r in roots if left < r < right), right]
-            for l_edge, r_edge in zip(edges[:-1], edges[1:], strict=True):
+            for l_edge, r_edge in itertools.pairwise(edges):
                 on = m * _inside(l_edge, r_edge) + c > 0.0
                 split.append((l_edge, r_edge, np.where(on, m, 0.0), np.where(on, c, 0.0), (*active, tuple(on))))
         pieces = split
@@ -86,7 +85,7 @@ def linear_regions(weights: Weights, lo: float = -math.inf, hi: float = math.inf
 def breakpoints(regions: list[Region]) -> list[Breakpoint]:
     """The boundaries between consecutive regions, with the units that switch there."""
     found = []
-    for before, after in zip(regions[:-1], regions[1:], strict=True):
+    for before, after in itertools.pairwise(regions):
         switched = tuple(
             (layer, unit)
             for layer, (s0, s1) in enumerate(zip(before.active, after.active, strict=True))

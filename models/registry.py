@@ -23,9 +23,9 @@ from models.piecewise import Breakpoint, Region, breakpoints, linear_regions, re
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded model
 class LoadedMLP:
-    """A trained sqrt MLP with its exact piecewise-linear form, computed once at load."""
+    """A trained sqrt MLP with its exact piecewise-linear form, computed once on first use."""
 
     id: str
     record: dict[str, Any]
