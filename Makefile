@@ -15,7 +15,6 @@ setup: $(STAMP)
 # Reinstall only when the dependency list changes; the project itself is installed editable.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

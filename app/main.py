@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app import errors
 from app.config import Settings
 from app.limits import BodySizeLimit
-from app.routes import api, health, pages
+from app.routes import api, docs, health, pages
 from models.registry import Registry
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="layerwalk",
         summary="Walk a neural network's forward pass, layer by layer, with the real numbers.",
         version="1",
+        docs_url=None,  # served by routes/docs.py from our own static files
+        redoc_url=None,  # ReDoc has no offline build here; Swagger UI covers the same schema
     )
     app.state.settings = settings
     app.state.registry = Registry(settings.weights_dir)
@@ -33,5 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

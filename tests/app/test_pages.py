@@ -39,3 +39,10 @@ def test_the_vendored_plotly_is_served_with_its_version_in_the_name(client: Clie
     response = client.get("/static/vendor/plotly-cartesian-4.1.1.min.js")
     assert response.status_code == 200
     assert "plotly.js (cartesian - minified) v4.1.1" in response.text[:200]
+
+
+def test_the_api_docs_page_loads_swagger_ui_from_this_server(client: Client) -> None:
+    html = client.get("/docs").text
+    assert "http://testserver/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in html
+    assert not EXTERNAL_URL.findall(html)
+    assert client.get("/redoc").status_code == 404

@@ -35,3 +35,9 @@ def test_the_guard_catches_and_blocks_a_request_off_the_server(page: Page, serve
         document.body.append(img);
     })""")
     assert guard.external_requests == ["https://cdn.example.com/plotly.min.js"]
+
+
+def test_the_api_docs_page_renders_offline_from_our_own_files(page: Page, server: str) -> None:
+    page.goto(f"{server}/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path")).to_contain_text(["/api/models/{model_id}/forward"])
