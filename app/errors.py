@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 log = logging.getLogger("layerwalk")
 SCHEMA_HINT = "See /docs for the request body this endpoint takes."
@@ -35,6 +36,8 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing" and loc == ("body",):
         return f"The request body is empty. Send a JSON object. {SCHEMA_HINT}"
     if kind == "model_attributes_type" and loc == ("body",):
+        if isinstance(error["input"], bytes | str):  # a body that was not parsed as JSON at all
+            return "The request body was not read as JSON. Send it with the header Content-Type: application/json."
         return f"The request body must be a JSON object, got {error['input']!r:.60}. {SCHEMA_HINT}"
     if kind == "missing":
         return f"'{_field(loc)}' is missing. {SCHEMA_HINT}"
@@ -77,6 +80,20 @@ async def _input_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's and FastAPI's own terse errors, reworded to say what to do."""
+    assert isinstance(exc, HTTPException)
+    detail, path = exc.detail, request.url.path
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"Nothing at {path}. The models are listed at /api/models and the API at /docs."
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "another method")
+        detail = f"{request.method} is not allowed on {path}. Use {allowed}; see /docs."
+    elif exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The request body could not be parsed (malformed or too deeply nested JSON). Send a flat JSON object."
+    return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(status_code=500, content={"detail": "Internal error; it has been logged."})
@@ -85,4 +102,5 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -90,6 +90,8 @@ class ForwardRequest(BaseModel):
     def _no_booleans(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"got the boolean {str(value).lower()}. Send a number such as 4.0")
+        if isinstance(value, int) and abs(value) > 1e308:  # a JSON integer literal too long for a float
+            raise ValueError(f"the integer with {len(str(abs(value)))} digits is too large. Send a number such as 4.0")
         return value
 
 

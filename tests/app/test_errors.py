@@ -27,6 +27,7 @@ BAD_BODIES = [
     pytest.param("{not json", "body", "not valid JSON", id="malformed-json"),
     pytest.param("", "body", "body is empty", id="empty-body"),
     pytest.param("[1, 2]", "body", "must be a JSON object", id="array-body"),
+    pytest.param('{"input": 1' + "0" * 400 + "}", "input", "401 digits is too large", id="huge-integer"),
 ]
 
 
@@ -96,3 +97,32 @@ def test_an_unexpected_failure_is_a_500_without_a_stack_trace(monkeypatch: pytes
     assert response.status_code == 500
     assert "secret internals" not in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_json_sent_without_a_json_content_type_is_told_which_header_to_send(
+    client: Client, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(FORWARD, content=b'{"input": 4}', headers=headers)
+    assert response.status_code == 422
+    assert "Content-Type: application/json" in response.json()["detail"]
+
+
+def test_deeply_nested_json_is_a_400_that_says_what_to_send(client: Client) -> None:
+    response = client.post(FORWARD, content="[" * 5000 + "]" * 5000, headers=JSON)
+    assert response.status_code == 400
+    assert "too deeply nested" in response.json()["detail"]
+
+
+def test_a_wrong_method_is_a_405_naming_the_allowed_one(client: Client) -> None:
+    response = client.get(FORWARD)
+    assert response.status_code == 405
+    assert response.json()["detail"] == f"GET is not allowed on {FORWARD}. Use POST; see /docs."
+
+
+@pytest.mark.parametrize("path", ["/api/nothing", "/static/nope.js", "/api/models/..%2Fweights"])
+def test_an_unknown_path_is_a_404_pointing_at_the_model_list(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "/api/models" in response.json()["detail"]
