@@ -90,7 +90,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         allowed = (exc.headers or {}).get("Allow", "another method")
         detail = f"{request.method} is not allowed on {path}. Use {allowed}; see /docs."
     elif exc.status_code == 400 and detail == "There was an error parsing the body":
-        detail = "The request body could not be parsed (malformed or too deeply nested JSON). Send a flat JSON object."
+        detail = (
+            "The request body could not be parsed (malformed JSON, nested too deeply, or a number too long). "
+            "Send a flat JSON object with numbers of ordinary length."
+        )
     return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
 

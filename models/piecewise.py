@@ -45,15 +45,17 @@ class Breakpoint:
         return self.slope_left != self.slope_right
 
 
-def _inside(left: float, right: float) -> float:
-    """A point strictly inside (left, right), where no unit changes state."""
-    if math.isinf(left) and math.isinf(right):
-        return 0.0
-    if math.isinf(left):
-        return right - 1.0
-    if math.isinf(right):
-        return left + 1.0
-    return (left + right) / 2.0
+def _on(m: float, c: float, left: float, right: float) -> bool:
+    """Whether z = m·x + c is positive on (left, right), an interval its root does not cut.
+
+    Decided from where the root lies, not by evaluating z at a probe point: a probe can land on a root one ulp
+    away, where z = 0 would read as off.
+    """
+    if m > 0.0:
+        return float(-c / m) <= left
+    if m < 0.0:
+        return float(-c / m) >= right
+    return c > 0.0
 
 
 def linear_regions(weights: Weights, lo: float = -math.inf, hi: float = math.inf) -> list[Region]:
@@ -69,10 +71,10 @@ def linear_regions(weights: Weights, lo: float = -math.inf, hi: float = math.inf
         split = []
         for left, right, p, q, active in pieces:
             m, c = W @ p, W @ q + b  # z(x) = m·x + c, each [d_out]
-            roots = sorted({float(-cj / mj) for mj, cj in zip(m, c, strict=True) if mj != 0.0})
-            edges = [left, *(r for r in roots if left < r < right), right]
+            roots = {float(-cj / mj) for mj, cj in zip(m, c, strict=True) if mj != 0.0}
+            edges = [left, *sorted(r for r in roots if left < r < right), right]
             for l_edge, r_edge in itertools.pairwise(edges):
-                on = m * _inside(l_edge, r_edge) + c > 0.0
+                on = np.array([_on(mj, cj, l_edge, r_edge) for mj, cj in zip(m, c, strict=True)])
                 split.append((l_edge, r_edge, np.where(on, m, 0.0), np.where(on, c, 0.0), (*active, tuple(on))))
         pieces = split
     W, b = weights[-1]
@@ -99,9 +101,33 @@ def breakpoints(regions: list[Region]) -> list[Breakpoint]:
 def region_at(regions: list[Region], x: float) -> Region:
     """The region holding x; at a breakpoint, the region to its right (the last region keeps its right end)."""
     index = bisect.bisect_right([r.left for r in regions], x) - 1
-    if index < 0 or x > regions[-1].right:
+    if math.isnan(x) or index < 0 or x > regions[-1].right:
         raise ValueError(f"x={x} is outside the analysed interval [{regions[0].left}, {regions[-1].right}]")
     return regions[index]
+
+
+def affine_for(weights: Weights, active: tuple[tuple[bool, ...], ...]) -> tuple[float, float]:
+    """(slope, intercept) of the net with its ReLUs fixed in the on/off pattern `active`."""
+    p, q = np.ones(1), np.zeros(1)  # a(x) = p·x + q
+    for (W, b), on in zip(weights[:-1], active, strict=True):
+        mask = np.array(on)
+        p, q = np.where(mask, W @ p, 0.0), np.where(mask, W @ q + b, 0.0)
+    W, b = weights[-1]
+    return float((W @ p)[0]), float((W @ q + b)[0])
+
+
+def region_of_pass(regions: list[Region], weights: Weights, x: float, active: tuple[tuple[bool, ...], ...]) -> Region:
+    """The region a forward pass at x was in, given the on/off pattern that pass saw.
+
+    Within rounding of a breakpoint, a float32 pass can sit on either side of it; its own pattern decides, so the
+    region shown never contradicts the ReLUs shown. Should rounding give a pattern that no neighbouring region
+    has (two breakpoints closer than float32 resolves), the pass's own affine map is returned as [x, x].
+    """
+    index = regions.index(region_at(regions, x))
+    for candidate in regions[max(0, index - 1) : index + 2]:
+        if candidate.active == active:
+            return candidate
+    return Region(x, x, *affine_for(weights, active), active)
 
 
 def within(regions: list[Region], lo: float, hi: float) -> list[Region]:

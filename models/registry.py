@@ -18,7 +18,16 @@ from safetensors.torch import load_file
 
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig
-from models.piecewise import Breakpoint, Region, breakpoints, linear_regions, region_at, within
+from models.piecewise import (
+    Breakpoint,
+    Region,
+    Weights,
+    breakpoints,
+    linear_regions,
+    region_at,
+    region_of_pass,
+    within,
+)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -42,10 +51,14 @@ class LoadedMLP:
         return float(lo), float(hi)
 
     @cached_property
+    def weights64(self) -> Weights:
+        """Every layer's (W, b) in float64, for the exact analysis."""
+        return [(w.double().numpy(), b.double().numpy()) for w, b in self.module.weights()]
+
+    @cached_property
     def regions(self) -> list[Region]:
         """Every linear region on the whole real line (the outer two are unbounded)."""
-        weights = [(w.double().numpy(), b.double().numpy()) for w, b in self.module.weights()]
-        return linear_regions(weights, -math.inf, math.inf)
+        return linear_regions(self.weights64, -math.inf, math.inf)
 
     @cached_property
     def domain_regions(self) -> list[Region]:
@@ -63,6 +76,11 @@ class LoadedMLP:
 
     def region_at(self, x: float) -> Region:
         return region_at(self.regions, x)
+
+    def region_of_pass(self, x: float, cache: dict[str, torch.Tensor]) -> Region:
+        """The region the captured pass at x was in, chosen by that pass's own ReLUs (a > 0 is on)."""
+        active = tuple(tuple(bool(v > 0) for v in a) for name, a in cache.items() if name.endswith(".hook_a"))
+        return region_of_pass(self.regions, self.weights64, x, active)
 
     @staticmethod
     def target(x: float) -> float | None:

@@ -52,7 +52,7 @@ def analysis(model: LoadedMLP) -> schemas.MLPAnalysis:
     )
 
 
-def parse_input(value: float | str) -> float:
+def parse_input(value: float | str, domain: tuple[float, float]) -> float:
     """The x an MLP takes: a finite number within ±INPUT_LIMIT."""
     if isinstance(value, str):
         raise InputError("input", f"this model takes a number, got the string {value!r:.40}", "Send e.g. 4.0.")
@@ -61,8 +61,9 @@ def parse_input(value: float | str) -> float:
     if abs(value) > INPUT_LIMIT:
         raise InputError(
             "input",
-            f"{value:g} is out of range",
-            f"Send a number between {-INPUT_LIMIT:g} and {INPUT_LIMIT:g} (the training domain is [0, 10]).",
+            f"{value!r} is out of range",
+            f"Send a number between {-INPUT_LIMIT:g} and {INPUT_LIMIT:g} (the training domain is "
+            f"[{domain[0]:g}, {domain[1]:g}]).",
         )
     return float(value)
 
@@ -79,7 +80,7 @@ def _titles(index: int, n_layers: int, kind: str) -> tuple[str, str]:
 
 
 def forward(model: LoadedMLP, value: float | str) -> schemas.ForwardResult:
-    x = parse_input(value)
+    x = parse_input(value, model.domain)
     y, cache_ = model.run_with_cache(x)
     n_layers = len(model.module.affine_layers())
     steps = []
@@ -98,6 +99,9 @@ def forward(model: LoadedMLP, value: float | str) -> schemas.ForwardResult:
         input=x,
         steps=steps,
         output=schemas.MLPOutput(
-            y=y, target=model.target(x), extrapolating=model.extrapolating(x), region=region(model.region_at(x))
+            y=y,
+            target=model.target(x),
+            extrapolating=model.extrapolating(x),
+            region=region(model.region_of_pass(x, cache_)),
         ),
     )

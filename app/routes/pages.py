@@ -1,4 +1,4 @@
-"""HTML pages. Each page fetches its JSON twin from /api and links to it."""
+"""HTML pages, each linked to its JSON twin; a model page fetches its twin from /api and draws it."""
 
 from __future__ import annotations
 
@@ -25,4 +25,6 @@ async def gallery(request: Request, registry: RegistryDep) -> HTMLResponse:
 @router.get("/models/{model_id}", name="model_page")
 async def model_page(request: Request, model: ModelDep) -> HTMLResponse:
     """A model's page; its state (x) lives in the query string."""
-    return templates.TemplateResponse(request, f"{model.family}.html", {"model": summary(model)})
+    lo, hi = model.domain
+    context = {"model": summary(model), "domain": f"[{lo:g}, {hi:g}]"}
+    return templates.TemplateResponse(request, f"{model.family}.html", context)

@@ -175,7 +175,7 @@ function regionsTable(result) {
   const head = el("tr", {}, ...["#", "from", "to", "slope", "intercept", "ReLUs on"].map((t) => el("th", { scope: "col" }, t)));
   const rows = analysis.regions.map((r, i) => {
     const on = r.active.flat().filter(Boolean).length;
-    const here = current.slope === r.slope && current.intercept === r.intercept;
+    const here = JSON.stringify(r.active) === JSON.stringify(current.active); // each pattern holds one region
     return el("tr", { className: here ? "current" : "" }, ...[String(i + 1), fmt(r.left, 3), fmt(r.right, 3),
       fmt(r.slope), fmt(r.intercept), `${on}/${r.active.flat().length}`].map((t) => el("td", {}, t)));
   });
@@ -232,15 +232,18 @@ async function request(x) {
   busy = false;
 }
 
+// First render, then controls: an input before the layer cards exist would have nothing to draw into.
 const state = readState({ x: 4 });
-slider.addEventListener("input", () => request(Number(slider.value)));
-numberBox.addEventListener("change", () => {
-  if (numberBox.value.trim() !== "") request(Number(numberBox.value));
-});
 trainingPanel();
 const first = await postJSON(page.dataset.forwardUrl, { input: state.x }).catch((error) => {
-  showError(error);
+  showError(error); // e.g. a shared link with an x out of range: say why, and show x = 4 instead
   return postJSON(page.dataset.forwardUrl, { input: 4 });
 });
 layerCards(first);
 await render(first);
+slider.addEventListener("input", () => request(Number(slider.value)));
+numberBox.addEventListener("change", () => {
+  if (numberBox.value.trim() !== "") request(Number(numberBox.value));
+});
+slider.disabled = false;
+numberBox.disabled = false;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from models.registry import Registry
@@ -62,8 +63,10 @@ def test_forward_steps_recompute_from_the_one_before(client: Client, model_id: s
     result = _forward(client, model_id, x)
     steps = result["steps"]
     module = Registry().load(model_id).module
+    hidden = len(module.config.hidden)
     assert [s["name"] for s in steps] == [
-        name for name, _ in module.named_modules() if name.rsplit(".", 1)[-1].startswith("hook_")
+        *(f"layers.{i}.hook_{kind}" for i in range(hidden) for kind in ("z", "a")),
+        f"layers.{hidden}.hook_z",
     ]
     a = [x]
     weights = module.weights()
@@ -81,7 +84,7 @@ def test_forward_steps_recompute_from_the_one_before(client: Client, model_id: s
         else:
             assert step["data"] == [max(0.0, v) for v in z]
         a = step["data"]
-    assert result["output"]["y"] == steps[-1]["data"][0]
+    assert result["output"]["y"] == pytest.approx(expected[0], rel=1e-5, abs=1e-5)  # y = W_out·a + b_out
 
 
 @pytest.mark.parametrize("model_id", MLPS)
@@ -96,10 +99,21 @@ def test_forward_output_has_target_flag_and_the_region_holding_x(client: Client,
     assert region["slope"] * x + region["intercept"] == pytest.approx(out["y"], abs=1e-5)
 
 
-def test_the_region_active_pattern_matches_the_relus_in_the_steps(client: Client) -> None:
-    result = _forward(client, "sqrt-mlp-16x16", 2.5)
-    zs = [s["data"] for s in result["steps"] if s["name"].endswith("hook_z")][:-1]
-    assert result["output"]["region"]["active"] == [[v > 0 for v in z] for z in zs]
+def _float32_neighbours(x: float) -> list[float]:
+    x32 = np.float32(x)
+    return [float(np.nextafter(x32, np.float32(-np.inf))), float(x32), x, float(np.nextafter(x32, np.float32(np.inf)))]
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_at_and_around_every_breakpoint_the_region_agrees_with_the_relus_shown(client: Client, model_id: str) -> None:
+    # Where float64 analysis and the float32 pass could disagree on the side of a kink, the page must not.
+    breakpoints = client.get(f"/api/models/{model_id}").json()["analysis"]["breakpoints"]
+    for x in (v for p in breakpoints for v in _float32_neighbours(p["x"])):
+        result = _forward(client, model_id, x)
+        zs = [s["data"] for s in result["steps"] if s["name"].endswith("hook_z")][:-1]
+        region = result["output"]["region"]
+        assert region["active"] == [[v > 0 for v in z] for z in zs], x
+        assert region["slope"] * x + region["intercept"] == pytest.approx(result["output"]["y"], abs=1e-5)
 
 
 def test_the_openapi_page_and_schema_are_served(client: Client) -> None:

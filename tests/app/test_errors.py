@@ -112,7 +112,13 @@ def test_json_sent_without_a_json_content_type_is_told_which_header_to_send(
 def test_deeply_nested_json_is_a_400_that_says_what_to_send(client: Client) -> None:
     response = client.post(FORWARD, content="[" * 5000 + "]" * 5000, headers=JSON)
     assert response.status_code == 400
-    assert "too deeply nested" in response.json()["detail"]
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_an_integer_too_long_for_the_json_parser_is_a_400_that_says_so(client: Client) -> None:
+    response = client.post(FORWARD, content='{"input": 1' + "0" * 5000 + "}", headers=JSON)
+    assert response.status_code == 400
+    assert "a number too long" in response.json()["detail"]
 
 
 def test_a_wrong_method_is_a_405_naming_the_allowed_one(client: Client) -> None:

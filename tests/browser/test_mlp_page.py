@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Guard
 
@@ -120,6 +120,20 @@ def test_an_out_of_range_x_shows_the_servers_message_and_keeps_the_last_view(
     with page.expect_response(lambda r: r.url.endswith("/forward") and r.status == 422):
         page.locator("#x-number").fill("5000")
         page.locator("#x-number").press("Enter")
-    expect(page.locator("#error")).to_contain_text("5000 is out of range")
+    expect(page.locator("#error")).to_contain_text("5000.0 is out of range")
     expect(page.locator("#error")).to_contain_text("between -1000 and 1000")
     assert page.locator("body").get_attribute("data-rendered-x") == "4"
+
+
+def test_the_controls_wait_for_the_first_render(page: Page, server: str) -> None:
+    held: list[Route] = []
+    page.route("**/forward", lambda route: held.append(route))
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=3")
+    while not held:  # each wait lets Playwright deliver the intercepted request to the handler
+        page.wait_for_timeout(20)
+    expect(page.locator("#x-slider")).to_be_disabled()
+    held[0].continue_()
+    page.unroute("**/forward")
+    _wait_for_x(page, "3")
+    expect(page.locator("#x-slider")).to_be_enabled()
+    expect(page.locator("#x-number")).to_be_enabled()

@@ -15,7 +15,15 @@ from models import registry
 from models.data import sqrt
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig
-from models.piecewise import Region, breakpoints, linear_regions, region_at, within
+from models.piecewise import (
+    Region,
+    affine_for,
+    breakpoints,
+    linear_regions,
+    region_at,
+    region_of_pass,
+    within,
+)
 
 
 def _weights(model: MLP) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -151,3 +159,46 @@ def test_the_exact_max_error_bounds_a_dense_grid_and_is_reached(model_id: str) -
         errors = (model(grid) - torch.sqrt(grid)).abs()
     assert errors.max().item() <= exact + 1e-9
     assert errors.max().item() == pytest.approx(exact, abs=1e-4)
+
+
+@pytest.mark.parametrize("make", NETS)
+def test_each_regions_pattern_maps_back_to_its_formula(make: Callable[[], MLP]) -> None:
+    weights = _weights(make())
+    for r in linear_regions(weights):
+        assert affine_for(weights, r.active) == pytest.approx((r.slope, r.intercept), abs=1e-12)
+
+
+def test_units_whose_roots_are_one_ulp_apart_each_switch_at_their_own_root() -> None:
+    beside = float(np.nextafter(3.0, 4.0))
+    weights = [(np.array([[1.0], [1.0]]), np.array([-3.0, -beside])), (np.array([[1.0, 1.0]]), np.array([0.0]))]
+    regions = linear_regions(weights)
+    assert [r.active for r in regions] == [((False, False),), ((True, False),), ((True, True),)]
+    assert [(p.x, p.switched) for p in breakpoints(regions)] == [(3.0, ((0, 0),)), (beside, ((0, 1),))]
+
+
+def test_a_unit_whose_root_is_far_out_is_on_where_its_slope_says() -> None:
+    # z = -1e-20·x - 1 is positive only for x < -1e20
+    weights = [(np.array([[-1e-20]]), np.array([-1.0])), (np.array([[1.0]]), np.array([0.0]))]
+    first, second = linear_regions(weights)
+    assert (first.right, first.active, first.slope) == (-1e20, ((True,),), -1e-20)
+    assert (second.active, second.slope) == (((False,),), 0.0)
+
+
+def test_region_of_pass_follows_the_pattern_the_pass_saw_at_a_breakpoint() -> None:
+    weights = [(np.array([[1.0]]), np.array([-2.0])), (np.array([[1.0]]), np.array([0.0]))]
+    regions = linear_regions(weights)
+    assert region_of_pass(regions, weights, 2.0, ((False,),)) == regions[0]
+    assert region_of_pass(regions, weights, 2.0, ((True,),)) == regions[1]
+
+
+def test_region_of_pass_falls_back_to_the_passs_own_formula_for_an_unseen_pattern() -> None:
+    weights = [(np.array([[1.0], [1.0]]), np.array([-3.0, -5.0])), (np.array([[1.0, 2.0]]), np.array([0.0]))]
+    regions = linear_regions(weights)
+    odd = ((False, True),)  # unit 1 on while unit 0 is off: no x gives this
+    assert region_of_pass(regions, weights, 4.0, odd) == Region(4.0, 4.0, 2.0, -10.0, odd)
+
+
+def test_region_at_rejects_nan() -> None:
+    weights = [(np.array([[1.0]]), np.array([-2.0])), (np.array([[1.0]]), np.array([0.0]))]
+    with pytest.raises(ValueError, match="outside"):
+        region_at(linear_regions(weights), math.nan)

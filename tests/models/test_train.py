@@ -27,8 +27,10 @@ def test_retraining_the_small_net_from_scratch_lands_on_its_record(tmp_path: Pat
     for name in ("final_mse", "max_abs_error_0_10", "max_abs_error_1_10"):
         assert fresh["metrics"][name] == pytest.approx(shipped["metrics"][name], rel=1e-3), name
     assert fresh["data"]["samples"] == shipped["data"]["samples"]
-    state = load_file(str(tmp_path / "sqrt-mlp-2x2.safetensors"))
-    assert set(state) == set(registry.load("sqrt-mlp-2x2").module.state_dict())
+    fresh_weights = load_file(str(tmp_path / "sqrt-mlp-2x2.safetensors"))
+    shipped_weights = load_file(str(WEIGHTS_DIR / "sqrt-mlp-2x2.safetensors"))
+    # On our machines the file is byte-identical; the tolerance spares a CPU with other vector code.
+    torch.testing.assert_close(fresh_weights, shipped_weights, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("model_id", sorted(RECIPES))
