@@ -98,12 +98,16 @@ def breakpoints(regions: list[Region]) -> list[Breakpoint]:
     return found
 
 
-def region_at(regions: list[Region], x: float) -> Region:
-    """The region holding x; at a breakpoint, the region to its right (the last region keeps its right end)."""
-    index = bisect.bisect_right([r.left for r in regions], x) - 1
+def _index_at(regions: list[Region], x: float) -> int:
+    index = bisect.bisect_right(regions, x, key=lambda r: r.left) - 1
     if math.isnan(x) or index < 0 or x > regions[-1].right:
         raise ValueError(f"x={x} is outside the analysed interval [{regions[0].left}, {regions[-1].right}]")
-    return regions[index]
+    return index
+
+
+def region_at(regions: list[Region], x: float) -> Region:
+    """The region holding x; at a breakpoint, the region to its right (the last region keeps its right end)."""
+    return regions[_index_at(regions, x)]
 
 
 def affine_for(weights: Weights, active: tuple[tuple[bool, ...], ...]) -> tuple[float, float]:
@@ -123,7 +127,7 @@ def region_of_pass(regions: list[Region], weights: Weights, x: float, active: tu
     region shown never contradicts the ReLUs shown. Should rounding give a pattern that no neighbouring region
     has (two breakpoints closer than float32 resolves), the pass's own affine map is returned as [x, x].
     """
-    index = regions.index(region_at(regions, x))
+    index = _index_at(regions, x)
     for candidate in regions[max(0, index - 1) : index + 2]:
         if candidate.active == active:
             return candidate

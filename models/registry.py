@@ -79,7 +79,7 @@ class LoadedMLP:
 
     def region_of_pass(self, x: float, cache: dict[str, torch.Tensor]) -> Region:
         """The region the captured pass at x was in, chosen by that pass's own ReLUs (a > 0 is on)."""
-        active = tuple(tuple(bool(v > 0) for v in a) for name, a in cache.items() if name.endswith(".hook_a"))
+        active = tuple(tuple(a.gt(0).tolist()) for name, a in cache.items() if name.endswith(".hook_a"))
         return region_of_pass(self.regions, self.weights64, x, active)
 
     @staticmethod
