@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Family = Literal["mlp", "textnet", "gpt", "seq2seq"]
 FAMILY_ORDER: list[str] = ["mlp", "textnet", "gpt", "seq2seq"]  # the teaching path, neuron to transformer
+TEMPERATURE_CAP = 10.0
+PENALTY_CAP = 10.0
+MAX_TEXT_CHARS = 200
+MAX_NEW_TOKENS = 20
 
 
 class ModelSummary(BaseModel):
@@ -28,7 +32,10 @@ class Training(BaseModel):
     epochs: int
     loss_curve: list[tuple[int, float]] = Field(description="[epoch, loss] pairs, about 100 of them")
     metrics: dict[str, float]
-    data: dict[str, Any] = Field(description="What the net was trained on; `samples` lists the inputs")
+    data: dict[str, Any] = Field(description="What the net was trained on (samples, or pairs and vocabulary)")
+    seed_search: dict[str, Any] | None = Field(default=None, description="Seeds tried, and why this one was kept")
+    predictions: list[dict[str, Any]] | None = Field(default=None, description="Text nets: each pair's prediction")
+    greedy_chains: list[dict[str, Any]] | None = Field(default=None, description="Text nets: greedy chain per word")
     trained_at: str
     duration_s: float
     torch_version: str
@@ -75,14 +82,37 @@ class ModelDetail(ModelSummary):
     hook_names: list[str]
     training: Training
     analysis: MLPAnalysis | None = None
+    vocab: list[str] | None = Field(default=None, description="Text models: the vocabulary, in id order")
+    embedding: list[list[float]] | None = Field(default=None, description="Text nets: the table, [vocab][d_embed]")
 
 
-class ForwardRequest(BaseModel):
+class Sampling(BaseModel):
+    """How logits become the next token (text models): penalty → top-k → softmax(logits / T) → top-p."""
+
     model_config = ConfigDict(extra="forbid")
 
+    temperature: Annotated[float, Field(ge=0, le=TEMPERATURE_CAP, allow_inf_nan=False, strict=True)] = Field(
+        default=1.0, description=f"0 gives the argmax (the T → 0 limit); at most {TEMPERATURE_CAP:g}"
+    )
+    top_k: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+        default=None, description="Keep the k most likely tokens (1 to the vocabulary size); null keeps all"
+    )
+    top_p: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)] | None = Field(
+        default=None, description="Keep the smallest set of most likely tokens whose probabilities reach p"
+    )
+    repetition_penalty: Annotated[float, Field(ge=1, le=PENALTY_CAP, allow_inf_nan=False, strict=True)] | None = Field(
+        default=None, description=f"Divide the logits of tokens already in the text by it (1 to {PENALTY_CAP:g})"
+    )
+
+
+class ForwardRequest(Sampling):
     input: float | str = Field(
-        description="mlp: the number x (training domain [0, 10]; outside it is served and flagged)",
-        examples=[4.0],
+        description=(
+            "mlp: the number x (training domain [0, 10]; outside it is served and flagged). "
+            f"textnet: a word of the vocabulary; of a longer text (at most {MAX_TEXT_CHARS} characters) the net "
+            "reads the last word"
+        ),
+        examples=[4.0, "hello"],
     )
 
     @field_validator("input", mode="before")
@@ -107,6 +137,18 @@ class Step(BaseModel):
     b: list[float] | None = None
 
 
+class TextOutput(BaseModel):
+    """The next token after the last position."""
+
+    logits: list[float] = Field(description="[vocab], after the repetition penalty if one was given")
+    scaled: list[float] | None = Field(description="logits / T, [vocab]; null at T = 0")
+    probs: list[float] = Field(description="softmax(logits / T) after top-k and top-p, renormalised; [vocab]")
+    kept: list[int] = Field(description="The ids top-k and top-p let through, most probable first")
+    prediction: str = Field(description="The argmax token: what greedy decoding picks")
+    prediction_id: int
+    entropy: float = Field(description="Entropy of `probs`, in bits")
+
+
 class MLPOutput(BaseModel):
     y: float
     target: float | None = Field(description="sqrt(x), what the net was trained to output; null for x < 0")
@@ -116,9 +158,35 @@ class MLPOutput(BaseModel):
 
 class ForwardResult(BaseModel):
     model: str
-    input: float
+    input: float | str
+    tokens: list[str] | None = Field(default=None, description="Text models: the input's tokens")
     steps: list[Step]
-    output: MLPOutput
+    output: MLPOutput | TextOutput
+
+
+class GenerateRequest(Sampling):
+    prompt: str = Field(description="The start: a word (or words) of the vocabulary", examples=["hello"])
+    max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS, strict=True)] = 10
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] | None = Field(
+        default=None, description="The same seed gives the same text; null picks one, returned in the result"
+    )
+
+
+class GeneratedToken(BaseModel):
+    token: str
+    id: int
+    prob: float = Field(description="The probability it was drawn with")
+    top: list[tuple[str, float]] = Field(description="The most likely candidates at this step")
+
+
+class GenerateResult(BaseModel):
+    model: str
+    prompt_tokens: list[str]
+    text: str = Field(description="The prompt and the new tokens, joined by spaces")
+    steps: list[GeneratedToken]
+    stop_reason: Literal["eos", "max_new_tokens", "loop"]
+    loop: tuple[str, str] | None = Field(description="The transition that repeated, when stop_reason is loop")
+    seed: int
 
 
 class Health(BaseModel):

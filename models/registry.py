@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,8 @@ from models.piecewise import (
     region_of_pass,
     within,
 )
+from models.textnet import TextNet, TextNetConfig
+from models.tokenizers import WordTokenizer
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -92,7 +95,37 @@ class LoadedMLP:
         return not lo <= x <= hi
 
 
-LoadedModel = LoadedMLP
+@dataclass(frozen=True, eq=False)
+class LoadedTextNet:
+    """A trained text net with its tokenizer. It reads one token: the last one of its input."""
+
+    id: str
+    record: dict[str, Any]
+    module: TextNet
+    tokenizer: WordTokenizer
+    family: str = "textnet"
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    @property
+    def eos_id(self) -> int:
+        return self.tokenizer.ids[self.module.config.eos]
+
+    def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The logits after the last token ([vocab]) and every hook's value, without the batch axis."""
+        logits, cache = run_with_cache(self.module, torch.tensor(ids[-1:]))
+        return logits[0], {name: value[0] for name, value in cache.items()}
+
+    def next_logits(self, context: list[int]) -> torch.Tensor:
+        """For generation: the logits after `context`, which for this net means after its last token."""
+        with torch.no_grad():
+            logits: torch.Tensor = self.module(torch.tensor(context[-1:]))[0]  # [vocab]
+        return logits
+
+
+LoadedModel = LoadedMLP | LoadedTextNet
 
 
 def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedMLP:
@@ -102,7 +135,18 @@ def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Te
     return LoadedMLP(model_id, record, module)
 
 
-_LOADERS = {"mlp": _load_mlp}
+def _load_textnet(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedTextNet:
+    config = TextNetConfig(**record["config"])
+    module = TextNet(config)
+    module.load_state_dict(weights, strict=True)
+    module.eval()
+    return LoadedTextNet(model_id, record, module, WordTokenizer(list(config.vocab)))
+
+
+_LOADERS: dict[str, Callable[[str, dict[str, Any], dict[str, torch.Tensor]], LoadedModel]] = {
+    "mlp": _load_mlp,
+    "textnet": _load_textnet,
+}
 
 
 class Registry:
@@ -154,4 +198,4 @@ def load(model_id: str) -> LoadedModel:
     return _registry().load(model_id)
 
 
-__all__ = ["WEIGHTS_DIR", "LoadedMLP", "LoadedModel", "Registry", "ids", "load"]
+__all__ = ["WEIGHTS_DIR", "LoadedMLP", "LoadedModel", "LoadedTextNet", "Registry", "ids", "load"]

@@ -11,19 +11,18 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
+from models import records
 from models.data import sqrt
 from models.mlp import MLP, MLPConfig
 from models.piecewise import breakpoints, linear_regions, within
+from models.train_textnet import TEXTNET_RECIPES, train_textnet
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-LOSS_CURVE_POINTS = 100
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class MLPRecipe:
     epochs: int
 
 
-RECIPES: dict[str, MLPRecipe] = {
+MLP_RECIPES: dict[str, MLPRecipe] = {
     r.id: r
     for r in [
         MLPRecipe(
@@ -111,7 +110,6 @@ def train_mlp(recipe: MLPRecipe, out_dir: Path, progress: bool = True) -> dict[s
     spread_first_kinks(model, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
-    every = max(1, recipe.epochs // LOSS_CURVE_POINTS)
     curve: list[list[float]] = []
     for epoch in range(1, recipe.epochs + 1):
         optimizer.zero_grad()
@@ -119,7 +117,7 @@ def train_mlp(recipe: MLPRecipe, out_dir: Path, progress: bool = True) -> dict[s
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         schedule.step()
-        if epoch % every == 0 or epoch == 1:
+        if records.keeps_loss(epoch, recipe.epochs):
             curve.append([epoch, loss.item()])
         if progress and epoch % max(1, recipe.epochs // 10) == 0:
             print(f"{recipe.id}: epoch {epoch}/{recipe.epochs}  mse {loss.item():.3e}", file=sys.stderr)
@@ -146,23 +144,21 @@ def train_mlp(recipe: MLPRecipe, out_dir: Path, progress: bool = True) -> dict[s
         "epochs": recipe.epochs,
         "loss_curve": curve,
         "metrics": {"final_mse": final_mse, **sqrt_metrics(model)},
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - started, 2),
-        "torch_version": torch.__version__,
-        "command": f"python -m models.train {recipe.id}",
+        **records.stamp(recipe.id, time.perf_counter() - started),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_file(model.state_dict(), str(out_dir / f"{recipe.id}.safetensors"))
-    (out_dir / f"{recipe.id}.json").write_text(json.dumps(record, indent=1) + "\n")
+    records.save(model, record, out_dir)
     return record
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
-    parser.add_argument("id", choices=sorted(RECIPES), help="the model to train")
+    parser.add_argument("id", choices=sorted([*MLP_RECIPES, *TEXTNET_RECIPES]), help="the model to train")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where to write ID.safetensors and ID.json")
     args = parser.parse_args(argv)
-    record = train_mlp(RECIPES[args.id], args.out)
+    if args.id in MLP_RECIPES:
+        record = train_mlp(MLP_RECIPES[args.id], args.out)
+    else:
+        record = train_textnet(TEXTNET_RECIPES[args.id], args.out)
     print(json.dumps({"id": record["id"], **record["metrics"], "duration_s": record["duration_s"]}, indent=1))
     return 0
 

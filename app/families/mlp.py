@@ -6,11 +6,12 @@ import math
 from functools import cache
 
 import torch
+from torch import nn
 
 from app import schemas
 from app.errors import InputError
-from models.hooks import hook_names
-from models.mlp import Affine
+from app.families.steps import Label, steps_from_cache
+from models.mlp import Affine, ReLULayer
 from models.piecewise import Region
 from models.registry import LoadedMLP
 
@@ -68,32 +69,32 @@ def parse_input(value: float | str, domain: tuple[float, float]) -> float:
     return float(value)
 
 
-def _titles(index: int, n_layers: int, kind: str) -> tuple[str, str]:
-    """The article's labels: LAYER 1 (z1) ... OUTPUT (y). `index` is 0-based, the labels 1-based."""
-    k = index + 1
-    source = "x" if index == 0 else f"a{index}"
-    if index == n_layers - 1:
-        return "OUTPUT (y)", f"y = W{k}·{source} + b{k}"
-    if kind == "z":
-        return f"LAYER {k} (z{k})", f"z{k} = W{k}·{source} + b{k}"
-    return f"LAYER {k} (a{k} = ReLU(z{k}))", f"a{k} = max(0, z{k})"
+def layer_label(module: nn.Module, name: str, source: str, last: str | None) -> Label:
+    """The article's labels for `layers.{i}.hook_z|a`: LAYER 1 (z1), LAYER 1 (a1 = ReLU(z1)), ...
+
+    `source` names the first layer's input; `last`, when given, titles the last layer's z (the MLP's output).
+    """
+    parent_name, _, hook = name.rpartition(".")
+    parent = module.get_submodule(parent_name)
+    index = int(parent_name.rsplit(".", 1)[1])  # 0-based in the hook name, 1-based in the labels
+    k, a_in = index + 1, source if index == 0 else f"a{index}"
+    linear = parent.linear if hook == "hook_z" and isinstance(parent, Affine) else None
+    if hook == "hook_a":
+        return f"LAYER {k} (a{k} = ReLU(z{k}))", f"a{k} = max(0, z{k})", None
+    if last is not None and not isinstance(parent, ReLULayer):
+        return last, f"y = W{k}·{a_in} + b{k}", linear
+    return f"LAYER {k} (z{k})", f"z{k} = W{k}·{a_in} + b{k}", linear
 
 
-def forward(model: LoadedMLP, value: float | str) -> schemas.ForwardResult:
-    x = parse_input(value, model.domain)
+SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty"}
+
+
+def forward(model: LoadedMLP, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+    if unused := sorted(request.model_fields_set & SAMPLING_FIELDS):
+        raise InputError(unused[0], "does not apply to an mlp model, which outputs a number", "Leave it out.")
+    x = parse_input(request.input, model.domain)
     y, cache_ = model.run_with_cache(x)
-    n_layers = len(model.module.affine_layers())
-    steps = []
-    for name in hook_names(model.module):
-        parent_name, _, hook = name.rpartition(".")
-        parent = model.module.get_submodule(parent_name)
-        index = int(parent_name.rsplit(".", 1)[1])
-        title, formula = _titles(index, n_layers, hook.removeprefix("hook_"))
-        value_ = cache_[name]  # [d_out]
-        step = schemas.Step(name=name, shape=list(value_.shape), data=value_.tolist(), title=title, formula=formula)
-        if hook == "hook_z" and isinstance(parent, Affine):
-            step.W, step.b = parent.linear.weight.tolist(), parent.linear.bias.tolist()
-        steps.append(step)
+    steps = steps_from_cache(model.module, cache_, lambda name: layer_label(model.module, name, "x", "OUTPUT (y)"))
     return schemas.ForwardResult(
         model=model.id,
         input=x,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
 from app import schemas
 from app.deps import ModelDep, RegistryDep
-from app.families import mlp
+from app.families import mlp, textnet
 from app.schemas import FAMILY_ORDER
 from models.hooks import hook_names
-from models.registry import LoadedModel
+from models.registry import LoadedMLP, LoadedModel, LoadedTextNet
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown model; the message lists the known ids"},
@@ -41,17 +41,35 @@ async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary]:
 
 @router.get("/models/{model_id}")
 async def model_detail(model: ModelDep) -> schemas.ModelDetail:
-    """One model: its config, hook names, training record and (for MLPs) its exact piecewise-linear form."""
-    return schemas.ModelDetail(
-        **summary(model).model_dump(),
-        config=model.record["config"],
-        hook_names=hook_names(model.module),
-        training=schemas.Training.model_validate(model.record),
-        analysis=mlp.analysis(model),
+    """One model: config, hook names, training record; MLPs add their exact piecewise-linear form, text nets
+    their vocabulary and embedding table."""
+    family = {"analysis": mlp.analysis(model)} if isinstance(model, LoadedMLP) else textnet.detail_fields(model)
+    return schemas.ModelDetail.model_validate(
+        {
+            **summary(model).model_dump(),
+            "config": model.record["config"],
+            "hook_names": hook_names(model.module),
+            "training": schemas.Training.model_validate(model.record),
+            **family,
+        }
     )
 
 
 @router.post("/models/{model_id}/forward")
 async def forward(model: ModelDep, request: schemas.ForwardRequest) -> schemas.ForwardResult:
     """Run one input through the model and return every intermediate value, in order."""
-    return mlp.forward(model, request.input)
+    if isinstance(model, LoadedMLP):
+        return mlp.forward(model, request)
+    return textnet.forward(model, request)
+
+
+@router.post("/models/{model_id}/generate")
+async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> schemas.GenerateResult:
+    """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
+    if not isinstance(model, LoadedTextNet):
+        text_models = ", ".join(m.id for m in registry.load_all() if isinstance(m, LoadedTextNet))
+        raise HTTPException(
+            status_code=404,
+            detail=f"'{model.id}' is an {model.family} model and does not generate text. Text models: {text_models}.",
+        )
+    return textnet.generate(model, request)

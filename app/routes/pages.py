@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.deps import ModelDep, RegistryDep
 from app.routes.api import list_models, summary
+from models.registry import LoadedMLP
 
 templates = Jinja2Templates(directory=Path(__file__).parents[2] / "templates")
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -23,8 +24,12 @@ async def gallery(request: Request, registry: RegistryDep) -> HTMLResponse:
 
 
 @router.get("/models/{model_id}", name="model_page")
-async def model_page(request: Request, model: ModelDep) -> HTMLResponse:
+async def model_page(request: Request, model: ModelDep, registry: RegistryDep) -> HTMLResponse:
     """A model's page; its state (x) lives in the query string."""
-    lo, hi = model.domain
-    context = {"model": summary(model), "domain": f"[{lo:g}, {hi:g}]"}
+    context: dict[str, object] = {"model": summary(model)}
+    if isinstance(model, LoadedMLP):
+        lo, hi = model.domain
+        context["domain"] = f"[{lo:g}, {hi:g}]"
+    else:  # the other models of the family, one click apart
+        context["siblings"] = [m for m in await list_models(registry) if m.family == model.family]
     return templates.TemplateResponse(request, f"{model.family}.html", context)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.registry import Registry
+from tests import shipped
 from tests.app.conftest import Client
 
 MLPS = ["sqrt-mlp-2x2", "sqrt-mlp-16x16"]
@@ -23,13 +24,13 @@ def test_healthz_counts_the_models_served(client: Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "models": len(Registry().ids())}
 
 
-def test_the_model_list_summarises_every_model_smallest_first(client: Client) -> None:
+def test_the_model_list_summarises_every_model_by_family_then_smallest_first(client: Client) -> None:
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == MLPS
+    assert [m["id"] for m in models] == [*MLPS, "textnet-2d-sgd", "textnet-4d-adam"]
     for m in models:
-        module = Registry().load(m["id"]).module
-        assert m["family"] == "mlp"
-        assert m["n_params"] == sum(p.numel() for p in module.parameters())
+        model = Registry().load(m["id"])
+        assert m["family"] == model.record["family"]
+        assert m["n_params"] == sum(p.numel() for p in model.module.parameters())
         assert m["title"]
         assert m["description"]
 
@@ -37,7 +38,7 @@ def test_the_model_list_summarises_every_model_smallest_first(client: Client) ->
 @pytest.mark.parametrize("model_id", MLPS)
 def test_the_model_detail_carries_config_hooks_training_and_analysis(client: Client, model_id: str) -> None:
     detail = client.get(f"/api/models/{model_id}").json()
-    assert detail["config"]["hidden"] == list(Registry().load(model_id).module.config.hidden)
+    assert detail["config"]["hidden"] == list(shipped.mlp(model_id).module.config.hidden)
     assert detail["hook_names"][0] == "layers.0.hook_z"
     training = detail["training"]
     assert training["optimizer"]["name"] == "Adam"
@@ -62,7 +63,7 @@ def test_the_curve_points_lie_on_the_region_formulas(client: Client, model_id: s
 def test_forward_steps_recompute_from_the_one_before(client: Client, model_id: str, x: float) -> None:
     result = _forward(client, model_id, x)
     steps = result["steps"]
-    module = Registry().load(model_id).module
+    module = shipped.mlp(model_id).module
     hidden = len(module.config.hidden)
     assert [s["name"] for s in steps] == [
         *(f"layers.{i}.hook_{kind}" for i in range(hidden) for kind in ("z", "a")),

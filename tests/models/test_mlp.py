@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models import registry
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig
+from tests import shipped
 
 
 @pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
 def test_each_layer_of_a_shipped_net_recomputes_from_the_one_before(model_id: str) -> None:
-    model = registry.load(model_id).module
+    model = shipped.mlp(model_id).module
     x = torch.linspace(-1.0, 11.0, 37).unsqueeze(1)  # [37, 1]
     out, cache = run_with_cache(model, x)
     a = x

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from models import registry
 from models.data import sqrt
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig
@@ -24,6 +23,7 @@ from models.piecewise import (
     region_of_pass,
     within,
 )
+from tests import shipped
 
 
 def _weights(model: MLP) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -41,7 +41,7 @@ def _random_net(seed: int, hidden: tuple[int, ...]) -> MLP:
 
 def _shipped(model_id: str) -> MLP:
     """A float64 copy of a shipped net (the registry's own copy stays float32)."""
-    return copy.deepcopy(registry.load(model_id).module).double()
+    return copy.deepcopy(shipped.mlp(model_id).module).double()
 
 
 NETS = [

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.registry import WEIGHTS_DIR, Registry
+from tests import shipped
 
 
 def test_an_unknown_id_is_a_key_error_naming_the_known_ids() -> None:
@@ -33,7 +34,7 @@ def test_an_id_is_never_turned_into_a_path() -> None:
 
 
 def test_a_loaded_mlp_reports_x_outside_its_domain_as_extrapolating() -> None:
-    model = Registry().load("sqrt-mlp-2x2")
+    model = shipped.mlp("sqrt-mlp-2x2")
     assert model.domain == (0.0, 10.0)
     assert [model.extrapolating(x) for x in (-0.1, 0.0, 10.0, 10.1)] == [True, False, False, True]
     assert model.target(-1.0) is None

@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from models import registry
-from models.train import RECIPES, WEIGHTS_DIR, main, sqrt_metrics
+from models.train import MLP_RECIPES, WEIGHTS_DIR, main, sqrt_metrics
+from tests import shipped
 
 
 def _record(model_id: str) -> dict:  # type: ignore[type-arg]
@@ -33,10 +33,10 @@ def test_retraining_the_small_net_from_scratch_lands_on_its_record(tmp_path: Pat
     torch.testing.assert_close(fresh_weights, shipped_weights, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("model_id", sorted(RECIPES))
+@pytest.mark.parametrize("model_id", sorted(MLP_RECIPES))
 def test_each_record_holds_how_the_weights_were_trained(model_id: str) -> None:
     record = _record(model_id)
-    recipe = RECIPES[model_id]
+    recipe = MLP_RECIPES[model_id]
     assert record["config"] == recipe.config.to_dict()
     assert record["seed"] == recipe.seed
     assert record["epochs"] == recipe.epochs
@@ -50,21 +50,21 @@ def test_each_record_holds_how_the_weights_were_trained(model_id: str) -> None:
     assert record["trained_at"]
 
 
-@pytest.mark.parametrize("model_id", sorted(RECIPES))
+@pytest.mark.parametrize("model_id", sorted(MLP_RECIPES))
 def test_recorded_metrics_are_those_of_the_shipped_weights(model_id: str) -> None:
-    recomputed = sqrt_metrics(registry.load(model_id).module)
+    recomputed = sqrt_metrics(shipped.mlp(model_id).module)
     recorded = _record(model_id)["metrics"]
     assert recomputed == {k: pytest.approx(recorded[k], rel=1e-9) for k in recomputed}
 
 
 def test_the_wide_net_meets_the_accuracy_targets() -> None:
-    metrics = sqrt_metrics(registry.load("sqrt-mlp-16x16").module)
+    metrics = sqrt_metrics(shipped.mlp("sqrt-mlp-16x16").module)
     assert metrics["max_abs_error_1_10"] <= 0.03
     assert metrics["max_abs_error_0_10"] <= 0.1
 
 
 def test_the_small_net_is_the_articles_visibly_imperfect_one() -> None:
-    metrics = sqrt_metrics(registry.load("sqrt-mlp-2x2").module)
+    metrics = sqrt_metrics(shipped.mlp("sqrt-mlp-2x2").module)
     assert 1 <= metrics["n_kinks"] <= 4
     assert metrics["max_abs_error_0_10"] > 0.1
 
@@ -73,5 +73,5 @@ def test_the_recorded_final_mse_is_the_mse_on_the_recorded_samples() -> None:
     record = _record("sqrt-mlp-16x16")
     x = torch.tensor(record["data"]["samples"]).unsqueeze(1)
     with torch.no_grad():
-        mse = torch.mean((registry.load("sqrt-mlp-16x16").module(x) - torch.sqrt(x)) ** 2).item()
+        mse = torch.mean((shipped.mlp("sqrt-mlp-16x16").module(x) - torch.sqrt(x)) ** 2).item()
     assert mse == pytest.approx(record["metrics"]["final_mse"], rel=0.05)  # samples are stored rounded to 4 places
