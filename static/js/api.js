@@ -41,3 +41,21 @@ export function clearError() {
   el.hidden = true;
   el.textContent = "";
 }
+
+// Run `task(value)` for the newest value only, one call at a time: a slider sends many values while a request
+// is in flight; the ones in between are skipped, and the last one is always served.
+export function coalesced(task) {
+  let pending = null;
+  let busy = false;
+  return async (value) => {
+    pending = { value };
+    if (busy) return;
+    busy = true;
+    while (pending !== null) {
+      const next = pending.value;
+      pending = null;
+      await task(next);
+    }
+    busy = false;
+  };
+}

@@ -1,18 +1,14 @@
 // The MLP page: move x and walk it through the net. Everything shown comes from /api (the page's JSON twin).
 /* global Plotly */
-import { clearError, getJSON, postJSON, showError } from "./api.js";
-import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap } from "./plots.js";
+import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
+import { el, svgEl } from "./dom.js";
+import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { renderWalk } from "./walk.js";
 
 const page = document.getElementById("page");
 const slider = document.getElementById("x-slider");
 const numberBox = document.getElementById("x-number");
-const el = (tag, { dataset = {}, ...props } = {}, ...children) => {
-  const node = Object.assign(document.createElement(tag), props);
-  Object.assign(node.dataset, dataset);
-  node.append(...children);
-  return node;
-};
 const signed = (v) => (v < 0 ? `− ${fmt(-v)}` : `+ ${fmt(v)}`);
 const formula = (r) => `y = ${fmt(r.slope)}·x ${signed(r.intercept)}`;
 const bound = (v, fallback) => (v === null ? fallback : v);
@@ -58,39 +54,10 @@ function functionPlot(result) {
 }
 
 // ---- the walk, in the article's words ------------------------------------------------------------------
-function vector(step, offUnits) {
-  const line = el("span", {}, "[");
-  step.data.forEach((v, j) => {
-    if (j > 0) line.append(", ");
-    const off = offUnits?.has(j);
-    line.append(el("span", { className: off ? "off" : "", title: off ? "ReLU off: z ≤ 0, so a = 0" : "" }, fmt(v)));
-  });
-  line.append("]");
-  return line;
-}
-
-function offUnits(steps, index) {
-  const z = steps[index - 1];
-  return new Set(z.data.flatMap((v, j) => (v <= 0 ? [j] : [])));
-}
-
 function walk(result) {
-  const pre = document.getElementById("walk");
-  pre.replaceChildren();
-  pre.append(el("div", {}, `INPUT x = ${fmt(result.input)}`));
-  result.steps.forEach((step, i) => {
-    const isA = step.name.endsWith(".hook_a");
-    const row = el("div", { className: "step", dataset: { hook: step.name } }, `${step.title}: `);
-    row.append(step.shape[0] === 1 && !isA ? el("span", {}, fmt(step.data[0])) : vector(step, isA ? offUnits(result.steps, i) : null));
-    if (isA) {
-      const off = offUnits(result.steps, i).size;
-      if (off) row.append(el("span", { className: "note" }, `  ← ${off} ReLU${off > 1 ? "s" : ""} off`));
-    }
-    pre.append(row);
-  });
   const { y, target } = result.output;
   const end = target === null ? "sqrt(x) undefined for x < 0" : `target sqrt(x) = ${fmt(target)}, error = ${fmt(y - target)}`;
-  pre.append(el("div", { className: "target" }, end));
+  renderWalk(document.getElementById("walk"), result.steps, { before: [`INPUT x = ${fmt(result.input)}`], after: [["target", end]] });
 }
 
 // ---- each layer's arithmetic: W as a heatmap, then b, z, a per unit -----------------------------------------
@@ -136,12 +103,6 @@ function layerTables(result) {
 // ---- a per-neuron view of the whole net ---------------------------------------------------------------------
 function network(result) {
   const svg = document.getElementById("network");
-  const ns = "http://www.w3.org/2000/svg";
-  const node = (tag, attrs) => {
-    const n = document.createElementNS(ns, tag);
-    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
-    return n;
-  };
   const zs = zSteps(result.steps);
   const columns = [[result.input], ...result.steps.filter((s) => s.name.endsWith(".hook_a")).map((s) => s.data),
     [result.output.y]];
@@ -152,7 +113,7 @@ function network(result) {
   svg.replaceChildren();
   zs.forEach((s, c) => s.W.forEach((row, j) => row.forEach((w, k) => {
     const [x1, y1] = pos[c][k], [x2, y2] = pos[c + 1][j];
-    svg.append(node("line", { x1, y1, x2, y2, stroke: w >= 0 ? BLUE : RED,
+    svg.append(svgEl("line", { x1, y1, x2, y2, stroke: w >= 0 ? BLUE : RED,
       "stroke-width": 0.3 + (3 * Math.abs(w)) / maxW, opacity: 0.55 }));
   })));
   const r = Math.max(4, Math.min(14, (H - 2 * pad) / (2.4 * Math.max(...columns.map((col) => col.length)))));
@@ -160,11 +121,10 @@ function network(result) {
     const hidden = c > 0 && c < columns.length - 1;
     const off = hidden && zs[c - 1].data[j] <= 0;
     const [cx, cy] = pos[c][j];
-    const circle = node("circle", { cx, cy, r, class: off ? "neuron off" : "neuron" });
-    circle.append(Object.assign(node("title", {}), { textContent: `${fmt(v)}${off ? " (ReLU off)" : ""}` }));
+    const circle = svgEl("circle", { cx, cy, r, class: off ? "neuron off" : "neuron" });
+    circle.append(svgEl("title", {}, `${fmt(v)}${off ? " (ReLU off)" : ""}`));
     svg.append(circle);
-    if (col.length <= 4) svg.append(Object.assign(node("text", { x: cx, y: cy - r - 4, "text-anchor": "middle" }),
-      { textContent: fmt(v, 2) }));
+    if (col.length <= 4) svg.append(svgEl("text", { x: cx, y: cy - r - 4, "text-anchor": "middle" }, fmt(v, 2)));
   }));
 }
 
@@ -192,10 +152,7 @@ function trainingPanel() {
     `on ${training.data.n_samples} samples, seed ${training.seed}. Final MSE ${m.final_mse.toExponential(2)}; ` +
     `max |f(x) − sqrt(x)| = ${fmt(m.max_abs_error_0_10)} on [0, 10] and ${fmt(m.max_abs_error_1_10)} on [1, 10]. ` +
     `Reproduce with: ${training.command}`;
-  const curve = training.loss_curve;
-  Plotly.react("plot-loss", [{ x: curve.map((p) => p[0]), y: curve.map((p) => p[1]), mode: "lines",
-    line: { color: BLUE } }], baseLayout({ height: 260, xaxis: { title: { text: "epoch" } },
-    yaxis: { type: "log", title: { text: "MSE" } } }), CONFIG);
+  lossPlot("plot-loss", training.loss_curve, "MSE");
 }
 
 // ---- input: slider, number box, query string ----------------------------------------------------------------
@@ -212,25 +169,15 @@ async function render(result) {
   document.body.dataset.renderedX = String(result.input);
 }
 
-let pending = null;
-let busy = false;
-async function request(x) {
-  pending = x;
-  if (busy) return; // the loop below picks up the newest x when the current request ends
-  busy = true;
-  while (pending !== null) {
-    const next = pending;
-    pending = null;
-    try {
-      const result = await postJSON(page.dataset.forwardUrl, { input: next });
-      clearError();
-      await render(result);
-    } catch (error) {
-      showError(error);
-    }
+const request = coalesced(async (x) => {
+  try {
+    const result = await postJSON(page.dataset.forwardUrl, { input: x });
+    clearError();
+    await render(result);
+  } catch (error) {
+    showError(error);
   }
-  busy = false;
-}
+});
 
 // First render, then controls: an input before the layer cards exist would have nothing to draw into.
 const state = readState({ x: 4 });

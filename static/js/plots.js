@@ -25,7 +25,7 @@ export function baseLayout(extra = {}) {
 }
 
 // A matrix as an annotated heatmap: numbers on the cells when there are few enough to read.
-export function heatmap(el, { z, x, y, title, annotate = true }) {
+export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = null }) {
   const cells = z.length * (z[0]?.length ?? 0);
   const showText = annotate && cells <= 64 && (z[0]?.length ?? 0) <= 8;
   const limit = Math.max(1e-9, ...z.flat().map(Math.abs));
@@ -48,6 +48,16 @@ export function heatmap(el, { z, x, y, title, annotate = true }) {
     margin: { l: 60, r: 10, t: 30, b: 30 },
     yaxis: { autorange: "reversed", type: "category" },
     xaxis: { type: "category", side: "bottom" },
+    shapes: highlightRow === null ? [] : [{ type: "rect", xref: "paper", x0: 0, x1: 1, y0: highlightRow - 0.5,
+      y1: highlightRow + 0.5, yref: "y", line: { color: "#e08214", width: 3 } }],
   });
+  return Plotly.react(el, [trace], layout, CONFIG);
+}
+
+// A training loss curve from a record's [[epoch, loss]] pairs, on a log scale.
+export function lossPlot(el, curve, lossName) {
+  const trace = { x: curve.map((p) => p[0]), y: curve.map((p) => p[1]), mode: "lines", line: { color: BLUE } };
+  const layout = baseLayout({ height: 260, xaxis: { title: { text: "epoch" } },
+    yaxis: { type: "log", title: { text: lossName } } });
   return Plotly.react(el, [trace], layout, CONFIG);
 }

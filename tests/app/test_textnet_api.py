@@ -1,0 +1,202 @@
+"""The text-net API: the walk and the distribution recomputed by hand, generation, and every bad input."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from models.data.textpairs import VOCAB
+from tests import shipped
+from tests.app.conftest import Client
+
+TEXTNETS = ["textnet-2d-sgd", "textnet-4d-adam"]
+
+
+def _post(client: Client, model_id: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(f"/api/models/{model_id}/{endpoint}", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _matvec(W: list[list[float]], a: list[float], b: list[float]) -> list[float]:
+    return [sum(w * v for w, v in zip(row, a, strict=True)) + bias for row, bias in zip(W, b, strict=True)]
+
+
+@pytest.mark.parametrize("model_id", TEXTNETS)
+def test_the_detail_carries_the_vocabulary_the_whole_table_and_the_record(client: Client, model_id: str) -> None:
+    detail = client.get(f"/api/models/{model_id}").json()
+    assert detail["vocab"] == VOCAB
+    assert detail["embedding"] == shipped.textnet(model_id).module.embed.weight.tolist()
+    training = detail["training"]
+    assert [p["input"] for p in training["predictions"]] == ["hello", "cat", "dog", "silly", "cute", "world"]
+    assert training["seed_search"]["why"]
+    assert detail["analysis"] is None
+
+
+@pytest.mark.parametrize("model_id", TEXTNETS)
+@pytest.mark.parametrize("word", VOCAB)
+def test_each_step_of_the_walk_recomputes_from_the_one_before(client: Client, model_id: str, word: str) -> None:
+    table = client.get(f"/api/models/{model_id}").json()["embedding"]
+    result = _post(client, model_id, "forward", {"input": word})
+    steps = {s["name"]: s for s in result["steps"]}
+    assert list(steps) == ["hook_embed", "layers.0.hook_z", "layers.0.hook_a", "layers.1.hook_z", "layers.1.hook_a",
+                           "hook_logits"]  # fmt: skip
+    a = steps["hook_embed"]["data"]
+    assert a == table[VOCAB.index(word)]  # the embedding is the word's row of the table
+    for i in range(2):
+        z = steps[f"layers.{i}.hook_z"]
+        assert z["data"] == pytest.approx(_matvec(z["W"], a, z["b"]), rel=1e-5, abs=1e-5)
+        a = steps[f"layers.{i}.hook_a"]["data"]
+        assert a == [max(0.0, v) for v in z["data"]]
+    logits = steps["hook_logits"]
+    assert logits["data"] == pytest.approx(_matvec(logits["W"], a, logits["b"]), rel=1e-5, abs=1e-5)
+    assert result["output"]["logits"] == logits["data"]
+    assert logits["W"] == shipped.textnet(model_id).module.unembed.weight.tolist()
+
+
+SETTINGS = [
+    {"temperature": 1.0},
+    {"temperature": 0.3},
+    {"temperature": 4.0, "top_k": 3},
+    {"temperature": 2.0, "top_p": 0.6},
+    {"temperature": 1.5, "top_k": 5, "top_p": 0.9},
+]
+
+
+@pytest.mark.parametrize("model_id", TEXTNETS)
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_probs_are_the_filtered_softmax_of_logits_over_t(
+    client: Client, model_id: str, settings: dict[str, Any]
+) -> None:
+    out = _post(client, model_id, "forward", {"input": "cat", **settings})["output"]
+    t, k, p = settings["temperature"], settings.get("top_k"), settings.get("top_p")
+    logits = out["logits"]
+    assert out["scaled"] == pytest.approx([v / t for v in logits])
+    by_k = sorted(range(7), key=lambda i: -logits[i])[: k or 7]
+    e = {i: math.exp(logits[i] / t - max(logits) / t) for i in by_k}
+    probs = {i: v / sum(e.values()) for i, v in e.items()}
+    ranked = sorted(probs, key=lambda i: -probs[i])
+    kept = (
+        ranked
+        if p is None
+        else ranked[: next(n + 1 for n in range(len(ranked)) if sum(probs[i] for i in ranked[: n + 1]) >= p)]
+    )
+    total = sum(probs[i] for i in kept)
+    expected = [probs[i] / total if i in kept else 0.0 for i in range(7)]
+    assert set(out["kept"]) == set(kept)  # the same set; float32 underflow can tie the order of the tiniest
+    assert [out["probs"][i] for i in out["kept"]] == sorted((out["probs"][i] for i in out["kept"]), reverse=True)
+    assert out["probs"] == pytest.approx(expected, abs=1e-6)
+    assert sum(out["probs"]) == pytest.approx(1.0)
+    assert out["prediction"] == VOCAB[max(range(7), key=lambda i: logits[i])]
+    assert out["entropy"] == pytest.approx(-sum(q * math.log2(q) for q in out["probs"] if q > 0), abs=1e-6)
+
+
+def test_temperature_0_is_the_argmax_one_hot(client: Client) -> None:
+    out = _post(client, "textnet-4d-adam", "forward", {"input": "hello", "temperature": 0})["output"]
+    assert out["probs"] == [1.0 if w == "world" else 0.0 for w in VOCAB]
+    assert (out["scaled"], out["entropy"], out["prediction"]) == (None, 0.0, "world")
+
+
+def test_higher_temperature_gives_higher_entropy(client: Client) -> None:
+    entropies = [_post(client, "textnet-2d-sgd", "forward", {"input": "cute", "temperature": t})["output"]["entropy"]
+                 for t in (0.2, 0.5, 1, 2, 5)]  # fmt: skip
+    assert entropies == sorted(entropies)
+
+
+def test_a_longer_text_is_read_at_its_last_word(client: Client) -> None:
+    result = _post(client, "textnet-4d-adam", "forward", {"input": "Cute cat"})
+    assert result["tokens"] == ["cute", "cat"]
+    assert result["steps"][0]["title"] == "Embedding vector for 'cat'"
+    assert result["output"]["prediction"] == "dog"
+
+
+def test_greedy_generation_from_dog_is_stuck_on_the_sgd_net_and_ends_on_the_adam_net(client: Client) -> None:
+    stuck = _post(client, "textnet-2d-sgd", "generate", {"prompt": "dog", "temperature": 0})
+    assert (stuck["text"], stuck["stop_reason"], stuck["loop"]) == ("dog dog dog", "loop", ["dog", "dog"])
+    done = _post(client, "textnet-4d-adam", "generate", {"prompt": "cute", "temperature": 0})
+    assert (done["text"], done["stop_reason"], done["loop"]) == ("cute cat dog !", "eos", None)
+    assert [s["prob"] for s in done["steps"]] == pytest.approx([s["top"][0][1] for s in done["steps"]])
+
+
+def test_seeded_sampling_is_reproducible_and_a_null_seed_is_returned_to_reuse(client: Client) -> None:
+    body = {"prompt": "hello", "temperature": 2.0, "max_new_tokens": 20}
+    runs = [_post(client, "textnet-2d-sgd", "generate", {**body, "seed": s})["text"] for s in (5, 5, 6, 7, 8)]
+    assert runs[0] == runs[1]
+    assert len(set(runs)) > 1
+    free = _post(client, "textnet-2d-sgd", "generate", body)
+    assert _post(client, "textnet-2d-sgd", "generate", {**body, "seed": free["seed"]})["text"] == free["text"]
+
+
+def test_a_sample_with_temperature_can_escape_the_dog_loop(client: Client) -> None:
+    body = {"prompt": "dog", "temperature": 1.5, "max_new_tokens": 20}
+    endings = {_post(client, "textnet-2d-sgd", "generate", {**body, "seed": s})["stop_reason"] for s in range(20)}
+    assert "eos" in endings
+
+
+BAD = [
+    (
+        "forward",
+        {"input": "horse"},
+        "input",
+        "'horse' is not in the vocabulary (hello, world, cat, dog, !, silly, cute)",
+    ),
+    ("forward", {"input": ""}, "input", "the text is empty. Send a word of the vocabulary"),
+    ("forward", {"input": "   "}, "input", "the text is empty"),
+    ("forward", {"input": "dog\u0007"}, "input", "control character U+0007"),
+    ("forward", {"input": "dog " * 60}, "input", "characters long. Send at most 200"),
+    ("forward", {"input": 4.0}, "input", "takes text, got the number 4.0"),
+    ("forward", {"input": "dog", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
+    ("forward", {"input": "dog", "temperature": 11}, "temperature", "less than or equal to 10"),
+    ("forward", {"input": "dog", "temperature": True}, "temperature", "valid number"),
+    ("forward", {"input": "dog", "top_k": 0}, "top_k", "greater than or equal to 1"),
+    ("forward", {"input": "dog", "top_k": 8}, "top_k", "8 is more than the vocabulary's 7 words. Send 1 to 7"),
+    ("forward", {"input": "dog", "top_k": 2.5}, "top_k", "valid integer"),
+    ("forward", {"input": "dog", "top_p": 0}, "top_p", "greater than 0"),
+    ("forward", {"input": "dog", "top_p": 1.01}, "top_p", "less than or equal to 1"),
+    ("forward", {"input": "dog", "repetition_penalty": 0.9}, "repetition_penalty", "greater than or equal to 1"),
+    ("generate", {"prompt": "dog", "max_new_tokens": 21}, "max_new_tokens", "less than or equal to 20"),
+    ("generate", {"prompt": "dog", "max_new_tokens": 0}, "max_new_tokens", "greater than or equal to 1"),
+    ("generate", {"prompt": "dog", "seed": -1}, "seed", "greater than or equal to 0"),
+    ("generate", {"prompt": "unicorn"}, "prompt", "'unicorn' is not in the vocabulary"),
+    ("generate", {"input": "dog"}, "prompt", "'prompt' is missing"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "body", "field", "problem"), BAD)
+def test_bad_text_input_is_a_422_naming_the_field_and_the_problem(
+    client: Client,
+    endpoint: str,
+    body: dict[str, Any],
+    field: str,
+    problem: str,
+) -> None:
+    response = client.post(f"/api/models/textnet-2d-sgd/{endpoint}", json=body)
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"]
+    assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_a_nan_temperature_is_a_422(client: Client) -> None:
+    body = '{"input": "dog", "temperature": NaN}'
+    response = client.post(
+        "/api/models/textnet-2d-sgd/forward", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "temperature: Input should be a finite number" in response.json()["detail"]
+
+
+def test_generate_on_an_mlp_is_a_404_naming_the_text_models(client: Client) -> None:
+    response = client.post("/api/models/sqrt-mlp-2x2/generate", json={"prompt": "dog"})
+    assert response.status_code == 404
+    assert "Text models: textnet-2d-sgd, textnet-4d-adam" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["temperature", "top_k", "top_p", "repetition_penalty"])
+def test_sampling_settings_sent_to_an_mlp_are_refused_not_ignored(client: Client, field: str) -> None:
+    response = client.post("/api/models/sqrt-mlp-2x2/forward", json={"input": 1.0, field: 1})
+    assert response.status_code == 422
+    assert (
+        response.json()["detail"] == f"{field}: does not apply to an mlp model, which outputs a number. Leave it out."
+    )
