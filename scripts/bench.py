@@ -47,7 +47,7 @@ def get(path: str) -> Callable[[], bytes]:
     return lambda: request
 
 
-def post_json(path: str, body: Callable[[], dict[str, float]]) -> Callable[[], bytes]:
+def post_json(path: str, body: Callable[[], dict[str, object]]) -> Callable[[], bytes]:
     def make() -> bytes:
         payload = json.dumps(body()).encode()
         head = f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
@@ -121,12 +121,24 @@ def main() -> int:
         port = int(s.getsockname()[1])
     process, ready_s = start_server(port)
     rng = random.Random(0)
-    slider = lambda: {"input": round(rng.uniform(0.0, 10.0), 2)}  # noqa: E731  a student dragging the slider
+    words = ["hello", "world", "cat", "dog", "!", "silly", "cute"]
+
+    def slider() -> dict[str, object]:  # a student dragging the x slider
+        return {"input": round(rng.uniform(0.0, 10.0), 2)}
+
+    def temperature() -> dict[str, object]:  # ... or the temperature slider on a word
+        return {"input": rng.choice(words), "temperature": round(rng.uniform(0.0, 5.0), 3)}
+
+    def sampling() -> dict[str, object]:  # ... or "sample again"
+        return {"prompt": rng.choice(words), "temperature": 1.5, "seed": rng.randrange(1000)}
+
     cases = [
         ("GET /healthz (baseline)", get("/healthz")),
         ("POST forward sqrt-mlp-2x2", post_json("/api/models/sqrt-mlp-2x2/forward", slider)),
         ("POST forward sqrt-mlp-16x16", post_json("/api/models/sqrt-mlp-16x16/forward", slider)),
         ("GET detail sqrt-mlp-16x16", get("/api/models/sqrt-mlp-16x16")),
+        ("POST forward textnet-4d-adam", post_json("/api/models/textnet-4d-adam/forward", temperature)),
+        ("POST generate textnet-2d-sgd", post_json("/api/models/textnet-2d-sgd/generate", sampling)),
     ]
     try:
         results = [asyncio.run(load(port, name, make, args.clients, args.seconds)) for name, make in cases]

@@ -30,7 +30,7 @@ def test_a_model_page_links_its_json_twin_and_loads_vendored_plotly(client: Clie
     assert "/static/vendor/plotly-cartesian-4.1.1.min.js" in html
 
 
-@pytest.mark.parametrize("path", ["/", "/models/sqrt-mlp-2x2"])
+@pytest.mark.parametrize("path", ["/", "/models/sqrt-mlp-2x2", "/models/textnet-2d-sgd", "/docs"])
 def test_pages_reference_nothing_outside_the_server(client: Client, path: str) -> None:
     assert not EXTERNAL_URL.findall(client.get(path).text)
 
@@ -46,3 +46,10 @@ def test_the_api_docs_page_loads_swagger_ui_from_this_server(client: Client) -> 
     assert "http://testserver/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in html
     assert not EXTERNAL_URL.findall(html)
     assert client.get("/redoc").status_code == 404
+
+
+def test_a_text_net_page_links_its_generate_twin_and_its_sibling_models(client: Client) -> None:
+    html = client.get("/models/textnet-2d-sgd").text
+    assert 'data-generate-url="http://testserver/api/models/textnet-2d-sgd/generate"' in html
+    assert 'href="http://testserver/models/textnet-4d-adam" data-model-link' in html
+    assert "sqrt-mlp" not in html  # siblings are the same family only

@@ -13,7 +13,7 @@ from models.mlp import ReLULayer
 from models.registry import WEIGHTS_DIR
 from models.textnet import TextNet, TextNetConfig
 from models.tokenizers import UnknownWordError, WordTokenizer
-from models.train_textnet import greedy_chains, predictions
+from models.train_textnet import TEXTNET_RECIPES, fit, greedy_chains, predictions
 from tests import shipped
 
 TEXTNETS = ["textnet-2d-sgd", "textnet-4d-adam"]
@@ -88,3 +88,11 @@ def test_the_tokenizer_lowercases_splits_punctuation_and_names_an_unknown_word()
     assert tok.decode(tok.encode("Hello  world!")) == ["hello", "world", "!"]
     with pytest.raises(UnknownWordError, match=r"'horse' is not in the vocabulary \(hello, world, cat"):
         tok.encode("hello horse")
+
+
+@pytest.mark.parametrize("model_id", TEXTNETS)
+def test_retraining_at_the_recorded_seed_gives_the_shipped_weights(model_id: str) -> None:
+    record = json.loads((WEIGHTS_DIR / f"{model_id}.json").read_text())
+    model, curve = fit(TEXTNET_RECIPES[model_id], record["seed"])
+    torch.testing.assert_close(model.state_dict(), shipped.textnet(model_id).module.state_dict(), rtol=1e-4, atol=1e-6)
+    assert [loss for _, loss in curve] == pytest.approx([loss for _, loss in record["loss_curve"]], rel=1e-4)
