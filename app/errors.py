@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,6 +13,14 @@ from starlette.exceptions import HTTPException
 
 log = logging.getLogger("layerwalk")
 SCHEMA_HINT = "See /docs for the request body this endpoint takes."
+
+
+class ErrorResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: a message that quotes the user's bad input (a lone
+    surrogate, say) can always be encoded."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 class InputError(Exception):
@@ -60,11 +69,11 @@ def _merge_union_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> ErrorResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _merge_union_branches([dict(e) for e in exc.errors()])
     messages = [_describe(e) for e in errors]
-    return JSONResponse(
+    return ErrorResponse(
         status_code=422,
         content={
             "detail": " ".join(messages),
@@ -73,14 +82,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _input_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _input_error(_request: Request, exc: Exception) -> ErrorResponse:
     assert isinstance(exc, InputError)
-    return JSONResponse(
+    return ErrorResponse(
         status_code=422, content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]}
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
     """Starlette's and FastAPI's own terse errors, reworded to say what to do."""
     assert isinstance(exc, HTTPException)
     detail, path = exc.detail, request.url.path
@@ -94,12 +103,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             "The request body could not be parsed (malformed JSON, nested too deeply, or a number too long). "
             "Send a flat JSON object with numbers of ordinary length."
         )
-    return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+    return ErrorResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> ErrorResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(status_code=500, content={"detail": "Internal error; it has been logged."})
+    return ErrorResponse(status_code=500, content={"detail": "Internal error; it has been logged."})
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Family = Literal["mlp", "textnet", "gpt", "seq2seq"]
 FAMILY_ORDER: list[str] = ["mlp", "textnet", "gpt", "seq2seq"]  # the teaching path, neuron to transformer
 TEMPERATURE_CAP = 10.0
+TEMPERATURE_MIN = 1e-4  # below this (but above 0), logits / T can overflow a float; 0 is the argmax itself
 PENALTY_CAP = 10.0
 MAX_TEXT_CHARS = 200
 MAX_NEW_TOKENS = 20
@@ -92,7 +93,8 @@ class Sampling(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     temperature: Annotated[float, Field(ge=0, le=TEMPERATURE_CAP, allow_inf_nan=False, strict=True)] = Field(
-        default=1.0, description=f"0 gives the argmax (the T → 0 limit); at most {TEMPERATURE_CAP:g}"
+        default=1.0,
+        description=f"0 gives the argmax (the T → 0 limit); otherwise {TEMPERATURE_MIN:g} to {TEMPERATURE_CAP:g}",
     )
     top_k: Annotated[int, Field(ge=1, strict=True)] | None = Field(
         default=None, description="Keep the k most likely tokens (1 to the vocabulary size); null keeps all"
@@ -101,8 +103,22 @@ class Sampling(BaseModel):
         default=None, description="Keep the smallest set of most likely tokens whose probabilities reach p"
     )
     repetition_penalty: Annotated[float, Field(ge=1, le=PENALTY_CAP, allow_inf_nan=False, strict=True)] | None = Field(
-        default=None, description=f"Divide the logits of tokens already in the text by it (1 to {PENALTY_CAP:g})"
+        default=None,
+        description=(
+            f"1 to {PENALTY_CAP:g}: a token already in the text has a positive logit divided by it, a negative one "
+            "multiplied"
+        ),
     )
+
+    @field_validator("temperature")
+    @classmethod
+    def _computable(cls, value: float) -> float:
+        if 0 < value < TEMPERATURE_MIN:
+            raise ValueError(
+                f"{value!r} is too small to divide by. Send 0 for the argmax (the limit T → 0), "
+                f"or at least {TEMPERATURE_MIN:g}"
+            )
+        return value
 
 
 class ForwardRequest(Sampling):
@@ -119,7 +135,7 @@ class ForwardRequest(Sampling):
     @classmethod
     def _no_booleans(cls, value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError(f"got the boolean {str(value).lower()}. Send a number such as 4.0")
+            raise ValueError(f"got the boolean {str(value).lower()}. Send a number (mlp models) or text (text models)")
         if isinstance(value, int) and abs(value) > 1e308:  # a JSON integer literal too long for a float
             raise ValueError(f"the integer with {len(str(abs(value)))} digits is too large. Send a number such as 4.0")
         return value

@@ -1,7 +1,8 @@
 """Generation, one token at a time, until the end token, the length bound, or a loop.
 
-A loop is the same transition (previous token → next token) happening a second time: for a model that sees only
-the last token, greedy decoding can never leave such a cycle (the article's dog → dog trap).
+A loop is the same transition (previous token → next token) happening a second time. For greedy decoding of a
+model that sees only the last token, that cycle can never be left (the article's dog → dog trap); when sampling,
+the rule stops a chain that repeats itself, which may be chance.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def generate(
             next_logits(context), temperature, top_k, top_p, repetition_penalty, previous=context
         )
         token = sample(dist, generator)
-        top = [(i, float(dist.probs[i])) for i in dist.kept[:TOP_CANDIDATES]]
+        top = [(i, float(dist.probs[i])) for i in dist.kept[:TOP_CANDIDATES] if dist.probs[i] > 0]
         steps.append(Step(token, float(dist.probs[token]), top, dist))
         transition = (context[-1], token)
         context.append(token)

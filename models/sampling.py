@@ -3,6 +3,9 @@
 Pure functions on one position's logits ([vocab]). The order is the usual one:
 penalty on the logits → top-k on the logits → softmax(logits / T) over what top-k kept → top-p on those
 probabilities → renormalise. T = 0 is the limit T → 0: all mass on the argmax.
+
+Probabilities are computed in float64 from logits shifted by their maximum, so a tiny T or a huge logit gives
+0 and 1, never inf or NaN.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ class Distribution:
     """The next-token distribution and how it was made from the logits."""
 
     logits: torch.Tensor  # [vocab], after the repetition penalty
-    scaled: torch.Tensor | None  # [vocab], logits / T; None at T = 0
-    probs: torch.Tensor  # [vocab], zero outside `kept`, sums to 1
-    kept: list[int]  # ids the filters let through, most probable first
+    scaled: torch.Tensor | None  # [vocab] float64, logits / T; None at T = 0
+    probs: torch.Tensor  # [vocab] float64, zero outside `kept`, sums to 1
+    kept: list[int]  # ids the filters let through, most probable first (ties: larger logit first)
     entropy_bits: float
 
     @property
@@ -37,9 +40,12 @@ def apply_repetition_penalty(logits: torch.Tensor, previous: Iterable[int], pena
     return out
 
 
-def _by_rank(values: torch.Tensor) -> torch.Tensor:
-    """Ids sorted by value, largest first; ties keep id order."""
-    return torch.sort(values, descending=True, stable=True).indices
+def _by_rank(values: torch.Tensor, then: torch.Tensor | None = None) -> torch.Tensor:
+    """Ids sorted by value, largest first; ties go by `then` (largest first), then by id."""
+    order = torch.arange(values.numel())
+    if then is not None:
+        order = torch.sort(then, descending=True, stable=True).indices
+    return order[torch.sort(values[order], descending=True, stable=True).indices]
 
 
 def top_k_mask(logits: torch.Tensor, k: int | None) -> torch.Tensor:
@@ -53,20 +59,23 @@ def top_k_mask(logits: torch.Tensor, k: int | None) -> torch.Tensor:
 
 def top_p_mask(probs: torch.Tensor, p: float | None) -> torch.Tensor:
     """True for the smallest set of most probable tokens whose probabilities add up to at least p."""
-    if p is None:
+    if p is None or p >= 1.0:  # p = 1 keeps everything, whatever the rounding of a running sum
         return torch.ones_like(probs, dtype=torch.bool)
     order = _by_rank(probs)
-    before = torch.cumsum(probs[order], 0) - probs[order]  # mass of the tokens ranked above each one
+    ranked = probs.double()[order]
+    before = torch.cumsum(ranked, 0) - ranked  # mass of the tokens ranked above each one
     mask = torch.zeros_like(probs, dtype=torch.bool)
     mask[order[before < p]] = True  # a token is needed while the mass above it is still short of p
+    mask[order[0]] = True  # the most likely token is always kept, however small p is
     return mask
 
 
 def softmax_t(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """softmax(logits / T); at T = 0 the one-hot argmax, the limit T → 0. -inf logits get probability 0."""
+    """softmax(logits / T) in float64; at T = 0 the one-hot argmax, the limit T → 0. -inf logits get 0."""
     if temperature == 0:
-        return torch.nn.functional.one_hot(torch.argmax(logits), logits.numel()).to(logits.dtype)
-    return torch.softmax(logits / temperature, dim=-1)
+        return torch.nn.functional.one_hot(torch.argmax(logits), logits.numel()).double()
+    shifted = logits.double() - logits.max().double()  # ≤ 0, so exp never overflows
+    return torch.softmax(shifted / temperature, dim=-1)
 
 
 def entropy_bits(probs: torch.Tensor) -> float:
@@ -89,13 +98,13 @@ def next_token_distribution(
     keep = by_k & top_p_mask(probs, top_p)
     probs = torch.where(keep, probs, 0.0)
     probs = probs / probs.sum()
-    kept = [int(i) for i in _by_rank(probs) if keep[i]]
-    scaled = None if temperature == 0 else logits / temperature
+    kept = [int(i) for i in _by_rank(probs, logits) if keep[i]]
+    scaled = None if temperature == 0 else logits.double() / temperature
     return Distribution(logits, scaled, probs, kept, entropy_bits(probs))
 
 
 def sample(dist: Distribution, generator: torch.Generator) -> int:
-    """One draw from the distribution; with a one-hot (T = 0) that is the argmax, and no randomness is used."""
-    if len(dist.kept) == 1:
+    """One draw from the distribution; at T = 0 (or when one token is left) no randomness is used."""
+    if dist.scaled is None or len(dist.kept) == 1:
         return dist.kept[0]
     return int(torch.multinomial(dist.probs, 1, generator=generator))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")  # words, and each punctuation mark on its own
+WORD = re.compile(r"\w+|[^\w\s]")  # words (any script), and each punctuation mark on its own
 
 
 class UnknownWordError(ValueError):

@@ -31,6 +31,10 @@ def parse_text(model: LoadedTextNet, value: float | str, field: str) -> list[int
     control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
     if control is not None:
         raise InputError(field, f"the text holds the control character U+{ord(control):04X}", "Send plain text.")
+    surrogate = next((c for c in value if unicodedata.category(c) == "Cs"), None)
+    if surrogate is not None:
+        problem = f"the text holds U+{ord(surrogate):04X}, half of a surrogate pair"
+        raise InputError(field, problem, "Send valid Unicode text.")
     try:
         return model.tokenizer.encode(value)
     except UnknownWordError as error:

@@ -12,12 +12,16 @@ const CUT = "#d4d4d4";
 const T_MAX = 5;
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
-const controls = ["temperature", "top-k", "top-p", "seed", "sample-again"].map($);
+const controls = () => [...$("picker").children, ...["temperature", "top-k", "top-p", "seed", "sample-again", "dim-x", "dim-y"].map($)];
 
 const detail = await getJSON(page.dataset.detailUrl);
 const { vocab, embedding, training } = detail;
 const dEmbed = embedding[0].length;
-const state = readState({ word: vocab[0], t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1 });
+const DEFAULTS = { word: vocab[0], t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1 };
+const state = readState(DEFAULTS);
+const dimension = (d) => (Number.isInteger(d) && d >= 0 && d < dEmbed ? d : null);
+state.dx = dimension(state.dx) ?? DEFAULTS.dx; // which table columns to plot: only the page uses them
+state.dy = dimension(state.dy) ?? DEFAULTS.dy;
 
 // The temperature slider is quadratic, so its low end (where T matters most) gets the fine steps.
 const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1000) / 1000;
@@ -31,7 +35,7 @@ function sampling() {
 function buildControls() {
   $("picker").replaceChildren(
     ...vocab.map((word) => {
-      const button = el("button", { type: "button", className: "word", dataset: { word } }, word);
+      const button = el("button", { type: "button", className: "word", disabled: true, dataset: { word } }, word);
       button.addEventListener("click", () => update({ word }));
       return button;
     }),
@@ -49,7 +53,7 @@ function buildControls() {
   $("top-k").addEventListener("change", () => update({ k: Number($("top-k").value) }));
   $("top-p").addEventListener("change", () => update({ p: $("top-p").value === "" ? 0 : Number($("top-p").value) }));
   $("seed").addEventListener("change", () => update({ seed: Math.max(0, Math.trunc(Number($("seed").value))) }));
-  $("sample-again").addEventListener("click", () => update({ seed: state.seed + 1 }));
+  $("sample-again").addEventListener("click", () => update((w) => ({ seed: w.seed + 1 })));
 }
 
 function showControls() {
@@ -64,7 +68,7 @@ function showControls() {
     $("dim-y").value = String(state.dy);
   }
   for (const link of document.querySelectorAll("[data-model-link]")) {
-    link.search = window.location.search; // the other model opens on the same word and settings
+    link.search = window.location.search; // written just before: the other model opens on the same settings
   }
 }
 
@@ -123,7 +127,8 @@ function distribution(out) {
 }
 
 // ---- generation ----------------------------------------------------------------------------------------------
-function chain(box, result) {
+// A greedy chain that repeats a transition can never leave it; a sampled one repeated it by chance.
+function chain(box, result, greedy) {
   const parts = result.prompt_tokens.map((t) => el("span", { className: "token prompt" }, t));
   for (const step of result.steps) {
     parts.push(el("span", { className: "arrow", ariaHidden: "true" }, " → "),
@@ -132,7 +137,7 @@ function chain(box, result) {
   const end = {
     eos: ["done", `reached '${result.steps.at(-1)?.token}'`],
     max_new_tokens: ["warn", `stopped after ${result.steps.length} new words`],
-    loop: ["stuck", `stuck: ${result.loop?.join(" → ")}`],
+    loop: greedy ? ["stuck", `stuck: ${result.loop?.join(" → ")}`] : ["warn", `repeated ${result.loop?.join(" → ")}`],
   }[result.stop_reason];
   parts.push(el("span", { className: `badge ${end[0]}`, dataset: { stop: result.stop_reason } }, end[1]));
   box.replaceChildren(...parts);
@@ -166,17 +171,20 @@ async function fetchAll(s) {
 }
 
 async function render([forward, greedy, sampled]) {
+  writeState(state);
+  showControls();
   walk(forward);
   weights(forward);
-  showControls();
-  chain($("chain-greedy"), greedy);
-  chain($("chain-sampled"), sampled);
+  chain($("chain-greedy"), greedy, true);
+  chain($("chain-sampled"), sampled, false);
   await embeddingPlot(state.word);
   await distribution(forward.output);
-  writeState(state);
   document.body.dataset.rendered = JSON.stringify({ word: state.word, ...sampling(), seed: state.seed });
 }
 
+// `state` is what is shown; `wanted` gathers every change asked for since, so quick changes to two controls
+// (or two clicks on "sample again") all count, and only the newest `wanted` is fetched.
+const wanted = { ...state };
 const run = coalesced(async (next) => {
   try {
     const results = await fetchAll(next);
@@ -185,12 +193,14 @@ const run = coalesced(async (next) => {
     await render(results);
   } catch (error) {
     showError(error);
-    showControls(); // put the controls back to the state that is shown
+    Object.assign(wanted, state); // forget the change that failed
+    showControls(); // and put the controls back to the state that is shown
   }
 });
 
 function update(change) {
-  return run({ ...state, ...change });
+  Object.assign(wanted, typeof change === "function" ? change(wanted) : change);
+  return run({ ...wanted });
 }
 
 buildControls();
@@ -199,9 +209,10 @@ let first;
 try {
   first = await fetchAll(state);
 } catch (error) {
-  showError(error); // e.g. a shared link with a word outside the vocabulary: say why, and show the defaults
-  Object.assign(state, { word: vocab[0], t: 1, k: 0, p: 0 });
+  showError(error); // e.g. a link with a word outside the vocabulary or a bad setting: say why, show the defaults
+  Object.assign(state, DEFAULTS);
   first = await fetchAll(state);
 }
+Object.assign(wanted, state);
 await render(first);
-for (const control of controls) control.disabled = false;
+for (const control of controls()) control.disabled = false;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -102,7 +103,7 @@ def test_temperature_0_is_the_argmax_one_hot(client: Client) -> None:
 def test_higher_temperature_gives_higher_entropy(client: Client) -> None:
     entropies = [_post(client, "textnet-2d-sgd", "forward", {"input": "cute", "temperature": t})["output"]["entropy"]
                  for t in (0.2, 0.5, 1, 2, 5)]  # fmt: skip
-    assert entropies == sorted(entropies)
+    assert all(a < b for a, b in itertools.pairwise(entropies))
 
 
 def test_a_longer_text_is_read_at_its_last_word(client: Client) -> None:
@@ -117,7 +118,32 @@ def test_greedy_generation_from_dog_is_stuck_on_the_sgd_net_and_ends_on_the_adam
     assert (stuck["text"], stuck["stop_reason"], stuck["loop"]) == ("dog dog dog", "loop", ["dog", "dog"])
     done = _post(client, "textnet-4d-adam", "generate", {"prompt": "cute", "temperature": 0})
     assert (done["text"], done["stop_reason"], done["loop"]) == ("cute cat dog !", "eos", None)
-    assert [s["prob"] for s in done["steps"]] == pytest.approx([s["top"][0][1] for s in done["steps"]])
+
+
+def test_each_generated_step_has_the_probability_a_forward_call_gives_it(client: Client) -> None:
+    settings = {"temperature": 1.3, "top_k": 5}
+    result = _post(client, "textnet-2d-sgd", "generate", {"prompt": "hello", "seed": 11, **settings})
+    words = [*result["prompt_tokens"], *(s["token"] for s in result["steps"])]
+    for previous, step in zip(words, result["steps"], strict=False):  # the net reads one word: the previous one
+        probs = _post(client, "textnet-2d-sgd", "forward", {"input": previous, **settings})["output"]["probs"]
+        assert step["prob"] == pytest.approx(probs[step["id"]])
+        assert step["top"] == [
+            [VOCAB[i], pytest.approx(p)] for i, p in sorted(enumerate(probs), key=lambda ip: -ip[1])[:5] if p > 0
+        ]
+
+
+def test_the_repetition_penalty_rescales_the_logits_of_words_in_the_text(client: Client) -> None:
+    plain = _post(client, "textnet-4d-adam", "forward", {"input": "world cat"})["output"]["logits"]
+    penalised = _post(client, "textnet-4d-adam", "forward", {"input": "world cat", "repetition_penalty": 3})["output"]
+    seen = {VOCAB.index("world"), VOCAB.index("cat")}
+    expected = [(v / 3 if v > 0 else v * 3) if i in seen else v for i, v in enumerate(plain)]
+    assert penalised["logits"] == pytest.approx(expected)
+
+
+def test_a_tiny_top_p_keeps_only_the_most_likely_word(client: Client) -> None:
+    out = _post(client, "textnet-2d-sgd", "forward", {"input": "cute", "top_p": 1e-300})["output"]
+    assert out["kept"] == [out["prediction_id"]]
+    assert out["probs"][out["prediction_id"]] == 1.0
 
 
 def test_seeded_sampling_is_reproducible_and_a_null_seed_is_returned_to_reuse(client: Client) -> None:
@@ -150,6 +176,8 @@ BAD = [
     ("forward", {"input": "dog", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
     ("forward", {"input": "dog", "temperature": 11}, "temperature", "less than or equal to 10"),
     ("forward", {"input": "dog", "temperature": True}, "temperature", "valid number"),
+    ("forward", {"input": "dog", "temperature": 1e-40}, "temperature", "1e-40 is too small to divide by. Send 0"),
+    ("forward", {"input": "café"}, "input", "'café' is not in the vocabulary"),
     ("forward", {"input": "dog", "top_k": 0}, "top_k", "greater than or equal to 1"),
     ("forward", {"input": "dog", "top_k": 8}, "top_k", "8 is more than the vocabulary's 7 words. Send 1 to 7"),
     ("forward", {"input": "dog", "top_k": 2.5}, "top_k", "valid integer"),
@@ -176,6 +204,16 @@ def test_bad_text_input_is_a_422_naming_the_field_and_the_problem(
     assert response.status_code == 422, response.text
     assert problem in response.json()["detail"]
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), [("forward", "input"), ("generate", "prompt")])
+def test_a_lone_surrogate_is_a_422_not_an_unencodable_error(client: Client, endpoint: str, field: str) -> None:
+    body = f'{{"{field}": "dog \\ud83d"}}'  # JSON's escape for half a surrogate pair
+    response = client.post(
+        f"/api/models/textnet-2d-sgd/{endpoint}", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "U+D83D, half of a surrogate pair. Send valid Unicode text." in response.json()["detail"]
 
 
 def test_a_nan_temperature_is_a_422(client: Client) -> None:

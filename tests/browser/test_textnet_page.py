@@ -8,6 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import Guard
+
 pytestmark = pytest.mark.browser
 
 
@@ -109,3 +111,33 @@ def test_a_reload_restores_every_control(page: Page, server: str) -> None:
     expect(page.locator("#top-p")).to_have_value("0.9")
     expect(page.locator("#dim-x")).to_have_value("2")
     expect(page.get_by_role("button", name="silly")).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_link_with_bad_settings_explains_and_falls_back_to_the_defaults(
+    page: Page, server: str, guard: Guard
+) -> None:
+    guard.expect_console_error("status of 422")
+    page.goto(f"{server}/models/textnet-4d-adam?word=horse&t=abc&k=99&p=-1&seed=1e30&dx=9")
+    _wait_for(page, word="hello", temperature=1, top_k=None, top_p=None, seed=0)
+    expect(page.locator("#error")).to_contain_text("(HTTP 422)")
+    expect(page.locator("#dim-x")).to_have_value("0")
+    expect(page.locator("#temperature")).to_be_enabled()
+
+
+def test_the_sibling_link_carries_the_word_just_picked(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=hello")
+    _wait_for(page, word="hello")
+    page.get_by_role("button", name="cute").click()
+    _wait_for(page, word="cute")
+    href = page.get_by_role("link", name="Text net, 4-D embeddings, Adam").get_attribute("href") or ""
+    assert "word=cute" in href
+
+
+def test_quick_changes_to_two_controls_and_double_clicks_all_count(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=hello&seed=1")
+    _wait_for(page, word="hello", seed=1)
+    page.locator("#temperature").fill("30")  # T = 0.45, and at once:
+    page.locator("#top-k").select_option("3")
+    page.get_by_role("button", name="sample again").click()
+    page.get_by_role("button", name="sample again").click()
+    _wait_for(page, word="hello", temperature=0.45, top_k=3, seed=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from models.generation import generate
@@ -41,9 +42,10 @@ def test_generation_stops_at_max_new_tokens() -> None:
 def test_each_step_reports_the_probability_it_was_drawn_with_and_its_top_candidates() -> None:
     g = generate(table_logits, [0], eos_id=3, max_new_tokens=1, seed=0, temperature=1.0)
     step = g.steps[0]
-    expected = torch.softmax(table_logits([0]), dim=-1)
-    assert step.prob == float(expected[step.id])
-    assert step.top[0] == (1, float(expected[1]))
+    expected = torch.softmax(table_logits([0]).double(), dim=-1)
+    assert step.prob == pytest.approx(float(expected[step.id]))
+    assert step.top[0][0] == 1
+    assert step.top[0][1] == pytest.approx(float(expected[1]))
     assert [p for _, p in step.top] == sorted((p for _, p in step.top), reverse=True)
 
 
@@ -54,3 +56,8 @@ def test_the_same_seed_gives_the_same_sample_and_seeds_differ() -> None:
     runs = [generate(flat, [0], eos_id=None, max_new_tokens=12, seed=s, temperature=1.0).ids for s in (1, 1, 2)]
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
+
+
+def test_greedy_steps_list_no_zero_probability_candidates() -> None:
+    g = generate(table_logits, [0], eos_id=3, max_new_tokens=2, seed=0, temperature=0.0)
+    assert [step.top for step in g.steps] == [[(1, 1.0)], [(2, 1.0)]]

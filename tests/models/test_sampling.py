@@ -35,8 +35,17 @@ def test_temperature_0_is_the_one_hot_argmax_and_the_limit_of_small_t() -> None:
     assert zero.probs.tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     assert zero.scaled is None
     assert zero.entropy_bits == 0.0
-    tiny = next_token_distribution(LOGITS, temperature=1e-3)
-    assert tiny.probs.tolist() == pytest.approx(zero.probs.tolist(), abs=1e-9)
+    for t in (1e-3, 1e-6, 1e-40, 1e-300):
+        tiny = next_token_distribution(LOGITS, temperature=t)
+        assert tiny.probs.tolist() == pytest.approx(zero.probs.tolist(), abs=1e-9), t
+        assert all(math.isfinite(v) for v in tiny.probs.tolist()), t
+
+
+def test_huge_logits_and_a_tiny_temperature_give_probabilities_not_nan() -> None:
+    dist = next_token_distribution(torch.tensor([300.0, -300.0, 299.0]), temperature=1e-30)
+    assert dist.probs.tolist() == [1.0, 0.0, 0.0]
+    assert dist.scaled is not None
+    assert all(math.isfinite(v) for v in dist.scaled.tolist())
 
 
 def test_higher_temperature_gives_higher_entropy() -> None:
@@ -108,3 +117,29 @@ def test_the_same_seed_draws_the_same_tokens_and_draws_follow_the_probabilities(
 def test_a_draw_never_picks_a_token_the_filters_cut() -> None:
     dist = next_token_distribution(LOGITS, temperature=5.0, top_k=2)
     assert {sample(dist, torch.Generator().manual_seed(s)) for s in range(500)} == set(dist.kept)
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-9])
+def test_a_tiny_top_p_keeps_the_most_likely_token(p: float) -> None:
+    dist = next_token_distribution(LOGITS, top_p=p)
+    assert dist.kept == [3]
+    assert dist.probs.tolist() == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_top_p_of_1_keeps_every_token_with_any_probability() -> None:
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(300):
+        logits = torch.randn(50, generator=gen) * 5
+        assert len(next_token_distribution(logits, top_p=1.0).kept) == 50
+
+
+def test_ties_in_probability_rank_by_logit() -> None:
+    # at T = 0 every token but the argmax has probability 0; they still rank by their logits
+    assert next_token_distribution(LOGITS, temperature=0.0).kept == [3, 0, 6, 2, 4, 1, 5]
+
+
+def test_a_draw_at_temperature_0_uses_no_randomness() -> None:
+    gen = torch.Generator().manual_seed(0)
+    state = gen.get_state()
+    assert sample(next_token_distribution(LOGITS, temperature=0.0), gen) == 3
+    assert torch.equal(gen.get_state(), state)
