@@ -126,7 +126,7 @@ class ForwardRequest(Sampling):
         description=(
             "mlp: the number x (training domain [0, 10]; outside it is served and flagged). "
             f"textnet: a word of the vocabulary; of a longer text (at most {MAX_TEXT_CHARS} characters) the net "
-            "reads the last word"
+            "reads the last word. gpt: words of the vocabulary, at most its context (n_ctx tokens)"
         ),
         examples=[4.0, "hello"],
     )
@@ -146,7 +146,7 @@ class Step(BaseModel):
 
     name: str = Field(description="The hook name, e.g. layers.0.hook_z")
     shape: list[int]
-    data: list[float] | list[list[float]]
+    data: list[Any] = Field(description="Nested lists of numbers, nested as `shape` says; masked scores are null")
     title: str
     formula: str | None = None
     W: list[list[float]] | None = Field(default=None, description="The weights this step used, [d_out][d_in]")
@@ -172,12 +172,22 @@ class MLPOutput(BaseModel):
     region: Region
 
 
+class LensLayer(BaseModel):
+    """What the residual stream after one layer would predict, read through the final layer norm and unembedding."""
+
+    layer: str = Field(description="'embeddings' (before block 0), then 'block 0', 'block 1', …")
+    hook: str = Field(description="The residual-stream hook it reads")
+    top: list[list[tuple[str, float]]] = Field(description="[pos][rank]: the top tokens and their probabilities")
+
+
 class ForwardResult(BaseModel):
     model: str
     input: float | str
     tokens: list[str] | None = Field(default=None, description="Text models: the input's tokens")
+    ids: list[int] | None = Field(default=None, description="Text models: the tokens' ids")
     steps: list[Step]
     output: MLPOutput | TextOutput
+    lens: list[LensLayer] | None = Field(default=None, description="GPT: the logit lens, one entry per layer")
 
 
 class GenerateRequest(Sampling):

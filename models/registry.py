@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from models.gpt import GPT, GPTConfig
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig
 from models.piecewise import (
@@ -125,7 +126,37 @@ class LoadedTextNet:
         return logits
 
 
-LoadedModel = LoadedMLP | LoadedTextNet
+@dataclass(frozen=True, eq=False)
+class LoadedGPT:
+    """A trained tiny GPT with its tokenizer. Generation slides a window of n_ctx tokens over a longer text."""
+
+    id: str
+    record: dict[str, Any]
+    module: GPT
+    tokenizer: WordTokenizer
+    family: str = "gpt"
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    @property
+    def eos_id(self) -> int:
+        return self.tokenizer.ids[self.module.config.eos]
+
+    def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits at every position ([pos, vocab]) and every hook's value, without the batch axis."""
+        logits, cache = run_with_cache(self.module, torch.tensor([ids]))
+        return logits[0], {name: value[0] for name, value in cache.items()}
+
+    def next_logits(self, context: list[int]) -> torch.Tensor:
+        with torch.no_grad():
+            logits: torch.Tensor = self.module(torch.tensor([context[-self.module.config.n_ctx :]]))[0, -1]
+        return logits  # [vocab]
+
+
+LoadedModel = LoadedMLP | LoadedTextNet | LoadedGPT
+TextModel = LoadedTextNet | LoadedGPT
 
 
 def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedMLP:
@@ -143,9 +174,18 @@ def _load_textnet(model_id: str, record: dict[str, Any], weights: dict[str, torc
     return LoadedTextNet(model_id, record, module, WordTokenizer(list(config.vocab)))
 
 
+def _load_gpt(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedGPT:
+    config = GPTConfig(**record["config"])
+    module = GPT(config)
+    module.load_state_dict(weights, strict=True)
+    module.eval()
+    return LoadedGPT(model_id, record, module, WordTokenizer(list(config.vocab)))
+
+
 _LOADERS: dict[str, Callable[[str, dict[str, Any], dict[str, torch.Tensor]], LoadedModel]] = {
     "mlp": _load_mlp,
     "textnet": _load_textnet,
+    "gpt": _load_gpt,
 }
 
 
@@ -198,4 +238,14 @@ def load(model_id: str) -> LoadedModel:
     return _registry().load(model_id)
 
 
-__all__ = ["WEIGHTS_DIR", "LoadedMLP", "LoadedModel", "LoadedTextNet", "Registry", "ids", "load"]
+__all__ = [
+    "WEIGHTS_DIR",
+    "LoadedGPT",
+    "LoadedMLP",
+    "LoadedModel",
+    "LoadedTextNet",
+    "Registry",
+    "TextModel",
+    "ids",
+    "load",
+]

@@ -14,14 +14,22 @@ from models.hooks import hook_names
 Label = tuple[str, str | None, nn.Linear | None]
 
 
+def _exact(value: torch.Tensor) -> list[object]:
+    return value.tolist()
+
+
 def steps_from_cache(
-    module: nn.Module, cache: dict[str, torch.Tensor], label: Callable[[str], Label]
+    module: nn.Module,
+    cache: dict[str, torch.Tensor],
+    label: Callable[[str], Label],
+    numbers: Callable[[torch.Tensor], list[object]] = _exact,
 ) -> list[schemas.Step]:
+    """One step per hook, in forward order; `numbers` turns a value into JSON lists (exact by default)."""
     steps = []
     for name in hook_names(module):
         title, formula, linear = label(name)
         value = cache[name]
-        step = schemas.Step(name=name, shape=list(value.shape), data=value.tolist(), title=title, formula=formula)
+        step = schemas.Step(name=name, shape=list(value.shape), data=numbers(value), title=title, formula=formula)
         if linear is not None:
             step.W, step.b = linear.weight.tolist(), linear.bias.tolist()
         steps.append(step)

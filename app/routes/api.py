@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from app import schemas
 from app.deps import ModelDep, RegistryDep
-from app.families import mlp, textnet
+from app.families import gpt, mlp, text, textnet
 from app.schemas import FAMILY_ORDER
 from models.hooks import hook_names
 from models.registry import LoadedMLP, LoadedModel, LoadedTextNet
@@ -43,7 +43,13 @@ async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary]:
 async def model_detail(model: ModelDep) -> schemas.ModelDetail:
     """One model: config, hook names, training record; MLPs add their exact piecewise-linear form, text nets
     their vocabulary and embedding table."""
-    family = {"analysis": mlp.analysis(model)} if isinstance(model, LoadedMLP) else textnet.detail_fields(model)
+    family: dict[str, object] = {}
+    if isinstance(model, LoadedMLP):
+        family = {"analysis": mlp.analysis(model)}
+    elif isinstance(model, LoadedTextNet):
+        family = textnet.detail_fields(model)
+    else:
+        family = {"vocab": model.tokenizer.vocab}
     return schemas.ModelDetail.model_validate(
         {
             **summary(model).model_dump(),
@@ -60,16 +66,18 @@ async def forward(model: ModelDep, request: schemas.ForwardRequest) -> schemas.F
     """Run one input through the model and return every intermediate value, in order."""
     if isinstance(model, LoadedMLP):
         return mlp.forward(model, request)
-    return textnet.forward(model, request)
+    if isinstance(model, LoadedTextNet):
+        return textnet.forward(model, request)
+    return gpt.forward(model, request)
 
 
 @router.post("/models/{model_id}/generate")
 async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> schemas.GenerateResult:
     """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
-    if not isinstance(model, LoadedTextNet):
-        text_models = ", ".join(m.id for m in registry.load_all() if isinstance(m, LoadedTextNet))
+    if isinstance(model, LoadedMLP):
+        text_models = ", ".join(m.id for m in registry.load_all() if not isinstance(m, LoadedMLP))
         raise HTTPException(
             status_code=404,
             detail=f"'{model.id}' is an {model.family} model and does not generate text. Text models: {text_models}.",
         )
-    return textnet.generate(model, request)
+    return text.generate(model, request)

@@ -168,7 +168,12 @@ BAD = [
         "input",
         "'horse' is not in the vocabulary (hello, world, cat, dog, !, silly, cute)",
     ),
-    ("forward", {"input": ""}, "input", "the text is empty. Send a word of the vocabulary"),
+    (
+        "forward",
+        {"input": ""},
+        "input",
+        "the text is empty. Send words of the vocabulary (GET /api/models/textnet-2d-sgd)",
+    ),
     ("forward", {"input": "   "}, "input", "the text is empty"),
     ("forward", {"input": "dog\u0007"}, "input", "control character U+0007"),
     ("forward", {"input": "dog " * 60}, "input", "characters long. Send at most 200"),
@@ -228,7 +233,7 @@ def test_a_nan_temperature_is_a_422(client: Client) -> None:
 def test_generate_on_an_mlp_is_a_404_naming_the_text_models(client: Client) -> None:
     response = client.post("/api/models/sqrt-mlp-2x2/generate", json={"prompt": "dog"})
     assert response.status_code == 404
-    assert "Text models: textnet-2d-sgd, textnet-4d-adam" in response.json()["detail"]
+    assert "Text models: textnet-2d-sgd, textnet-4d-adam, tiny-gpt" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("field", ["temperature", "top_k", "top_p", "repetition_penalty"])

@@ -1,0 +1,93 @@
+"""What every text family shares in the API: reading text, the next-token distribution, and generation."""
+
+from __future__ import annotations
+
+import difflib
+import secrets
+import unicodedata
+
+from app import schemas
+from app.errors import InputError
+from models.generation import generate as run_generation
+from models.registry import TextModel
+from models.sampling import Distribution
+from models.tokenizers import UnknownWordError
+
+LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-word message
+
+
+def parse_text(model: TextModel, value: float | str, field: str) -> list[int]:
+    """The ids of a text input, or an InputError that names the problem and the fix."""
+    vocab = model.tokenizer.vocab
+    if not isinstance(value, str):
+        raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{vocab[0]}'.")
+    if not value.strip():
+        raise InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model.id}).")
+    if len(value) > schemas.MAX_TEXT_CHARS:
+        raise InputError(field, f"the text is {len(value)} characters long", f"Send at most {schemas.MAX_TEXT_CHARS}.")
+    control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+    if control is not None:
+        raise InputError(field, f"the text holds the control character U+{ord(control):04X}", "Send plain text.")
+    surrogate = next((c for c in value if unicodedata.category(c) == "Cs"), None)
+    if surrogate is not None:
+        problem = f"the text holds U+{ord(surrogate):04X}, half of a surrogate pair"
+        raise InputError(field, problem, "Send valid Unicode text.")
+    try:
+        return model.tokenizer.encode(value)
+    except UnknownWordError as error:
+        if len(vocab) <= LIST_WHOLE_VOCAB:
+            raise InputError(
+                field, str(error), f"Use only those words (GET /api/models/{model.id} lists them)."
+            ) from None
+        near = difflib.get_close_matches(error.word, vocab, n=3)
+        hint = f"Nearest known: {', '.join(near)}. " if near else ""
+        problem = f"'{error.word}' is not in the vocabulary"
+        raise InputError(field, problem, f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words.") from None
+
+
+def check_top_k(model: TextModel, top_k: int | None) -> None:
+    size = len(model.tokenizer.vocab)
+    if top_k is not None and top_k > size:
+        raise InputError("top_k", f"{top_k} is more than the vocabulary's {size} words", f"Send 1 to {size}, or null.")
+
+
+def output(dist: Distribution, vocab: list[str]) -> schemas.TextOutput:
+    return schemas.TextOutput(
+        logits=dist.logits.tolist(),
+        scaled=None if dist.scaled is None else dist.scaled.tolist(),
+        probs=dist.probs.tolist(),
+        kept=dist.kept,
+        prediction=vocab[dist.argmax],
+        prediction_id=dist.argmax,
+        entropy=dist.entropy_bits,
+    )
+
+
+def generate(model: TextModel, request: schemas.GenerateRequest) -> schemas.GenerateResult:
+    prompt = parse_text(model, request.prompt, "prompt")
+    check_top_k(model, request.top_k)
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    result = run_generation(
+        model.next_logits,
+        prompt,
+        eos_id=model.eos_id,
+        max_new_tokens=request.max_new_tokens,
+        seed=seed,
+        temperature=request.temperature,
+        top_k=request.top_k,
+        top_p=request.top_p,
+        repetition_penalty=request.repetition_penalty,
+    )
+    vocab = model.tokenizer.vocab
+    return schemas.GenerateResult(
+        model=model.id,
+        prompt_tokens=model.tokenizer.decode(prompt),
+        text=" ".join(model.tokenizer.decode(prompt + result.ids)),
+        steps=[
+            schemas.GeneratedToken(token=vocab[s.id], id=s.id, prob=s.prob, top=[(vocab[i], p) for i, p in s.top])
+            for s in result.steps
+        ],
+        stop_reason=result.stop_reason,
+        loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+        seed=seed,
+    )
