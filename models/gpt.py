@@ -142,9 +142,10 @@ class GPT(nn.Module):
         self.hook_logits = HookPoint()
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        pos = ids.shape[1]
+        batch, pos = ids.shape
         positions: torch.Tensor = self.positions  # type: ignore[assignment]
-        x = self.hook_embed(self.embed(ids)) + self.hook_pos_embed(positions[:pos])  # [batch, pos, d_model]
+        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
+        x = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
         for block in self.blocks:
             x = block(x)
         logits: torch.Tensor = self.hook_logits(self.unembed(self.ln_final(x)))  # [batch, pos, vocab]

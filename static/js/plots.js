@@ -25,19 +25,19 @@ export function baseLayout(extra = {}) {
 }
 
 // A matrix as an annotated heatmap: numbers on the cells when there are few enough to read.
-export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = null }) {
+// Signed values get the diverging scale centred on 0; magnitudes (`sequential`) get viridis from 0. Null cells
+// (masked attention scores) are left blank.
+export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = null, sequential = false }) {
   const cells = z.length * (z[0]?.length ?? 0);
   const showText = annotate && cells <= 64 && (z[0]?.length ?? 0) <= 8;
-  const limit = Math.max(1e-9, ...z.flat().map(Math.abs));
+  const limit = Math.max(1e-9, ...z.flat().filter((v) => v !== null).map(Math.abs));
+  const scale = sequential ? { colorscale: "Viridis", zmin: 0, zmax: limit } : { colorscale: DIVERGING, zmin: -limit, zmax: limit, zmid: 0 };
   const trace = {
     type: "heatmap",
     z,
     x,
     y,
-    colorscale: DIVERGING,
-    zmin: -limit,
-    zmax: limit,
-    zmid: 0,
+    ...scale,
     hovertemplate: "%{y}, %{x}: %{z:.4f}<extra></extra>",
     texttemplate: showText ? "%{z:.3f}" : "",
     showscale: false,
@@ -45,7 +45,7 @@ export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = nu
   const layout = baseLayout({
     title: { text: title, font: { size: 13 } },
     height: Math.min(420, 70 + 22 * z.length),
-    margin: { l: 60, r: 10, t: 30, b: 30 },
+    margin: { l: 16 + 7 * Math.max(4, ...y.map((label) => String(label).length)), r: 10, t: 30, b: 30 },
     yaxis: { autorange: "reversed", type: "category" },
     xaxis: { type: "category", side: "bottom" },
     shapes: highlightRow === null ? [] : [{ type: "rect", xref: "paper", x0: 0, x1: 1, y0: highlightRow - 0.5,

@@ -142,3 +142,10 @@ def page(browser: Browser, guard: Guard, request: pytest.FixtureRequest) -> Iter
     context.close()
     if "guard_checked_by_test" not in request.keywords:
         assert guard.problems() == [], "the page logged errors or reached outside the server"
+
+
+def wait_for_state(page: Page, **state: object) -> None:
+    """Until the page says (in body[data-rendered]) that it has drawn this state."""
+    checks = " && ".join(f"s[{k!r}] === {v!r}" for k, v in state.items()).replace("None", "null")
+    script = f"() => {{ const s = JSON.parse(document.body.dataset.rendered || '{{}}'); return {checks}; }}"
+    page.wait_for_function(script)

@@ -1,0 +1,187 @@
+"""The GPT API: every stage as JSON, recomputed from the stage before at the 4-decimal precision it is sent with."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import Client
+
+URL = "/api/models/tiny-gpt"
+EXACT = 1e-4  # values are rounded to 4 decimals; recomputations from rounded inputs get a little more slack
+
+
+def _forward(client: Client, text: str, **settings: Any) -> dict[str, Any]:
+    response = client.post(f"{URL}/forward", json={"input": text, **settings})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _steps(result: dict[str, Any]) -> dict[str, Any]:
+    return {s["name"]: s for s in result["steps"]}
+
+
+def test_the_forward_pass_lists_every_stage_with_its_shape(client: Client) -> None:
+    result = _forward(client, "the dogs that chased the cat")
+    steps = _steps(result)
+    assert result["tokens"] == ["the", "dogs", "that", "chased", "the", "cat"]
+    assert steps["hook_embed"]["shape"] == [6, 32]
+    assert steps["hook_pos_embed"]["shape"] == [6, 32]
+    assert steps["blocks.1.attn.hook_q"]["shape"] == [4, 6, 8]  # [n_heads, pos, d_head]
+    assert steps["blocks.1.attn.hook_pattern"]["shape"] == [4, 6, 6]  # [n_heads, query_pos, key_pos]
+    assert steps["blocks.0.mlp.hook_pre"]["shape"] == [6, 128]  # expanded 4×
+    assert steps["hook_logits"]["shape"] == [6, 49]  # every position
+
+
+def test_pattern_rows_sum_to_1_and_nothing_above_the_diagonal(client: Client) -> None:
+    steps = _steps(_forward(client, "the king met the queen and he smiled ."))
+    for layer in range(2):
+        for head in steps[f"blocks.{layer}.attn.hook_pattern"]["data"]:
+            for q, row in enumerate(head):
+                assert sum(row) == pytest.approx(1.0, abs=len(row) * EXACT)
+                assert all(v == 0 for v in row[q + 1 :])
+        for head in steps[f"blocks.{layer}.attn.hook_scores"]["data"]:
+            for q, row in enumerate(head):
+                assert all(v is None for v in row[q + 1 :])  # masked: sent as null
+                assert all(v is not None for v in row[: q + 1])
+
+
+def test_scores_are_q_dot_k_over_root_d_head_recomputed_from_q_and_k(client: Client) -> None:
+    steps = _steps(_forward(client, "with money , the boy reached the bank"))
+    for layer in range(2):
+        a = f"blocks.{layer}.attn."
+        q, k = steps[a + "hook_q"]["data"], steps[a + "hook_k"]["data"]
+        raw, scaled = steps[a + "hook_scores_raw"]["data"], steps[a + "hook_scores"]["data"]
+        for h in range(4):
+            for i in range(len(q[h])):
+                for j in range(i + 1):
+                    dot = sum(x * y for x, y in zip(q[h][i], k[h][j], strict=True))
+                    assert raw[h][i][j] == pytest.approx(dot, abs=5e-3)
+                    assert scaled[h][i][j] == pytest.approx(raw[h][i][j] / math.sqrt(8), abs=2 * EXACT)
+
+
+def test_the_pattern_is_the_softmax_of_each_scaled_row_and_z_is_pattern_times_v(client: Client) -> None:
+    steps = _steps(_forward(client, "the dog chased the cat . who chased ? the"))
+    a = "blocks.1.attn."
+    for h in range(4):
+        for i, row in enumerate(steps[a + "hook_scores"]["data"][h]):
+            seen = row[: i + 1]
+            e = [math.exp(s - max(seen)) for s in seen]
+            assert steps[a + "hook_pattern"]["data"][h][i][: i + 1] == pytest.approx([v / sum(e) for v in e], abs=5e-4)
+            v = steps[a + "hook_v"]["data"][h]
+            pattern = steps[a + "hook_pattern"]["data"][h][i]
+            z = [sum(pattern[j] * v[j][d] for j in range(len(v))) for d in range(8)]
+            assert steps[a + "hook_z"]["data"][h][i] == pytest.approx(z, abs=5e-3)
+
+
+def test_the_residual_stream_adds_up(client: Client) -> None:
+    steps = _steps(_forward(client, "the queen met the king and"))
+
+    def flat(name: str) -> list[float]:
+        return [v for row in steps[name]["data"] for v in row]
+
+    def add(a: str, b: str) -> list[float]:
+        return [x + y for x, y in zip(flat(a), flat(b), strict=True)]
+
+    assert flat("blocks.0.hook_resid_pre") == pytest.approx(add("hook_embed", "hook_pos_embed"), abs=2 * EXACT)
+    for i in range(2):
+        b = f"blocks.{i}."
+        mid = add(b + "hook_resid_pre", b + "hook_attn_out")
+        assert flat(b + "hook_resid_mid") == pytest.approx(mid, abs=2 * EXACT)
+        post = add(b + "hook_resid_mid", b + "hook_mlp_out")
+        assert flat(b + "hook_resid_post") == pytest.approx(post, abs=2 * EXACT)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"temperature": 1.0}, {"temperature": 0.5, "top_k": 5}, {"temperature": 2.0, "top_p": 0.8}]
+)
+def test_probs_are_the_filtered_softmax_of_the_last_logits(client: Client, settings: dict[str, Any]) -> None:
+    result = _forward(client, "the dog chased the", **settings)
+    out = result["output"]
+    assert out["logits"] == pytest.approx(_steps(result)["hook_logits"]["data"][-1], abs=EXACT)
+    t, k, p = settings["temperature"], settings.get("top_k"), settings.get("top_p")
+    ranked = sorted(range(49), key=lambda i: -out["logits"][i])[: k or 49]
+    e = {i: math.exp((out["logits"][i] - out["logits"][ranked[0]]) / t) for i in ranked}
+    probs = {i: v / sum(e.values()) for i, v in e.items()}
+    kept, mass = [], 0.0
+    for i in ranked:
+        if p is not None and mass >= p:
+            break
+        kept.append(i)
+        mass += probs[i]
+    expected = [probs[i] / sum(probs[j] for j in kept) if i in kept else 0.0 for i in range(49)]
+    assert out["probs"] == pytest.approx(expected, abs=1e-6)
+    assert set(out["kept"]) == set(kept)
+
+
+def test_the_logit_lens_ends_on_the_models_own_prediction(client: Client) -> None:
+    result = _forward(client, "the dogs that chased the cat")
+    lens = result["lens"]
+    assert [layer["layer"] for layer in lens] == ["embeddings", "block 0", "block 1"]
+    assert all(len(layer["top"]) == 6 for layer in lens)
+    logits = _steps(result)["hook_logits"]["data"]
+    for pos, top in enumerate(lens[-1]["top"]):  # the last layer's lens is the model's own output
+        row = logits[pos]
+        e = [math.exp(v - max(row)) for v in row]
+        assert top[0][1] == pytest.approx(max(e) / sum(e), abs=1e-3)
+    assert lens[-1]["top"][-1][0][0] == result["output"]["prediction"] == "are"
+
+
+def test_a_16_token_input_stays_under_300_kb(client: Client) -> None:
+    text = "the dog chased the cat . who was chased ? the cat . the dog ."
+    response = client.post(f"{URL}/forward", json={"input": text})
+    assert len(response.json()["tokens"]) == 16
+    assert len(response.content) < 300_000
+
+
+def test_later_words_do_not_change_earlier_positions_in_the_json(client: Client) -> None:
+    a = _steps(_forward(client, "dog bites man ."))
+    b = _steps(_forward(client, "dog bites cat ."))
+    assert a["blocks.1.hook_resid_post"]["data"][:2] == b["blocks.1.hook_resid_post"]["data"][:2]
+    assert a["blocks.1.hook_resid_post"]["data"][2] != b["blocks.1.hook_resid_post"]["data"][2]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("the king met the girl and", "he"),
+        ("the dogs that saw the fox", "are"),
+        ("by the river , the cat left the bank and saw the", "water"),
+    ],
+)
+def test_greedy_generation_continues_the_grammar(client: Client, prompt: str, expected: str) -> None:
+    response = client.post(f"{URL}/generate", json={"prompt": prompt, "temperature": 0})
+    result = response.json()
+    assert result["steps"][0]["token"] == expected
+    assert result["stop_reason"] == "eos"
+
+
+def test_seeded_sampling_is_reproducible(client: Client) -> None:
+    body = {"prompt": "dog bites", "temperature": 1.5, "seed": 9, "max_new_tokens": 20}
+    first, again = (client.post(f"{URL}/generate", json=body).json() for _ in range(2))
+    assert first == again
+
+
+BAD = [
+    (
+        {"input": "the horse"},
+        "'horse' is not in the vocabulary. Nearest known: mouse. GET /api/models/tiny-gpt lists all 49 words.",
+    ),
+    ({"input": "the dog " * 13}, "the text is 26 tokens long. The context holds 24; send fewer."),
+    ({"input": " "}, "the text is empty"),
+    ({"input": "the\u0000dog"}, "control character U+0000"),
+    ({"input": "the dog", "top_k": 50}, "50 is more than the vocabulary's 49 words"),
+    ({"input": "the dog", "repetition_penalty": 11}, "less than or equal to 10"),
+]
+
+
+@pytest.mark.parametrize(("body", "problem"), BAD)
+def test_bad_gpt_input_is_a_422_naming_the_problem_and_the_fix(
+    client: Client, body: dict[str, Any], problem: str
+) -> None:
+    response = client.post(f"{URL}/forward", content=json.dumps(body), headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"]

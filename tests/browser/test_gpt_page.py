@@ -1,0 +1,85 @@
+"""The GPT page in Chromium: prompt, stages, layer and head, temperature, generation and comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import wait_for_state
+
+pytestmark = pytest.mark.browser
+
+
+def _api(server: str, body: dict[str, Any], endpoint: str = "forward") -> dict[str, Any]:
+    response = httpx.post(f"{server}/api/models/tiny-gpt/{endpoint}", json=body)
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _plot_z(page: Page, hook: str, head: str = "") -> Any:
+    return page.evaluate(f'() => document.querySelector(\'[data-hook="{hook}"][data-head="{head}"]\').data[0].z')
+
+
+def test_typing_a_prompt_and_stepping_to_a_head_shows_the_apis_attention(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt")
+    wait_for_state(page, text="the dogs that chased the cat")
+    page.locator("#text").fill("the queen met the king and")
+    page.locator("#text").press("Enter")
+    wait_for_state(page, text="the queen met the king and")
+    expect(page.locator("#tokens .token")).to_have_count(6)
+    page.get_by_role("button", name="8 softmax").click()
+    page.locator("#layer").select_option("1")
+    page.locator("#head").select_option("2")
+    wait_for_state(page, stage=7, layer=1, head=2)
+    steps = {s["name"]: s for s in _api(server, {"input": "the queen met the king and"})["steps"]}
+    assert _plot_z(page, "blocks.1.attn.hook_pattern", "2") == steps["blocks.1.attn.hook_pattern"]["data"][2]
+    expect(page.locator(".all-heads .plot")).to_have_count(4)
+    expect(page.locator("#prediction")).to_have_text("argmax: she")
+    assert "stage=7" in page.url
+    assert "head=2" in page.url
+
+
+def test_the_masked_scores_stage_leaves_later_words_blank(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites%20man%20.&stage=6")
+    wait_for_state(page, text="dog bites man .", stage=6)
+    z = _plot_z(page, "blocks.0.attn.hook_scores", "0")
+    assert [row[i + 1 :] for i, row in enumerate(z)] == [[None] * (3 - i) for i in range(4)]
+
+
+def test_the_temperature_and_next_word_follow_the_api(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites")
+    wait_for_state(page, text="dog bites")
+    page.locator("#temperature").fill("80")  # 5 · 0.8² = 3.2
+    wait_for_state(page, text="dog bites", temperature=3.2)
+    expected = _api(server, {"input": "dog bites", "temperature": 3.2})["output"]
+    bars = page.evaluate("() => document.getElementById('plot-next').data")
+    order = sorted(range(len(expected["logits"])), key=lambda i: -expected["logits"][i])
+    assert bars[1]["y"] == pytest.approx([expected["probs"][i] for i in order])
+    expect(page.locator("#entropy")).to_have_text(f"{expected['entropy']:.3f}")
+
+
+def test_adding_words_one_at_a_time_extends_the_text(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=the%20king%20met%20the%20girl%20and&t=0")
+    wait_for_state(page, text="the king met the girl and", temperature=0)
+    page.get_by_role("button", name="add one word").click()
+    wait_for_state(page, text="the king met the girl and he", temperature=0)
+    expect(page.locator("#generated li").first).to_contain_text("he drawn with p = 1.000")
+    page.get_by_role("button", name="generate to the end").click()
+    page.wait_for_function("() => JSON.parse(document.body.dataset.rendered).text.endsWith(' .')")
+    expect(page.locator("#generated .stop")).to_have_text("end of sentence")
+
+
+def test_comparing_two_inputs_shows_where_they_diverge(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=the%20dogs%20that%20chased%20the%20cat")
+    wait_for_state(page, text="the dogs that chased the cat")
+    page.locator("#compare").fill("the dog that chased the cat")
+    page.locator("#compare").press("Tab")
+    wait_for_state(page, cmp="the dog that chased the cat")
+    expect(page.locator("#compare-summary")).to_contain_text("first differ at position 1 ('dogs' / 'dog')")
+    expect(page.locator("#compare-summary")).to_contain_text("'are' for the first, 'is' for the second")
+    z = page.evaluate("() => document.getElementById('plot-compare').data[0].z")
+    assert all(row[0] == 0 for row in z)  # position 0 sees only 'the' in both
+    assert all(row[1] > 0 for row in z)

@@ -1,0 +1,127 @@
+"""The tiny GPT: each stage recomputes from the one before, attention is causal, and the record holds."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from models.data import grammar
+from models.gpt import GPT, Block, GPTConfig, sinusoidal_positions
+from models.hooks import hook_names, run_with_cache
+from models.registry import WEIGHTS_DIR, LoadedGPT, Registry
+from models.tokenizers import WordTokenizer
+from models.train_gpt import evaluate
+
+
+@pytest.fixture(scope="module")
+def gpt() -> LoadedGPT:
+    model = Registry().load("tiny-gpt")
+    assert isinstance(model, LoadedGPT)
+    return model
+
+
+def _run(model: LoadedGPT, text: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    return run_with_cache(model.module, torch.tensor([model.tokenizer.encode(text)]))
+
+
+def test_gpt_hook_names_are_pinned_because_they_are_json_keys() -> None:
+    per_block = ["hook_resid_pre", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+                 "attn.hook_scores_raw", "attn.hook_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out",
+                 "hook_resid_mid", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
+                 "hook_resid_post"]  # fmt: skip
+    expected = ["hook_embed", "hook_pos_embed"]
+    expected += [f"blocks.{i}.{name}" for i in range(2) for name in per_block]
+    expected += ["ln_final.hook_normalized", "hook_logits"]
+    assert hook_names(GPT(GPTConfig(vocab=("a", "b"), n_layers=2))) == expected
+
+
+def test_the_positional_encoding_is_the_papers_sinusoid() -> None:
+    pe = sinusoidal_positions(24, 32)
+    for pos in (0, 1, 7, 23):
+        for i in (0, 3, 15):
+            assert pe[pos, 2 * i].item() == pytest.approx(math.sin(pos / 10000 ** (2 * i / 32)), abs=1e-6)
+            assert pe[pos, 2 * i + 1].item() == pytest.approx(math.cos(pos / 10000 ** (2 * i / 32)), abs=1e-6)
+
+
+def test_attention_recomputes_from_q_and_k_and_is_causal(gpt: LoadedGPT) -> None:
+    _, cache = _run(gpt, "the dogs that chased the cat are hungry .")
+    d_head = gpt.module.config.d_head
+    for layer in range(2):
+        a = f"blocks.{layer}.attn."
+        q, k, v = cache[a + "hook_q"], cache[a + "hook_k"], cache[a + "hook_v"]  # [1, heads, pos, d_head]
+        torch.testing.assert_close(cache[a + "hook_scores_raw"], q @ k.transpose(-1, -2))
+        scores, pattern = cache[a + "hook_scores"], cache[a + "hook_pattern"]
+        n = scores.shape[-1]
+        above = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+        torch.testing.assert_close(scores[..., ~above], (q @ k.transpose(-1, -2) / math.sqrt(d_head))[..., ~above])
+        assert torch.isneginf(scores[..., above]).all()
+        assert (pattern[..., above] == 0).all()
+        torch.testing.assert_close(pattern.sum(-1), torch.ones_like(pattern.sum(-1)))
+        torch.testing.assert_close(pattern[..., ~above], torch.softmax(scores, -1)[..., ~above])
+        torch.testing.assert_close(cache[a + "hook_z"], pattern @ v)
+
+
+def test_each_residual_step_adds_what_the_sublayer_wrote(gpt: LoadedGPT) -> None:
+    logits, cache = _run(gpt, "the queen met the king and she")
+    module = gpt.module
+    torch.testing.assert_close(cache["blocks.0.hook_resid_pre"], cache["hook_embed"] + cache["hook_pos_embed"])
+    for i, blk in enumerate(module.blocks):
+        assert isinstance(blk, Block)
+        b = f"blocks.{i}."
+        x = cache[b + "hook_resid_pre"]
+        torch.testing.assert_close(cache[b + "ln1.hook_normalized"], torch.nn.functional.layer_norm(
+            x, (32,), blk.ln1.ln.weight, blk.ln1.ln.bias))  # fmt: skip
+        z = cache[b + "attn.hook_z"]  # [1, heads, pos, d_head]
+        concat = z.transpose(1, 2).reshape(1, z.shape[2], -1)
+        torch.testing.assert_close(cache[b + "hook_attn_out"], concat @ blk.attn.W_O.weight.T + blk.attn.W_O.bias)
+        torch.testing.assert_close(cache[b + "hook_resid_mid"], x + cache[b + "hook_attn_out"])
+        pre = cache[b + "mlp.hook_pre"]
+        torch.testing.assert_close(cache[b + "mlp.hook_post"], torch.nn.functional.gelu(pre))
+        torch.testing.assert_close(
+            cache[b + "hook_mlp_out"], cache[b + "mlp.hook_post"] @ blk.mlp.W_out.weight.T + blk.mlp.W_out.bias
+        )
+        torch.testing.assert_close(
+            cache[b + "hook_resid_post"], cache[b + "hook_resid_mid"] + cache[b + "hook_mlp_out"]
+        )
+    final = cache["ln_final.hook_normalized"]
+    torch.testing.assert_close(logits, final @ module.unembed.weight.T + module.unembed.bias)
+
+
+def test_activations_at_a_position_do_not_change_when_later_words_change(gpt: LoadedGPT) -> None:
+    _, a = _run(gpt, "the dog chased the cat . who chased ? the dog")
+    _, b = _run(gpt, "the dog chased the fox . who was chased ? the fox")
+    same = 4  # "the dog chased the" is shared
+    for name, value in a.items():
+        if name in ("hook_embed", "hook_pos_embed", "ln_final.hook_normalized", "hook_logits") or ".attn." not in name:
+            torch.testing.assert_close(value[:, :same], b[name][:, :same], msg=name)
+        else:  # [1, heads, query_pos, …]: the first queries, and for scores and patterns their first keys
+            keys = slice(None) if name.endswith(("hook_q", "hook_k", "hook_v", "hook_z")) else slice(0, same)
+            torch.testing.assert_close(value[:, :, :same, keys], b[name][:, :, :same, keys], msg=name)
+
+
+def test_held_out_accuracy_reproduces_the_record(gpt: LoadedGPT) -> None:
+    record = json.loads((WEIGHTS_DIR / "tiny-gpt.json").read_text())
+    _, test = grammar.corpus(record["seed"])
+    metrics = evaluate(gpt.module, test, WordTokenizer(list(gpt.module.config.vocab)))
+    for name, value in metrics.items():
+        assert value == pytest.approx(record["metrics"][name], abs=1e-6), name
+    for kind in ("pronoun", "agreement", "order", "sense"):
+        assert metrics[f"{kind}_accuracy"] >= 0.9, kind
+
+
+def test_the_grammar_marks_the_positions_that_are_determined() -> None:
+    train, test = grammar.corpus(0)
+    assert (len(train), len(test)) == (len(grammar.corpus(0)[0]), len(grammar.corpus(0)[1]))
+    assert grammar.corpus(0)[1] == test  # the same seed splits the same way
+    kinds = {
+        kind: [s for s in train + test if s.scored and s.scored[0][1] == kind] for kind in ("agreement", "pronoun")
+    }
+    for s in kinds["agreement"]:
+        head = s.tokens[1]
+        assert s.tokens[6] == ("are" if head in grammar.ANIMALS.values() else "is")
+    for s in kinds["pronoun"]:
+        assert s.tokens[6] == grammar.PEOPLE[s.tokens[1]]
+    assert not {s.text for s in train} & {s.text for s in test}
