@@ -132,6 +132,13 @@ def main() -> int:
     def sampling() -> dict[str, object]:  # ... or "sample again"
         return {"prompt": rng.choice(words), "temperature": 1.5, "seed": rng.randrange(1000)}
 
+    prompts = ["the dogs that chased the cat", "the queen met the king and", "dog bites man ."]
+
+    def typing() -> dict[str, object]:  # ... or a prompt on the GPT page
+        return {"input": rng.choice(prompts), "temperature": round(rng.uniform(0.1, 2.0), 2)}
+
+    sixteen: dict[str, object] = {"input": "the dog chased the cat . who was chased ? the cat . the dog ."}
+
     cases = [
         ("GET /healthz (baseline)", get("/healthz")),
         ("POST forward sqrt-mlp-2x2", post_json("/api/models/sqrt-mlp-2x2/forward", slider)),
@@ -139,6 +146,8 @@ def main() -> int:
         ("GET detail sqrt-mlp-16x16", get("/api/models/sqrt-mlp-16x16")),
         ("POST forward textnet-4d-adam", post_json("/api/models/textnet-4d-adam/forward", temperature)),
         ("POST generate textnet-2d-sgd", post_json("/api/models/textnet-2d-sgd/generate", sampling)),
+        ("POST forward tiny-gpt", post_json("/api/models/tiny-gpt/forward", typing)),
+        ("POST forward tiny-gpt, 16 tokens", post_json("/api/models/tiny-gpt/forward", lambda: sixteen)),
     ]
     try:
         results = [asyncio.run(load(port, name, make, args.clients, args.seconds)) for name, make in cases]
