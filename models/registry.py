@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file
+from torch import nn
 
 from models.gpt import GPT, GPTConfig
 from models.hooks import run_with_cache
@@ -36,18 +37,33 @@ from models.tokenizers import WordTokenizer
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
+class _Counted:
+    """What every loaded model can say about itself (the dataclasses below supply the fields)."""
+
+    module: nn.Module
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+
+class _Text(_Counted):
+    module: TextNet | GPT
+    tokenizer: WordTokenizer
+
+    @property
+    def eos_id(self) -> int:
+        return self.tokenizer.ids[self.module.config.eos]
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded model
-class LoadedMLP:
+class LoadedMLP(_Counted):
     """A trained sqrt MLP with its exact piecewise-linear form, computed once on first use."""
 
     id: str
     record: dict[str, Any]
     module: MLP
     family: str = "mlp"
-
-    @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.module.parameters())
 
     @property
     def domain(self) -> tuple[float, float]:
@@ -97,7 +113,7 @@ class LoadedMLP:
 
 
 @dataclass(frozen=True, eq=False)
-class LoadedTextNet:
+class LoadedTextNet(_Text):
     """A trained text net with its tokenizer. It reads one token: the last one of its input."""
 
     id: str
@@ -105,14 +121,6 @@ class LoadedTextNet:
     module: TextNet
     tokenizer: WordTokenizer
     family: str = "textnet"
-
-    @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.module.parameters())
-
-    @property
-    def eos_id(self) -> int:
-        return self.tokenizer.ids[self.module.config.eos]
 
     def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The logits after the last token ([vocab]) and every hook's value, without the batch axis."""
@@ -127,7 +135,7 @@ class LoadedTextNet:
 
 
 @dataclass(frozen=True, eq=False)
-class LoadedGPT:
+class LoadedGPT(_Text):
     """A trained tiny GPT with its tokenizer. Generation slides a window of n_ctx tokens over a longer text."""
 
     id: str
@@ -135,14 +143,6 @@ class LoadedGPT:
     module: GPT
     tokenizer: WordTokenizer
     family: str = "gpt"
-
-    @property
-    def n_params(self) -> int:
-        return sum(p.numel() for p in self.module.parameters())
-
-    @property
-    def eos_id(self) -> int:
-        return self.tokenizer.ids[self.module.config.eos]
 
     def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits at every position ([pos, vocab]) and every hook's value, without the batch axis."""
