@@ -11,7 +11,7 @@ FAMILY_ORDER: list[str] = ["mlp", "textnet", "gpt", "seq2seq"]  # the teaching p
 TEMPERATURE_CAP = 10.0
 TEMPERATURE_MIN = 1e-4  # below this (but above 0), logits / T can overflow a float; 0 is the argmax itself
 PENALTY_CAP = 10.0
-MAX_TEXT_CHARS = 200
+MAX_TEXT_CHARS = 400  # a full GPT context (24 words) fits; a megabyte string does not
 MAX_NEW_TOKENS = 20
 
 

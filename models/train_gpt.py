@@ -6,6 +6,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,32 +46,46 @@ GPT_RECIPES: dict[str, GPTRecipe] = {
 }
 
 
-def batch_of(sentences: list[grammar.Sentence], tok: WordTokenizer, n_ctx: int) -> tuple[torch.Tensor, ...]:
-    """Inputs, targets and a mask of the real (unpadded) targets: each [batch, n_ctx - 1]."""
-    width = n_ctx - 1
-    x = torch.zeros(len(sentences), width, dtype=torch.long)
-    y = torch.zeros(len(sentences), width, dtype=torch.long)
-    mask = torch.zeros(len(sentences), width, dtype=torch.bool)
-    for row, sentence in enumerate(sentences):
-        ids = tok.encode(sentence.text)
-        n = len(ids) - 1
-        x[row, :n], y[row, :n], mask[row, :n] = torch.tensor(ids[:-1]), torch.tensor(ids[1:]), True
-    return x, y, mask
+def packed(draw: Callable[[], grammar.Sentence], n_ctx: int) -> list[str]:
+    """Sentences back to back until n_ctx + 1 words: one training row, so every position of the context is used."""
+    words: list[str] = []
+    while len(words) < n_ctx + 1:
+        words += draw().tokens
+    return words[: n_ctx + 1]
 
 
-def evaluate(model: GPT, sentences: list[grammar.Sentence], tok: WordTokenizer) -> dict[str, float]:
-    """Next-token accuracy over every position of the sentences, and over each kind of scored position."""
-    x, y, mask = batch_of(sentences, tok, model.config.n_ctx)
+def placements(
+    sentences: list[grammar.Sentence], n_ctx: int, seed: int
+) -> list[tuple[list[str], int, grammar.Sentence]]:
+    """Each held-out sentence twice: alone at the start of the context, and after other held-out sentences so
+    that it ends at the context's last position. Returns (words, where the sentence starts, the sentence)."""
+    rng = random.Random(seed)
+    out = []
+    for s in sentences:
+        out.append((list(s.tokens), 0, s))
+        before: list[str] = []
+        while len(before) + len(s.tokens) < n_ctx:
+            before = list(rng.choice(sentences).tokens) + before
+        before = before[len(before) + len(s.tokens) - n_ctx :]  # s ends at position n_ctx - 1
+        out.append((before + list(s.tokens), len(before), s))
+    return out
+
+
+def evaluate(model: GPT, sentences: list[grammar.Sentence], tok: WordTokenizer, seed: int = 0) -> dict[str, float]:
+    """Next-token accuracy on held-out sentences, alone and at the end of a full context: over every word of a
+    sentence after its first ("heldout"), and over each kind of scored position."""
+    hits: dict[str, list[bool]] = defaultdict(list)
     with torch.no_grad():
-        right = model(x).argmax(-1) == y  # [sentences, n_ctx - 1]
-    metrics = {"heldout_accuracy": float(right[mask].float().mean())}
-    by_kind: dict[str, list[bool]] = defaultdict(list)
-    for row, sentence in enumerate(sentences):
-        for position, kind in sentence.scored:
-            by_kind[kind].append(bool(right[row, position - 1]))  # the token at `position` is predicted there
-    for kind, hits in sorted(by_kind.items()):
-        metrics[f"{kind}_accuracy"] = sum(hits) / len(hits)
-        metrics[f"{kind}_positions"] = float(len(hits))
+        for words, start, sentence in placements(sentences, model.config.n_ctx, seed):
+            ids = torch.tensor([[tok.ids[w] for w in words]])  # [1, pos]
+            right = (model(ids)[0, :-1].argmax(-1) == ids[0, 1:]).tolist()  # right[i]: word i + 1 predicted
+            hits["heldout"] += right[start:]
+            for position, kind in sentence.scored:
+                hits[kind].append(right[start + position - 1])
+    metrics = {}
+    for kind, values in sorted(hits.items()):
+        metrics[f"{kind}_accuracy"] = sum(values) / len(values)
+        metrics[f"{kind}_positions"] = float(len(values))
     return metrics
 
 
@@ -88,10 +103,14 @@ def train_gpt(recipe: GPTRecipe, out_dir: Path, progress: bool = True) -> dict[s
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.steps)
     curve: list[list[float]] = []
+
+    def draw() -> grammar.Sentence:  # every kind equally often
+        return rng.choice(kinds[rng.choice(sorted(kinds))])
+
     for step in range(1, recipe.steps + 1):
-        chosen = [rng.choice(kinds[rng.choice(sorted(kinds))]) for _ in range(recipe.batch)]  # kinds equally often
-        x, y, mask = batch_of(chosen, tok, recipe.config.n_ctx)
-        loss = torch.nn.functional.cross_entropy(model(x)[mask], y[mask])
+        ids = torch.tensor([[tok.ids[w] for w in packed(draw, recipe.config.n_ctx)] for _ in range(recipe.batch)])
+        x, y = ids[:, :-1], ids[:, 1:]  # [batch, n_ctx]
+        loss = torch.nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
@@ -113,7 +132,8 @@ def train_gpt(recipe: GPTRecipe, out_dir: Path, progress: bool = True) -> dict[s
             "corpus": "models/data/grammar.py, generated here: order, agreement, pronoun, sense and bites sentences",
             "n_train": len(train),
             "n_heldout": len(test),
-            "sampling": "each batch draws every kind of sentence equally often",
+            "sampling": "rows of n_ctx + 1 words: sentences back to back, every kind equally often",
+            "evaluation": "each held-out sentence alone, and again ending at the context's last position",
             "heldout_examples": [s.text for s in test[:: max(1, len(test) // 12)]],
         },
         "optimizer": {
@@ -123,10 +143,10 @@ def train_gpt(recipe: GPTRecipe, out_dir: Path, progress: bool = True) -> dict[s
             "schedule": "cosine",
             "batch": recipe.batch,
         },
-        "loss": "cross-entropy on every next token",
+        "loss": "cross-entropy on every next word of the row",
         "epochs": recipe.steps,
         "loss_curve": curve,
-        "metrics": {"final_loss": curve[-1][1], **evaluate(model, test, tok)},
+        "metrics": {"final_loss": curve[-1][1], **evaluate(model, test, tok, recipe.seed)},
         **records.stamp(recipe.id, time.perf_counter() - started),
     }
     records.save(model, record, out_dir)

@@ -6,8 +6,8 @@ Four kinds of sentence, each with the positions where the next word is fully det
 - agreement: "the dogs that saw the cat are hungry ." — the verb agrees with the head noun across a relative
   clause whose noun may have the other number;
 - pronoun: "the king met the queen and he smiled ." — the pronoun refers back to the subject;
-- sense: "by the river , the boy reached the bank and saw the water ." — what "bank" means depends on a word
-  several tokens back ("money" → "clerk").
+- sense: "the boy took the boat , reached the bank and saw the water ." — what "bank" means depends on a word
+  eight tokens back ("money" → "clerk"); nothing else in the sentence tells the two apart.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ADJECTIVES = ["hungry", "happy", "tired", "small"]
 PEOPLE = {"king": "he", "queen": "she", "boy": "he", "girl": "she", "man": "he", "woman": "she"}
 MEETINGS = ["met", "saw", "followed"]
 REACTIONS = ["smiled", "left", "laughed"]
-SENSES = {"river": "water", "money": "clerk"}
+SENSES = {"boat": "water", "money": "clerk"}
 PUNCTUATION = [".", "?", ","]
 
 
@@ -36,7 +36,7 @@ class Sentence:
 
 
 def vocabulary() -> list[str]:
-    words = ["the", "that", "who", "was", "is", "are", "and", "by", "with", "reached", "bank", "bites"]
+    words = ["the", "that", "who", "was", "is", "are", "and", "took", "reached", "bank", "bites"]
     words += [*ANIMALS, *ANIMALS.values(), *ACTIONS, *ADJECTIVES, *PEOPLE, "he", "she"]
     words += [*MEETINGS, *REACTIONS, *SENSES, *SENSES.values(), *PUNCTUATION]
     return list(dict.fromkeys(words))  # keeps the first of each, in order
@@ -87,9 +87,8 @@ def sense_sentences() -> list[Sentence]:
     for context, seen in SENSES.items():
         for who in [*PEOPLE, *ANIMALS]:
             for verb in ("reached", "left"):
-                opening = ("by", "the", context, ",") if context == "river" else ("with", "money", ",")
-                tokens = (*opening, "the", who, verb, "the", "bank", "and", "saw", "the", seen, ".")
-                out.append(Sentence(tokens, ((len(tokens) - 2, "sense"),)))
+                tokens = ("the", who, "took", "the", context, ",", verb, "the", "bank", "and", "saw", "the", seen, ".")
+                out.append(Sentence(tokens, ((12, "sense"),)))
     return out
 
 

@@ -14,9 +14,17 @@ const $ = (id) => document.getElementById(id);
 const detail = await getJSON(page.dataset.detailUrl);
 const { vocab, config } = detail;
 const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
-  "with money , the boy reached the bank and saw the", "dog bites man ."];
+  "the boy took the money , reached the bank and saw the", "dog bites man ."];
 const DEFAULTS = { text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" };
+const SEED_MAX = 2 ** 31 - 1 - 64; // room for seed + one per generated word
 const state = readState(DEFAULTS);
+// A link's numbers are checked here, so a bad one falls back alone and the text (checked by the server) stays.
+const within = (v, lo, hi) => Number.isFinite(v) && v >= lo && v <= hi;
+const whole = (v, lo, hi) => Number.isInteger(v) && within(v, lo, hi);
+const checks = { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
+  rp: (v) => v === 0 || within(v, 1, 10), seed: (v) => whole(v, 0, SEED_MAX), layer: (v) => whole(v, 0, config.n_layers - 1),
+  head: (v) => whole(v, 0, config.n_heads - 1) };
+for (const [key, ok] of Object.entries(checks)) if (!ok(state[key])) state[key] = DEFAULTS[key];
 const wanted = { ...state };
 let result = null; // the forward result on screen
 let other = null; // the comparison's forward result
@@ -39,8 +47,10 @@ const STAGES = [
   { label: "softmax", hooks: (L) => [block(L, "attn.hook_pattern")], perHead: true, square: true, allHeads: true },
   { label: "heads", hooks: (L) => [block(L, "attn.hook_z")], perHead: true },
   { label: "attention out", hooks: (L) => [block(L, "hook_attn_out"), block(L, "hook_resid_mid")] },
+  { label: "layer norm 2", hooks: (L) => [block(L, "ln2.hook_normalized")] },
   { label: "feed-forward", hooks: (L) => [block(L, "mlp.hook_pre"), block(L, "mlp.hook_post"), block(L, "hook_mlp_out")] },
   { label: "residual out", hooks: (L) => [block(L, "hook_resid_post")] },
+  { label: "final layer norm", hooks: () => ["ln_final.hook_normalized"] },
   { label: "logits", hooks: () => ["hook_logits"] },
 ];
 
@@ -140,6 +150,7 @@ async function render() {
   renderStage();
   lensTable();
   compare();
+  generationButtons(false);
   await nextWord(result.output);
   document.body.dataset.rendered = JSON.stringify({ text: state.text, stage: state.stage, layer: state.layer, head: state.head, ...sampling(state), cmp: state.cmp });
 }
@@ -175,10 +186,21 @@ function view(change) {
 }
 
 // ---- generation ----------------------------------------------------------------------------------------------
+// The page shows the whole text in one pass, so generation stops when the context (n_ctx words) is full.
+const room = () => config.n_ctx - result.tokens.length;
+function generationButtons(busy) {
+  for (const id of ["step-one", "to-end"]) $(id).disabled = busy || room() <= 0;
+  $("gen-note").textContent = room() <= 0 ? `The context is full (${config.n_ctx} words): start a new text to go on.` : "";
+}
+
 async function generate(maxNew) {
+  const prompt = state.text;
+  generationButtons(true);
   try {
-    const start = $("generated").children.length;
-    const out = await postJSON(page.dataset.generateUrl, { prompt: state.text, max_new_tokens: maxNew, ...sampling(state), seed: state.seed + start });
+    const start = $("generated").querySelectorAll("li:not(.stop)").length;
+    const body = { prompt, max_new_tokens: Math.min(maxNew, room()), ...sampling(state), seed: state.seed + start };
+    const out = await postJSON(page.dataset.generateUrl, body);
+    if (wanted.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
     for (const step of out.steps) {
       $("generated").append(el("li", {}, el("strong", {}, step.token), ` drawn with p = ${fmt(step.prob, 3)} from: `,
         step.top.map(([w, p]) => `${w} ${fmt(p, 3)}`).join(", ")));
@@ -187,6 +209,8 @@ async function generate(maxNew) {
     await update({ text: out.text });
   } catch (error) {
     showError(error);
+  } finally {
+    generationButtons(false);
   }
 }
 
@@ -239,3 +263,4 @@ Object.assign(wanted, state);
 await render();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 renderStage(); // enable/disable prev and next for the first stage
+generationButtons(false);

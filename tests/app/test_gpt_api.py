@@ -7,10 +7,13 @@ import math
 from typing import Any
 
 import pytest
+import torch
 
+from models.registry import LoadedGPT, Registry
 from tests.app.conftest import Client
 
 URL = "/api/models/tiny-gpt"
+V = len(Registry().load("tiny-gpt").record["config"]["vocab"])
 EXACT = 1e-4  # values are rounded to 4 decimals; recomputations from rounded inputs get a little more slack
 
 
@@ -33,7 +36,7 @@ def test_the_forward_pass_lists_every_stage_with_its_shape(client: Client) -> No
     assert steps["blocks.1.attn.hook_q"]["shape"] == [4, 6, 8]  # [n_heads, pos, d_head]
     assert steps["blocks.1.attn.hook_pattern"]["shape"] == [4, 6, 6]  # [n_heads, query_pos, key_pos]
     assert steps["blocks.0.mlp.hook_pre"]["shape"] == [6, 128]  # expanded 4×
-    assert steps["hook_logits"]["shape"] == [6, 49]  # every position
+    assert steps["hook_logits"]["shape"] == [6, V]  # every position
 
 
 def test_pattern_rows_sum_to_1_and_nothing_above_the_diagonal(client: Client) -> None:
@@ -50,7 +53,7 @@ def test_pattern_rows_sum_to_1_and_nothing_above_the_diagonal(client: Client) ->
 
 
 def test_scores_are_q_dot_k_over_root_d_head_recomputed_from_q_and_k(client: Client) -> None:
-    steps = _steps(_forward(client, "with money , the boy reached the bank"))
+    steps = _steps(_forward(client, "the boy took the money , reached the bank"))
     for layer in range(2):
         a = f"blocks.{layer}.attn."
         q, k = steps[a + "hook_q"]["data"], steps[a + "hook_k"]["data"]
@@ -101,9 +104,12 @@ def test_the_residual_stream_adds_up(client: Client) -> None:
 def test_probs_are_the_filtered_softmax_of_the_last_logits(client: Client, settings: dict[str, Any]) -> None:
     result = _forward(client, "the dog chased the", **settings)
     out = result["output"]
-    assert out["logits"] == pytest.approx(_steps(result)["hook_logits"]["data"][-1], abs=EXACT)
+    raw = _steps(result)["hook_logits"]["data"][-1]
+    penalty, seen = settings.get("repetition_penalty", 1.0), set(result["ids"])
+    penalised = [(v / penalty if v > 0 else v * penalty) if i in seen else v for i, v in enumerate(raw)]
+    assert out["logits"] == pytest.approx(penalised, abs=penalty * EXACT)
     t, k, p = settings["temperature"], settings.get("top_k"), settings.get("top_p")
-    ranked = sorted(range(49), key=lambda i: -out["logits"][i])[: k or 49]
+    ranked = sorted(range(V), key=lambda i: -out["logits"][i])[: k or V]
     e = {i: math.exp((out["logits"][i] - out["logits"][ranked[0]]) / t) for i in ranked}
     probs = {i: v / sum(e.values()) for i, v in e.items()}
     kept, mass = [], 0.0
@@ -112,9 +118,24 @@ def test_probs_are_the_filtered_softmax_of_the_last_logits(client: Client, setti
             break
         kept.append(i)
         mass += probs[i]
-    expected = [probs[i] / sum(probs[j] for j in kept) if i in kept else 0.0 for i in range(49)]
+    expected = [probs[i] / sum(probs[j] for j in kept) if i in kept else 0.0 for i in range(V)]
     assert out["probs"] == pytest.approx(expected, abs=1e-6)
     assert set(out["kept"]) == set(kept)
+
+
+def test_every_logit_lens_row_is_its_residual_stream_through_the_final_norm_and_unembedding(client: Client) -> None:
+    text = "the dogs that chased the cat"
+    lens = _forward(client, text)["lens"]
+    model = Registry().load("tiny-gpt")
+    assert isinstance(model, LoadedGPT)
+    _, cache = model.run_with_cache(model.tokenizer.encode(text))
+    for layer in lens:
+        with torch.no_grad():
+            probs = torch.softmax(model.module.unembed(model.module.ln_final.ln(cache[layer["hook"]])), dim=-1)
+        for pos, top in enumerate(layer["top"]):
+            best = torch.topk(probs[pos], 3)
+            assert [w for w, _ in top] == [model.tokenizer.vocab[int(i)] for i in best.indices]
+            assert [p for _, p in top] == pytest.approx(best.values.tolist(), abs=EXACT)
 
 
 def test_the_logit_lens_ends_on_the_models_own_prediction(client: Client) -> None:
@@ -127,6 +148,11 @@ def test_the_logit_lens_ends_on_the_models_own_prediction(client: Client) -> Non
         row = logits[pos]
         e = [math.exp(v - max(row)) for v in row]
         assert top[0][1] == pytest.approx(max(e) / sum(e), abs=1e-3)
+    assert [layer["hook"] for layer in lens] == [
+        "blocks.0.hook_resid_pre",
+        "blocks.0.hook_resid_post",
+        "blocks.1.hook_resid_post",
+    ]
     assert lens[-1]["top"][-1][0][0] == result["output"]["prediction"] == "are"
 
 
@@ -149,7 +175,8 @@ def test_later_words_do_not_change_earlier_positions_in_the_json(client: Client)
     [
         ("the king met the girl and", "he"),
         ("the dogs that saw the fox", "are"),
-        ("by the river , the cat left the bank and saw the", "water"),
+        ("the cat took the boat , left the bank and saw the", "water"),
+        ("the cat took the money , left the bank and saw the", "clerk"),
     ],
 )
 def test_greedy_generation_continues_the_grammar(client: Client, prompt: str, expected: str) -> None:
@@ -159,21 +186,41 @@ def test_greedy_generation_continues_the_grammar(client: Client, prompt: str, ex
     assert result["stop_reason"] == "eos"
 
 
-def test_seeded_sampling_is_reproducible(client: Client) -> None:
-    body = {"prompt": "dog bites", "temperature": 1.5, "seed": 9, "max_new_tokens": 20}
-    first, again = (client.post(f"{URL}/generate", json=body).json() for _ in range(2))
-    assert first == again
+def test_seeded_sampling_is_reproducible_and_seeds_differ(client: Client) -> None:
+    body = {"prompt": "the", "temperature": 2.0, "max_new_tokens": 20}
+    runs = [client.post(f"{URL}/generate", json={**body, "seed": s}).json() for s in (9, 9, 10, 11, 12)]
+    assert runs[0] == runs[1]
+    assert len({r["text"] for r in runs}) > 2
+
+
+def test_a_full_context_is_read_whole_and_one_more_word_is_refused(client: Client) -> None:
+    full = "the dog chased the cat . who was chased ? the cat . the dogs that saw the fox are happy . dog bites"
+    assert len(_forward(client, full)["tokens"]) == 24
+    response = client.post(f"{URL}/forward", json={"input": full + " man"})
+    assert response.status_code == 422
+    assert "25 tokens long. The context holds 24" in response.json()["detail"]
+
+
+def test_generation_past_the_context_slides_a_window_of_the_last_24_words(client: Client) -> None:
+    prompt = "the dog chased the cat . who was chased ? the cat . the dogs that saw the fox are happy ."
+    result = client.post(f"{URL}/generate", json={"prompt": prompt, "temperature": 0, "max_new_tokens": 8}).json()
+    words = [*result["prompt_tokens"], *(s["token"] for s in result["steps"])]
+    assert len(words) > 24
+    for n, step in enumerate(result["steps"]):
+        context = words[: len(result["prompt_tokens"]) + n][-24:]  # what the model saw for this step
+        out = _forward(client, " ".join(context), temperature=0)["output"]
+        assert step["token"] == out["prediction"]
 
 
 BAD = [
     (
         {"input": "the horse"},
-        "'horse' is not in the vocabulary. Nearest known: mouse. GET /api/models/tiny-gpt lists all 49 words.",
+        "'horse' is not in the vocabulary. Nearest known: mouse. GET /api/models/tiny-gpt lists all",
     ),
     ({"input": "the dog " * 13}, "the text is 26 tokens long. The context holds 24; send fewer."),
     ({"input": " "}, "the text is empty"),
     ({"input": "the\u0000dog"}, "control character U+0000"),
-    ({"input": "the dog", "top_k": 50}, "50 is more than the vocabulary's 49 words"),
+    ({"input": "the dog", "top_k": V + 1}, f"{V + 1} is more than the vocabulary's {V} words"),
     ({"input": "the dog", "repetition_penalty": 11}, "less than or equal to 10"),
 ]
 

@@ -176,7 +176,7 @@ BAD = [
     ),
     ("forward", {"input": "   "}, "input", "the text is empty"),
     ("forward", {"input": "dog\u0007"}, "input", "control character U+0007"),
-    ("forward", {"input": "dog " * 60}, "input", "characters long. Send at most 200"),
+    ("forward", {"input": "dog " * 110}, "input", "the text is 440 characters long. Send at most 400"),
     ("forward", {"input": 4.0}, "input", "takes text, got the number 4.0"),
     ("forward", {"input": "dog", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
     ("forward", {"input": "dog", "temperature": 11}, "temperature", "less than or equal to 10"),

@@ -114,8 +114,8 @@ def test_held_out_accuracy_reproduces_the_record(gpt: LoadedGPT) -> None:
 
 def test_the_grammar_marks_the_positions_that_are_determined() -> None:
     train, test = grammar.corpus(0)
-    assert (len(train), len(test)) == (len(grammar.corpus(0)[0]), len(grammar.corpus(0)[1]))
-    assert grammar.corpus(0)[1] == test  # the same seed splits the same way
+    assert grammar.corpus(0) == (train, test)  # the same seed splits the same way...
+    assert grammar.corpus(1)[1] != test  # ...and another seed another way
     kinds = {
         kind: [s for s in train + test if s.scored and s.scored[0][1] == kind] for kind in ("agreement", "pronoun")
     }
@@ -125,3 +125,20 @@ def test_the_grammar_marks_the_positions_that_are_determined() -> None:
     for s in kinds["pronoun"]:
         assert s.tokens[6] == grammar.PEOPLE[s.tokens[1]]
     assert not {s.text for s in train} & {s.text for s in test}
+
+
+def test_generation_slides_a_window_over_a_long_context(gpt: LoadedGPT) -> None:
+    words = ("the dog chased the cat . who was chased ? the cat . " * 3).split()
+    ids = gpt.tokenizer.encode(" ".join(words))
+    assert len(ids) > 24
+    with torch.no_grad():
+        window = gpt.module(torch.tensor([ids[-24:]]))[0, -1]
+    assert torch.equal(gpt.next_logits(ids), window)
+
+
+def test_a_sentence_deep_in_the_context_is_still_predicted(gpt: LoadedGPT) -> None:
+    # the agreement case after 13 words of other sentences
+    ids = gpt.tokenizer.encode("the dog chased the cat . who was chased ? the cat . the dogs that saw the fox")
+    assert len(ids) == 19
+    with torch.no_grad():
+        assert gpt.tokenizer.vocab[int(gpt.module(torch.tensor([ids]))[0, -1].argmax())] == "are"
