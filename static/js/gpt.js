@@ -71,7 +71,8 @@ function renderStage() {
   const names = stage.hooks(state.layer);
   for (const button of $("stages").children) button.setAttribute("aria-pressed", String(Number(button.dataset.stage) === state.stage));
   $("stage-title").textContent = `${state.stage + 1}. ${names.map((n) => steps[n].title).join(" · ")}`;
-  $("stage-formula").textContent = names.map((n) => steps[n].formula).join("   |   ");
+  const masked = names.some((n) => n.endsWith("attn.hook_scores")) ? "   (grey cells: masked)" : "";
+  $("stage-formula").textContent = names.map((n) => steps[n].formula).join("   |   ") + masked;
   const box = $("stage-plots");
   for (const div of box.querySelectorAll(".plot")) Plotly.purge(div);
   box.replaceChildren();

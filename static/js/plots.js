@@ -48,6 +48,7 @@ export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = nu
     margin: { l: 16 + 7 * Math.max(4, ...y.map((label) => String(label).length)), r: 10, t: 30, b: 30 },
     yaxis: { autorange: "reversed", type: "category" },
     xaxis: { type: "category", side: "bottom" },
+    plot_bgcolor: z.flat().some((v) => v === null) ? "#b8b8b8" : "rgba(0,0,0,0)", // null cells show as grey: masked
     shapes: highlightRow === null ? [] : [{ type: "rect", xref: "paper", x0: 0, x1: 1, y0: highlightRow - 0.5,
       y1: highlightRow + 0.5, yref: "y", line: { color: "#e08214", width: 3 } }],
   });

@@ -47,6 +47,11 @@ def test_the_masked_scores_stage_leaves_later_words_blank(page: Page, server: st
     wait_for_state(page, text="dog bites man .", stage=6)
     z = _plot_z(page, "blocks.0.attn.hook_scores", "0")
     assert [row[i + 1 :] for i, row in enumerate(z)] == [[None] * (3 - i) for i in range(4)]
+    background = page.evaluate(
+        "() => document.querySelector('[data-hook=\"blocks.0.attn.hook_scores\"]').layout.plot_bgcolor"
+    )
+    assert background == "#b8b8b8"  # masked cells show grey
+    expect(page.locator("#stage-formula")).to_contain_text("grey cells: masked")
 
 
 def test_the_temperature_and_next_word_follow_the_api(page: Page, server: str) -> None:
