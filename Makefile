@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-MODELS := sqrt-mlp-2x2 sqrt-mlp-16x16 textnet-2d-sgd textnet-4d-adam tiny-gpt
+MODELS := sqrt-mlp-2x2 sqrt-mlp-16x16 textnet-2d-sgd textnet-4d-adam tiny-gpt tiny-translator
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup run test lint bench train clean

@@ -85,6 +85,9 @@ class ModelDetail(ModelSummary):
     analysis: MLPAnalysis | None = None
     vocab: list[str] | None = Field(default=None, description="Text models: the vocabulary, in id order")
     embedding: list[list[float]] | None = Field(default=None, description="Text nets: the table, [vocab][d_embed]")
+    target_vocab: list[str] | None = Field(
+        default=None, description="seq2seq: the target vocabulary; `vocab` is the source's"
+    )
 
 
 class Sampling(BaseModel):
@@ -122,6 +125,11 @@ class Sampling(BaseModel):
 
 
 class ForwardRequest(Sampling):
+    target: str | None = Field(
+        default=None,
+        description="seq2seq: the decoder's prefix, French words so far (any, even a wrong translation); "
+        "null or empty starts from the start token alone",
+    )
     input: float | str = Field(
         description=(
             "mlp: the number x (training domain [0, 10]; outside it is served and flagged). "
@@ -185,6 +193,7 @@ class ForwardResult(BaseModel):
     input: float | str
     tokens: list[str] | None = Field(default=None, description="Text models: the input's tokens")
     ids: list[int] | None = Field(default=None, description="Text models: the tokens' ids")
+    target_tokens: list[str] | None = Field(default=None, description="seq2seq: the decoder's input, <s> first")
     steps: list[Step]
     output: MLPOutput | TextOutput
     lens: list[LensLayer] | None = Field(default=None, description="GPT: the logit lens, one entry per layer")
@@ -203,6 +212,9 @@ class GeneratedToken(BaseModel):
     id: int
     prob: float = Field(description="The probability it was drawn with")
     top: list[tuple[str, float]] = Field(description="The most likely candidates at this step")
+    cross: list[float] | None = Field(
+        default=None, description="seq2seq: the last decoder layer's cross-attention row, averaged over heads"
+    )
 
 
 class GenerateResult(BaseModel):

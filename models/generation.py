@@ -1,8 +1,10 @@
 """Generation, one token at a time, until the end token, the length bound, or a loop.
 
-A loop is the same transition (previous token → next token) happening a second time. For greedy decoding of a
-model that sees only the last token, that cycle can never be left (the article's dog → dog trap); when sampling,
-the rule stops a chain that repeats itself, which may be chance.
+A loop is the same transition happening a second time: the same input, as the model reads it, followed by the
+same token. For the text nets, which read only the last token, that is "previous token → next token" (the
+article's dog → dog trap); for a transformer, which reads its whole context, the input repeats only when the
+window does. Under greedy decoding such a cycle can never be left; when sampling, the rule stops a chain that
+repeated itself, which may be chance.
 """
 
 from __future__ import annotations
@@ -46,12 +48,16 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     repetition_penalty: float | None = None,
+    reads: Callable[[list[int]], tuple[int, ...]] = tuple,
 ) -> Generation:
-    """Extend `prompt` with tokens drawn from `next_logits(context)` ([vocab]); the same seed gives the same tokens."""
+    """Extend `prompt` with tokens drawn from `next_logits(context)` ([vocab]); the same seed gives the same tokens.
+
+    `reads(context)` is the part of the context the model sees (all of it by default), for loop detection.
+    """
     generator = torch.Generator().manual_seed(seed)
     context = list(prompt)
     steps: list[Step] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[tuple[int, ...], int]] = set()
     while len(steps) < max_new_tokens:
         dist = next_token_distribution(
             next_logits(context), temperature, top_k, top_p, repetition_penalty, previous=context
@@ -59,11 +65,11 @@ def generate(
         token = sample(dist, generator)
         top = [(i, float(dist.probs[i])) for i in dist.kept[:TOP_CANDIDATES] if dist.probs[i] > 0]
         steps.append(Step(token, float(dist.probs[token]), top, dist))
-        transition = (context[-1], token)
+        transition = (reads(context), token)  # what the model read, and what it chose
         context.append(token)
         if token == eos_id:
             return Generation(context[len(prompt) :], steps, "eos", None)
         if transition in seen:
-            return Generation(context[len(prompt) :], steps, "loop", transition)
+            return Generation(context[len(prompt) :], steps, "loop", (context[-2], token))
         seen.add(transition)
     return Generation(context[len(prompt) :], steps, "max_new_tokens", None)

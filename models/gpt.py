@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -48,6 +48,19 @@ def sinusoidal_positions(n_ctx: int, d_model: int) -> torch.Tensor:
     return pe  # [n_ctx, d_model]
 
 
+class AttentionConfig(Protocol):
+    """What the shared parts (attention, feed-forward) need from a model's config."""
+
+    @property
+    def d_model(self) -> int: ...
+    @property
+    def n_heads(self) -> int: ...
+    @property
+    def d_head(self) -> int: ...
+    @property
+    def d_mlp(self) -> int: ...
+
+
 class LayerNorm(nn.Module):
     def __init__(self, d_model: int) -> None:
         super().__init__()
@@ -60,7 +73,12 @@ class LayerNorm(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, config: GPTConfig) -> None:
+    """Multi-head attention of x's queries over `source`'s keys and values (x itself for self-attention).
+
+    Every position may look at every source position; CausalAttention forbids looking ahead.
+    """
+
+    def __init__(self, config: AttentionConfig) -> None:
         super().__init__()
         self.n_heads, self.d_head = config.n_heads, config.d_head
         self.W_Q = nn.Linear(config.d_model, config.d_model)
@@ -79,22 +97,34 @@ class Attention(nn.Module):
         batch, pos, _ = x.shape
         return x.view(batch, pos, self.n_heads, self.d_head).transpose(1, 2)  # [batch, n_heads, pos, d_head]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def mask(self, query_pos: int, key_pos: int) -> torch.Tensor:
+        """True where a query may not look: nowhere, here."""
+        return torch.zeros(query_pos, key_pos, dtype=torch.bool)
+
+    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
         batch, pos, d_model = x.shape
+        kv = x if source is None else source  # [batch, key_pos, d_model]
         q = self.hook_q(self.heads(self.W_Q(x)))  # [batch, n_heads, query_pos, d_head]
-        k = self.hook_k(self.heads(self.W_K(x)))  # [batch, n_heads, key_pos, d_head]
-        v = self.hook_v(self.heads(self.W_V(x)))  # [batch, n_heads, key_pos, d_head]
+        k = self.hook_k(self.heads(self.W_K(kv)))  # [batch, n_heads, key_pos, d_head]
+        v = self.hook_v(self.heads(self.W_V(kv)))  # [batch, n_heads, key_pos, d_head]
         scores_raw = self.hook_scores_raw(q @ k.transpose(-1, -2))  # [batch, n_heads, query_pos, key_pos]
-        future = torch.triu(torch.ones(pos, pos, dtype=torch.bool), diagonal=1)  # a word may not see later ones
-        scores = self.hook_scores((scores_raw / math.sqrt(self.d_head)).masked_fill(future, -math.inf))
+        hidden = self.mask(pos, kv.shape[1])
+        scores = self.hook_scores((scores_raw / math.sqrt(self.d_head)).masked_fill(hidden, -math.inf))
         pattern = self.hook_pattern(torch.softmax(scores, dim=-1))  # [batch, n_heads, query_pos, key_pos]
         z = self.hook_z(pattern @ v)  # [batch, n_heads, query_pos, d_head]
         out: torch.Tensor = self.W_O(z.transpose(1, 2).reshape(batch, pos, d_model))  # [batch, pos, d_model]
         return out
 
 
+class CausalAttention(Attention):
+    """Self-attention in which a word sees only itself and the words before it."""
+
+    def mask(self, query_pos: int, key_pos: int) -> torch.Tensor:
+        return torch.triu(torch.ones(query_pos, key_pos, dtype=torch.bool), diagonal=1)  # later words: hidden
+
+
 class FeedForward(nn.Module):
-    def __init__(self, config: GPTConfig) -> None:
+    def __init__(self, config: AttentionConfig) -> None:
         super().__init__()
         self.W_in = nn.Linear(config.d_model, config.d_mlp)
         self.W_out = nn.Linear(config.d_mlp, config.d_model)
@@ -113,7 +143,7 @@ class Block(nn.Module):
         super().__init__()
         self.hook_resid_pre = HookPoint()
         self.ln1 = LayerNorm(config.d_model)
-        self.attn = Attention(config)
+        self.attn = CausalAttention(config)
         self.hook_attn_out = HookPoint()
         self.hook_resid_mid = HookPoint()
         self.ln2 = LayerNorm(config.d_model)
@@ -128,24 +158,35 @@ class Block(nn.Module):
         return out
 
 
-class GPT(nn.Module):
-    def __init__(self, config: GPTConfig) -> None:
+class Embedded(nn.Module):
+    """The start of every transformer here: token embeddings plus the sinusoidal positional encoding."""
+
+    def __init__(self, vocab_size: int, n_ctx: int, d_model: int) -> None:
         super().__init__()
-        self.config = config
-        self.embed = nn.Embedding(len(config.vocab), config.d_model)
+        self.embed = nn.Embedding(vocab_size, d_model)
         self.hook_embed = HookPoint()
-        self.register_buffer("positions", sinusoidal_positions(config.n_ctx, config.d_model), persistent=False)
+        self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
         self.hook_pos_embed = HookPoint()
+
+    def embedded(self, ids: torch.Tensor) -> torch.Tensor:
+        batch, pos = ids.shape
+        positions: torch.Tensor = self.positions  # type: ignore[assignment]
+        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
+        x: torch.Tensor = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
+        return x
+
+
+class GPT(Embedded):
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__(len(config.vocab), config.n_ctx, config.d_model)
+        self.config = config
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
         self.ln_final = LayerNorm(config.d_model)
         self.unembed = nn.Linear(config.d_model, len(config.vocab))
         self.hook_logits = HookPoint()
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        batch, pos = ids.shape
-        positions: torch.Tensor = self.positions  # type: ignore[assignment]
-        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
-        x = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
+        x = self.embedded(ids)  # [batch, pos, d_model]
         for block in self.blocks:
             x = block(x)
         logits: torch.Tensor = self.hook_logits(self.unembed(self.ln_final(x)))  # [batch, pos, vocab]

@@ -31,6 +31,7 @@ from models.piecewise import (
     region_of_pass,
     within,
 )
+from models.seq2seq import Seq2Seq, Seq2SeqConfig
 from models.textnet import TextNet, TextNetConfig
 from models.tokenizers import WordTokenizer
 
@@ -127,6 +128,11 @@ class LoadedTextNet(_Text):
         logits, cache = run_with_cache(self.module, torch.tensor(ids[-1:]))
         return logits[0], {name: value[0] for name, value in cache.items()}
 
+    @staticmethod
+    def reads(context: list[int]) -> tuple[int, ...]:
+        """What the net sees of a context: its last token."""
+        return tuple(context[-1:])
+
     def next_logits(self, context: list[int]) -> torch.Tensor:
         """For generation: the logits after `context`, which for this net means after its last token."""
         with torch.no_grad():
@@ -149,13 +155,53 @@ class LoadedGPT(_Text):
         logits, cache = run_with_cache(self.module, torch.tensor([ids]))
         return logits[0], {name: value[0] for name, value in cache.items()}
 
+    def reads(self, context: list[int]) -> tuple[int, ...]:
+        """What the model sees of a context: the last n_ctx tokens."""
+        return tuple(context[-self.module.config.n_ctx :])
+
     def next_logits(self, context: list[int]) -> torch.Tensor:
         with torch.no_grad():
             logits: torch.Tensor = self.module(torch.tensor([context[-self.module.config.n_ctx :]]))[0, -1]
         return logits  # [vocab]
 
 
-LoadedModel = LoadedMLP | LoadedTextNet | LoadedGPT
+@dataclass(frozen=True, eq=False)
+class LoadedSeq2Seq(_Counted):
+    """A trained translator with its source and target tokenizers. The decoder starts from the start token."""
+
+    id: str
+    record: dict[str, Any]
+    module: Seq2Seq
+    tokenizer: WordTokenizer  # the source's: what a user types
+    target_tokenizer: WordTokenizer
+    family: str = "seq2seq"
+
+    @property
+    def bos_id(self) -> int:
+        return self.target_tokenizer.ids[self.module.config.bos]
+
+    @property
+    def eos_id(self) -> int:
+        return self.target_tokenizer.ids[self.module.config.eos]
+
+    def run_with_cache(self, source: list[int], target: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits at every target position ([target_pos, vocab]) and every hook's value, without the batch axis."""
+        logits, cache = run_with_cache(self.module, torch.tensor([source]), torch.tensor([target]))
+        return logits[0], {name: value[0] for name, value in cache.items()}
+
+    def next_logits_for(self, source: list[int]) -> Callable[[list[int]], torch.Tensor]:
+        """For generation: the logits after a target context, for this source."""
+        source_ids = torch.tensor([source])
+
+        def next_logits(context: list[int]) -> torch.Tensor:
+            with torch.no_grad():
+                logits: torch.Tensor = self.module(source_ids, torch.tensor([context]))[0, -1]  # [vocab]
+            return logits
+
+        return next_logits
+
+
+LoadedModel = LoadedMLP | LoadedTextNet | LoadedGPT | LoadedSeq2Seq
 TextModel = LoadedTextNet | LoadedGPT
 
 
@@ -182,10 +228,21 @@ def _load_gpt(model_id: str, record: dict[str, Any], weights: dict[str, torch.Te
     return LoadedGPT(model_id, record, module, WordTokenizer(list(config.vocab)))
 
 
+def _load_seq2seq(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedSeq2Seq:
+    config = Seq2SeqConfig(**record["config"])
+    module = Seq2Seq(config)
+    module.load_state_dict(weights, strict=True)
+    module.eval()
+    return LoadedSeq2Seq(
+        model_id, record, module, WordTokenizer(list(config.source_vocab)), WordTokenizer(list(config.target_vocab))
+    )
+
+
 _LOADERS: dict[str, Callable[[str, dict[str, Any], dict[str, torch.Tensor]], LoadedModel]] = {
     "mlp": _load_mlp,
     "textnet": _load_textnet,
     "gpt": _load_gpt,
+    "seq2seq": _load_seq2seq,
 }
 
 
@@ -243,6 +300,7 @@ __all__ = [
     "LoadedGPT",
     "LoadedMLP",
     "LoadedModel",
+    "LoadedSeq2Seq",
     "LoadedTextNet",
     "Registry",
     "TextModel",

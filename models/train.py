@@ -21,6 +21,7 @@ from models.data import sqrt
 from models.mlp import MLP, MLPConfig
 from models.piecewise import breakpoints, linear_regions, within
 from models.train_gpt import GPT_RECIPES, train_gpt
+from models.train_seq2seq import SEQ2SEQ_RECIPES, train_seq2seq
 from models.train_textnet import TEXTNET_RECIPES, train_textnet
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -153,15 +154,21 @@ def train_mlp(recipe: MLPRecipe, out_dir: Path, progress: bool = True) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
-    parser.add_argument("id", choices=sorted([*MLP_RECIPES, *TEXTNET_RECIPES, *GPT_RECIPES]), help="the model to train")
+    parser.add_argument(
+        "id",
+        choices=sorted([*MLP_RECIPES, *TEXTNET_RECIPES, *GPT_RECIPES, *SEQ2SEQ_RECIPES]),
+        help="the model to train",
+    )
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where to write ID.safetensors and ID.json")
     args = parser.parse_args(argv)
     if args.id in MLP_RECIPES:
         record = train_mlp(MLP_RECIPES[args.id], args.out)
     elif args.id in TEXTNET_RECIPES:
         record = train_textnet(TEXTNET_RECIPES[args.id], args.out)
-    else:
+    elif args.id in GPT_RECIPES:
         record = train_gpt(GPT_RECIPES[args.id], args.out)
+    else:
+        record = train_seq2seq(SEQ2SEQ_RECIPES[args.id], args.out)
     print(json.dumps({"id": record["id"], **record["metrics"], "duration_s": record["duration_s"]}, indent=1))
     return 0
 

@@ -108,7 +108,7 @@ def greedy_chains(model: TextNet) -> list[dict[str, Any]]:
             continue
         g = generate(
             next_logits, [start], eos_id=vocab.index(model.config.eos), max_new_tokens=CHAIN_LENGTH, seed=0,
-            temperature=0.0,
+            temperature=0.0, reads=lambda context: tuple(context[-1:]),
         )  # fmt: skip
         loop = [vocab[i] for i in g.loop] if g.loop else None
         chains.append(

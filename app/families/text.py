@@ -9,16 +9,18 @@ import unicodedata
 from app import schemas
 from app.errors import InputError
 from models.generation import generate as run_generation
-from models.registry import TextModel
+from models.registry import LoadedModel, TextModel
 from models.sampling import Distribution
-from models.tokenizers import UnknownWordError
+from models.tokenizers import UnknownWordError, WordTokenizer
 
 LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-word message
 
 
-def parse_text(model: TextModel, value: float | str, field: str) -> list[int]:
-    """The ids of a text input, or an InputError that names the problem and the fix."""
-    vocab = model.tokenizer.vocab
+def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: WordTokenizer | None = None) -> list[int]:
+    """The ids of a text input (read with the model's tokenizer unless another is given), or an InputError that
+    names the problem and the fix."""
+    tokenizer = tokenizer or model.tokenizer  # type: ignore[union-attr]
+    vocab = tokenizer.vocab
     if not isinstance(value, str):
         raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{vocab[0]}'.")
     if not value.strip():
@@ -33,7 +35,7 @@ def parse_text(model: TextModel, value: float | str, field: str) -> list[int]:
         problem = f"the text holds U+{ord(surrogate):04X}, half of a surrogate pair"
         raise InputError(field, problem, "Send valid Unicode text.")
     try:
-        return model.tokenizer.encode(value)
+        return tokenizer.encode(value)
     except UnknownWordError as error:
         if len(vocab) <= LIST_WHOLE_VOCAB:
             raise InputError(
@@ -45,8 +47,8 @@ def parse_text(model: TextModel, value: float | str, field: str) -> list[int]:
         raise InputError(field, problem, f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words.") from None
 
 
-def check_top_k(model: TextModel, top_k: int | None) -> None:
-    size = len(model.tokenizer.vocab)
+def check_top_k(model: LoadedModel, top_k: int | None, tokenizer: WordTokenizer | None = None) -> None:
+    size = len((tokenizer or model.tokenizer).vocab)  # type: ignore[union-attr]
     if top_k is not None and top_k > size:
         raise InputError("top_k", f"{top_k} is more than the vocabulary's {size} words", f"Send 1 to {size}, or null.")
 
@@ -77,6 +79,7 @@ def generate(model: TextModel, request: schemas.GenerateRequest) -> schemas.Gene
         top_k=request.top_k,
         top_p=request.top_p,
         repetition_penalty=request.repetition_penalty,
+        reads=model.reads,
     )
     vocab = model.tokenizer.vocab
     return schemas.GenerateResult(

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException
 
 from app import schemas
 from app.deps import ModelDep, RegistryDep
-from app.families import gpt, mlp, text, textnet
+from app.families import gpt, mlp, seq2seq, text, textnet
 from app.schemas import FAMILY_ORDER
 from models.hooks import hook_names
-from models.registry import LoadedMLP, LoadedModel, LoadedTextNet
+from models.registry import LoadedMLP, LoadedModel, LoadedSeq2Seq, LoadedTextNet
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown model; the message lists the known ids"},
@@ -48,6 +48,8 @@ async def model_detail(model: ModelDep) -> schemas.ModelDetail:
         family = {"analysis": mlp.analysis(model)}
     elif isinstance(model, LoadedTextNet):
         family = textnet.detail_fields(model)
+    elif isinstance(model, LoadedSeq2Seq):
+        family = seq2seq.detail_fields(model)
     else:
         family = {"vocab": model.tokenizer.vocab}
     return schemas.ModelDetail.model_validate(
@@ -68,6 +70,8 @@ async def forward(model: ModelDep, request: schemas.ForwardRequest) -> schemas.F
         return mlp.forward(model, request)
     if isinstance(model, LoadedTextNet):
         return textnet.forward(model, request)
+    if isinstance(model, LoadedSeq2Seq):
+        return seq2seq.forward(model, request)
     return gpt.forward(model, request)
 
 
@@ -80,4 +84,6 @@ async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: 
             status_code=404,
             detail=f"'{model.id}' is an {model.family} model and does not generate text. Text models: {text_models}.",
         )
+    if isinstance(model, LoadedSeq2Seq):
+        return seq2seq.generate(model, request)
     return text.generate(model, request)

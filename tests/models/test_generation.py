@@ -17,8 +17,12 @@ def table_logits(context: list[int]) -> torch.Tensor:
     return logits
 
 
+def last(context: list[int]) -> tuple[int, ...]:
+    return tuple(context[-1:])  # what a model that reads one token sees
+
+
 def test_greedy_decoding_stops_when_a_transition_repeats() -> None:
-    g = generate(table_logits, [0], eos_id=3, max_new_tokens=10, seed=0, temperature=0.0)
+    g = generate(table_logits, [0], eos_id=3, max_new_tokens=10, seed=0, temperature=0.0, reads=last)
     assert g.ids == [1, 2, 2, 2]  # 0→1, 1→2, 2→2, and 2→2 again
     assert (g.stop_reason, g.loop) == ("loop", (2, 2))
 
@@ -59,5 +63,16 @@ def test_the_same_seed_gives_the_same_sample_and_seeds_differ() -> None:
 
 
 def test_greedy_steps_list_no_zero_probability_candidates() -> None:
-    g = generate(table_logits, [0], eos_id=3, max_new_tokens=2, seed=0, temperature=0.0)
+    g = generate(table_logits, [0], eos_id=3, max_new_tokens=2, seed=0, temperature=0.0, reads=last)
     assert [step.top for step in g.steps] == [[(1, 1.0)], [(2, 1.0)]]
+
+
+def test_a_model_that_reads_its_whole_context_is_not_stopped_by_a_repeated_word_pair() -> None:
+    # "le chat voit le chat .": le → chat twice is no loop for a model that sees everything before it
+    sentence = [0, 1, 2, 0, 1, 3]
+
+    def scripted(context: list[int]) -> torch.Tensor:
+        return torch.nn.functional.one_hot(torch.tensor(sentence[len(context) - 1]), 4).float() * 9
+
+    g = generate(scripted, [0], eos_id=3, max_new_tokens=10, seed=0, temperature=0.0)
+    assert (g.ids, g.stop_reason) == (sentence[1:], "eos")

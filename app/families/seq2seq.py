@@ -1,0 +1,114 @@
+"""The translator in the API: the three attentions step by step, the next French word, and translation."""
+
+from __future__ import annotations
+
+import secrets
+
+from app import schemas
+from app.errors import InputError
+from app.families import gpt, text
+from app.families.steps import Label, steps_from_cache
+from models.generation import generate as run_generation
+from models.registry import LoadedSeq2Seq
+from models.sampling import next_token_distribution
+
+ATTENTIONS = {
+    ("encoder", "attn"): "self-attention (all ↔ all)",
+    ("decoder", "attn"): "masked self-attention (only earlier)",
+    ("decoder", "cross_attn"): "cross-attention (target → source)",
+}
+TITLES = {
+    **gpt.TITLES,
+    "ln_cross.hook_normalized": ("Layer norm before cross-attention", "(x − mean) / std · γ + β"),
+    "hook_cross_out": ("Cross-attention output", "heads concatenated, then ·W_O + b_O"),
+    "hook_resid_cross": ("Residual stream after cross-attention", "x + cross-attention output"),
+}
+
+
+def _label(name: str) -> Label:
+    side, _, rest = name.partition(".")
+    if not rest.startswith("blocks."):
+        if side == "encoder" and rest == "ln_final.hook_normalized":
+            return "Encoder output", "the final layer norm: what every cross-attention reads", None
+        title, formula = TITLES[rest]
+        return f"{side.title()} · {title}", formula, None
+    _, index, hook = rest.split(".", 2)
+    module, _, leaf = hook.partition(".")
+    if (side, module) in ATTENTIONS:
+        title, formula = TITLES[f"attn.{leaf}"]
+        return f"{side.title()} block {index} · {ATTENTIONS[side, module]} · {title}", formula, None
+    title, formula = TITLES[hook]
+    return f"{side.title()} block {index} · {title}", formula, None
+
+
+def _ids(model: LoadedSeq2Seq, source: float | str, target: str | None) -> tuple[list[int], list[int]]:
+    """The source's ids and the decoder's input (the start token, then the target prefix)."""
+    n_ctx = model.module.config.n_ctx
+    src = text.parse_text(model, source, "input")
+    prefix: list[int] = []
+    if target is not None and target.strip():
+        prefix = text.parse_text(model, target, "target", model.target_tokenizer)
+    if len(src) > n_ctx:
+        raise InputError("input", f"the text is {len(src)} tokens long", f"The encoder holds {n_ctx}; send fewer.")
+    if len(prefix) + 1 > n_ctx:
+        raise InputError("target", f"the prefix is {len(prefix)} tokens long", f"Send at most {n_ctx - 1}.")
+    return src, [model.bos_id, *prefix]
+
+
+def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+    source, target = _ids(model, request.input, request.target)
+    text.check_top_k(model, request.top_k, model.target_tokenizer)
+    logits, cache = model.run_with_cache(source, target)
+    dist = next_token_distribution(
+        logits[-1], request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=target
+    )
+    return schemas.ForwardResult(
+        model=model.id,
+        input=request.input,
+        tokens=model.tokenizer.decode(source),
+        ids=source,
+        target_tokens=model.target_tokenizer.decode(target),
+        steps=steps_from_cache(model.module, cache, _label, gpt._rounded),
+        output=text.output(dist, model.target_tokenizer.vocab),
+    )
+
+
+def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.GenerateResult:
+    """Translate one word at a time; each step carries the cross-attention row it was made with."""
+    source, start = _ids(model, request.prompt, None)
+    text.check_top_k(model, request.top_k, model.target_tokenizer)
+    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+    room = model.module.config.n_ctx - 1
+    result = run_generation(
+        model.next_logits_for(source), start, eos_id=model.eos_id, max_new_tokens=min(request.max_new_tokens, room),
+        seed=seed, temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+        repetition_penalty=request.repetition_penalty,
+    )  # fmt: skip
+    # Step j was produced at decoder position j; the decoder is causal, so one pass over them gives every row.
+    _, cache = model.run_with_cache(source, [*start, *result.ids][: len(result.steps)])
+    last = model.module.config.n_layers - 1
+    rows = cache[f"decoder.blocks.{last}.cross_attn.hook_pattern"].mean(0)  # [steps, source_pos]
+    vocab = model.target_tokenizer.vocab
+    words = [vocab[i] for i in result.ids if i != model.eos_id]
+    return schemas.GenerateResult(
+        model=model.id,
+        prompt_tokens=model.tokenizer.decode(source),
+        text=" ".join(words),
+        steps=[
+            schemas.GeneratedToken(
+                token=vocab[s.id],
+                id=s.id,
+                prob=s.prob,
+                top=[(vocab[i], p) for i, p in s.top],
+                cross=[round(float(v), gpt.DECIMALS) for v in row],
+            )
+            for s, row in zip(result.steps, rows, strict=True)
+        ],
+        stop_reason=result.stop_reason,
+        loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+        seed=seed,
+    )
+
+
+def detail_fields(model: LoadedSeq2Seq) -> dict[str, object]:
+    return {"vocab": model.tokenizer.vocab, "target_vocab": model.target_tokenizer.vocab}
