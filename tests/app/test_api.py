@@ -26,7 +26,7 @@ def test_healthz_counts_the_models_served(client: Client) -> None:
 
 def test_the_model_list_summarises_every_model_by_family_then_smallest_first(client: Client) -> None:
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == [*MLPS, "textnet-2d-sgd", "textnet-4d-adam", "tiny-gpt"]
+    assert [m["id"] for m in models] == [*MLPS, "textnet-2d-sgd", "textnet-4d-adam", "tiny-gpt", "tiny-translator"]
     for m in models:
         model = Registry().load(m["id"])
         assert m["family"] == model.record["family"]

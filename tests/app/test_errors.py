@@ -52,7 +52,7 @@ def test_one_bad_field_gives_one_message_even_for_a_union_type(client: Client) -
 def test_an_unknown_model_is_a_404_naming_the_known_ids(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
-    known = "sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, tiny-gpt"
+    known = "sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, tiny-gpt, tiny-translator"
     assert response.json() == {"detail": f"Unknown model 'nope'. Known: {known}"}
 
 

@@ -72,7 +72,7 @@ def test_a_model_that_reads_its_whole_context_is_not_stopped_by_a_repeated_word_
     sentence = [0, 1, 2, 0, 1, 3]
 
     def scripted(context: list[int]) -> torch.Tensor:
-        return torch.nn.functional.one_hot(torch.tensor(sentence[len(context) - 1]), 4).float() * 9
+        return torch.nn.functional.one_hot(torch.tensor(sentence[len(context)]), 4).float() * 9
 
     g = generate(scripted, [0], eos_id=3, max_new_tokens=10, seed=0, temperature=0.0)
     assert (g.ids, g.stop_reason) == (sentence[1:], "eos")

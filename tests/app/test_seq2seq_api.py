@@ -1,0 +1,124 @@
+"""The translator's API: the three attentions as JSON, the next French word, translation, bad input."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import Client
+
+URL = "/api/models/tiny-translator"
+
+
+def _forward(client: Client, english: str, french: str | None = None, **settings: Any) -> dict[str, Any]:
+    response = client.post(f"{URL}/forward", json={"input": english, "target": french, **settings})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _steps(result: dict[str, Any]) -> dict[str, Any]:
+    return {s["name"]: s for s in result["steps"]}
+
+
+def test_forward_returns_both_sides_and_the_three_attentions(client: Client) -> None:
+    result = _forward(client, "the black cat sees a white house .", "le chat")
+    assert result["tokens"] == ["the", "black", "cat", "sees", "a", "white", "house", "."]
+    assert result["target_tokens"] == ["<s>", "le", "chat"]
+    steps = _steps(result)
+    assert steps["encoder.blocks.0.attn.hook_pattern"]["shape"] == [4, 8, 8]
+    assert steps["decoder.blocks.0.attn.hook_pattern"]["shape"] == [4, 3, 3]
+    assert steps["decoder.blocks.1.cross_attn.hook_pattern"]["shape"] == [4, 3, 8]  # [heads][target_pos][source_pos]
+    assert "all ↔ all" in steps["encoder.blocks.0.attn.hook_pattern"]["title"]
+    assert "only earlier" in steps["decoder.blocks.0.attn.hook_pattern"]["title"]
+    assert "target → source" in steps["decoder.blocks.0.cross_attn.hook_pattern"]["title"]
+    assert result["output"]["prediction"] == "noir"  # the adjective comes after the noun
+
+
+def test_only_the_decoders_self_attention_is_masked(client: Client) -> None:
+    steps = _steps(_forward(client, "the small dogs fall .", "les petits chiens"))
+    for layer in range(2):
+        encoder = steps[f"encoder.blocks.{layer}.attn.hook_scores"]["data"]
+        assert all(v is not None for head in encoder for row in head for v in row)
+        cross = steps[f"decoder.blocks.{layer}.cross_attn.hook_pattern"]["data"]
+        for head in cross:
+            for row in head:
+                assert sum(row) == pytest.approx(1.0, abs=len(row) * 1e-4)
+        decoder = steps[f"decoder.blocks.{layer}.attn.hook_scores"]["data"]
+        for head in decoder:
+            for i, row in enumerate(head):
+                assert all(v is None for v in row[i + 1 :])
+
+
+def test_probs_are_the_softmax_of_the_last_logits(client: Client) -> None:
+    result = _forward(client, "a dog sleeps .", "un", temperature=0.7)
+    logits = result["output"]["logits"]
+    assert logits == pytest.approx(_steps(result)["decoder.hook_logits"]["data"][-1], abs=1e-4)
+    e = [math.exp((v - max(logits)) / 0.7) for v in logits]
+    assert result["output"]["probs"] == pytest.approx([v / sum(e) for v in e], abs=1e-9)
+
+
+def test_a_wrong_translation_as_prefix_is_still_served(client: Client) -> None:
+    result = _forward(client, "the cat sleeps .", "la voiture")
+    assert result["target_tokens"] == ["<s>", "la", "voiture"]
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [
+        ("the black cat sleeps .", "le chat noir dort ."),
+        ("a small car sees the green flowers .", "une petite voiture voit les fleurs vertes ."),
+        ("the white houses fall .", "les maisons blanches tombent ."),
+    ],
+)
+def test_greedy_translation_with_agreement_and_word_order(client: Client, english: str, french: str) -> None:
+    result = client.post(f"{URL}/generate", json={"prompt": english, "temperature": 0}).json()
+    assert result["text"] == french
+    assert result["stop_reason"] == "eos"
+
+
+def test_each_translated_word_carries_its_cross_attention_row_and_the_alignment_crosses(client: Client) -> None:
+    result = client.post(f"{URL}/generate", json={"prompt": "the black cat sleeps .", "temperature": 0}).json()
+    source = result["prompt_tokens"]
+    for step in result["steps"]:
+        assert len(step["cross"]) == len(source)
+        assert sum(step["cross"]) == pytest.approx(1.0, abs=1e-3)
+    noir = next(s for s in result["steps"] if s["token"] == "noir")
+    assert source[max(range(len(source)), key=lambda i: noir["cross"][i])] == "black"
+
+
+def test_the_cross_rows_are_those_of_a_forward_pass_on_the_translation(client: Client) -> None:
+    result = client.post(f"{URL}/generate", json={"prompt": "the red car falls .", "temperature": 0}).json()
+    words = [s["token"] for s in result["steps"]]
+    steps = _steps(_forward(client, "the red car falls .", " ".join(words[:-1])))
+    pattern = steps["decoder.blocks.1.cross_attn.hook_pattern"]["data"]  # [heads][target_pos][source_pos]
+    for j, step in enumerate(result["steps"]):
+        mean = [sum(pattern[h][j][i] for h in range(4)) / 4 for i in range(len(step["cross"]))]
+        assert step["cross"] == pytest.approx(mean, abs=2e-4)
+
+
+def test_seeded_sampled_translation_is_reproducible(client: Client) -> None:
+    body = {"prompt": "the cats see a book .", "temperature": 3.0, "seed": 4}
+    assert client.post(f"{URL}/generate", json=body).json() == client.post(f"{URL}/generate", json=body).json()
+
+
+BAD = [
+    ({"input": "the horse sleeps ."}, "input", "'horse' is not in the vocabulary. Nearest known: house"),
+    ({"input": "the cat sleeps .", "target": "le cheval"}, "target", "'cheval' is not in the vocabulary"),
+    ({"input": ""}, "input", "the text is empty"),
+    ({"input": "the cat sleeps .", "target": "le\u0007chat"}, "target", "control character U+0007"),
+    ({"input": "the cat " * 9}, "input", "the text is 18 tokens long. The encoder holds 16"),
+    ({"input": "the cat sleeps .", "target": "le " * 16}, "target", "the prefix is 16 tokens long. Send at most 15"),
+    ({"input": "the cat", "top_k": 99}, "top_k", "99 is more than the vocabulary's 48 words"),
+]
+
+
+@pytest.mark.parametrize(("body", "field", "problem"), BAD)
+def test_bad_translator_input_is_a_422_naming_the_field(
+    client: Client, body: dict[str, Any], field: str, problem: str
+) -> None:
+    response = client.post(f"{URL}/forward", json=body)
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"]
+    assert field in [e["field"] for e in response.json()["errors"]]
