@@ -139,6 +139,14 @@ def main() -> int:
 
     sixteen: dict[str, object] = {"input": "the dog chased the cat . who was chased ? the cat . the dog ."}
 
+    sources = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall ."]
+
+    def translating() -> dict[str, object]:  # ... or a sentence on the translator page
+        return {"input": rng.choice(sources), "target": rng.choice(["", "le", "les petites"])}
+
+    def decoding() -> dict[str, object]:  # ... or "translate"
+        return {"prompt": rng.choice(sources), "temperature": 0}
+
     cases = [
         ("GET /healthz (baseline)", get("/healthz")),
         ("POST forward sqrt-mlp-2x2", post_json("/api/models/sqrt-mlp-2x2/forward", slider)),
@@ -148,6 +156,8 @@ def main() -> int:
         ("POST generate textnet-2d-sgd", post_json("/api/models/textnet-2d-sgd/generate", sampling)),
         ("POST forward tiny-gpt", post_json("/api/models/tiny-gpt/forward", typing)),
         ("POST forward tiny-gpt, 16 tokens", post_json("/api/models/tiny-gpt/forward", lambda: sixteen)),
+        ("POST forward tiny-translator", post_json("/api/models/tiny-translator/forward", translating)),
+        ("POST generate tiny-translator", post_json("/api/models/tiny-translator/generate", decoding)),
     ]
     try:
         results = [asyncio.run(load(port, name, make, args.clients, args.seconds)) for name, make in cases]

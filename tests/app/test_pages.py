@@ -30,7 +30,10 @@ def test_a_model_page_links_its_json_twin_and_loads_vendored_plotly(client: Clie
     assert "/static/vendor/plotly-cartesian-4.1.1.min.js" in html
 
 
-@pytest.mark.parametrize("path", ["/", "/models/sqrt-mlp-2x2", "/models/textnet-2d-sgd", "/docs"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/models/sqrt-mlp-2x2", "/models/textnet-2d-sgd", "/models/tiny-gpt", "/models/tiny-translator", "/docs"],
+)
 def test_pages_reference_nothing_outside_the_server(client: Client, path: str) -> None:
     assert not EXTERNAL_URL.findall(client.get(path).text)
 
