@@ -49,6 +49,7 @@ def generate(
     top_p: float | None = None,
     repetition_penalty: float | None = None,
     reads: Callable[[list[int]], tuple[int, ...]] = tuple,
+    exclude: tuple[int, ...] = (),
 ) -> Generation:
     """Extend `prompt` with tokens drawn from `next_logits(context)` ([vocab]); the same seed gives the same tokens.
 
@@ -60,7 +61,7 @@ def generate(
     seen: set[tuple[tuple[int, ...], int]] = set()
     while len(steps) < max_new_tokens:
         dist = next_token_distribution(
-            next_logits(context), temperature, top_k, top_p, repetition_penalty, previous=context
+            next_logits(context), temperature, top_k, top_p, repetition_penalty, previous=context, exclude=exclude
         )
         token = sample(dist, generator)
         top = [(i, float(dist.probs[i])) for i in dist.kept[:TOP_CANDIDATES] if dist.probs[i] > 0]

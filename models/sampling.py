@@ -90,10 +90,14 @@ def next_token_distribution(
     top_p: float | None = None,
     repetition_penalty: float | None = None,
     previous: Iterable[int] = (),
+    exclude: Iterable[int] = (),
 ) -> Distribution:
+    """`exclude` lists tokens that may never come next (a translator's start token); they are cut like top-k cuts."""
     if repetition_penalty is not None:
         logits = apply_repetition_penalty(logits, previous, repetition_penalty)
-    by_k = top_k_mask(logits, top_k)
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    allowed[list(exclude)] = False
+    by_k = allowed & top_k_mask(logits.masked_fill(~allowed, -math.inf), top_k)
     probs = softmax_t(logits.masked_fill(~by_k, -math.inf), temperature)
     keep = by_k & top_p_mask(probs, top_p)
     probs = torch.where(keep, probs, 0.0)

@@ -87,6 +87,7 @@ def lens(model: LoadedGPT, cache: dict[str, torch.Tensor]) -> list[schemas.LensL
 
 
 def forward(model: LoadedGPT, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+    text.no_target(request, "gpt")
     ids = text.parse_text(model, request.input, "input")
     n_ctx = model.module.config.n_ctx
     if len(ids) > n_ctx:

@@ -86,7 +86,7 @@ def layer_label(module: nn.Module, name: str, source: str, last: str | None) -> 
     return f"LAYER {k} (z{k})", f"z{k} = W{k}·{a_in} + b{k}", linear
 
 
-SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty"}
+SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty", "target"}
 
 
 def forward(model: LoadedMLP, request: schemas.ForwardRequest) -> schemas.ForwardResult:

@@ -12,6 +12,20 @@ from models.generation import generate as run_generation
 from models.registry import LoadedSeq2Seq
 from models.sampling import next_token_distribution
 
+# The GPT's captions say "earlier" and "masked": true of masked self-attention only.
+FORMULAS = {
+    ("encoder", "attn", "hook_scores"): "q·kᵀ / √d_head; nothing is masked: every source word sees every other",
+    ("encoder", "attn", "hook_pattern"): "softmax of each row: how much each source word attends to every source word",
+    ("decoder", "cross_attn", "hook_q"): "Q = LN(x)·W_Q + b_Q: from the French words, split into heads",
+    ("decoder", "cross_attn", "hook_k"): "K = encoder output·W_K + b_K: from the English words, split into heads",
+    ("decoder", "cross_attn", "hook_v"): "V = encoder output·W_V + b_V: from the English words, split into heads",
+    ("decoder", "cross_attn", "hook_scores"): "q·kᵀ / √d_head; nothing is masked: every English word may be read",
+    (
+        "decoder",
+        "cross_attn",
+        "hook_pattern",
+    ): "softmax of each row: how much each French position reads each English word",
+}
 ATTENTIONS = {
     ("encoder", "attn"): "self-attention (all ↔ all)",
     ("decoder", "attn"): "masked self-attention (only earlier)",
@@ -36,6 +50,7 @@ def _label(name: str) -> Label:
     module, _, leaf = hook.partition(".")
     if (side, module) in ATTENTIONS:
         title, formula = TITLES[f"attn.{leaf}"]
+        formula = FORMULAS.get((side, module, leaf), formula)
         return f"{side.title()} block {index} · {ATTENTIONS[side, module]} · {title}", formula, None
     title, formula = TITLES[hook]
     return f"{side.title()} block {index} · {title}", formula, None
@@ -46,6 +61,8 @@ def _ids(model: LoadedSeq2Seq, source: float | str, target: str | None) -> tuple
     n_ctx = model.module.config.n_ctx
     src = text.parse_text(model, source, "input")
     prefix: list[int] = []
+    if target is not None and any(token in target for token in ("<s>", "</s>")):
+        raise InputError("target", "it holds <s> or </s>", "The server adds the start and end tokens; leave them out.")
     if target is not None and target.strip():
         prefix = text.parse_text(model, target, "target", model.target_tokenizer)
     if len(src) > n_ctx:
@@ -60,7 +77,13 @@ def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest) -> schemas.Fo
     text.check_top_k(model, request.top_k, model.target_tokenizer)
     logits, cache = model.run_with_cache(source, target)
     dist = next_token_distribution(
-        logits[-1], request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=target
+        logits[-1],
+        request.temperature,
+        request.top_k,
+        request.top_p,
+        request.repetition_penalty,
+        previous=target,
+        exclude=[model.bos_id],  # the start token only ever starts
     )
     return schemas.ForwardResult(
         model=model.id,
@@ -82,7 +105,7 @@ def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.
     result = run_generation(
         model.next_logits_for(source), start, eos_id=model.eos_id, max_new_tokens=min(request.max_new_tokens, room),
         seed=seed, temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-        repetition_penalty=request.repetition_penalty,
+        repetition_penalty=request.repetition_penalty, exclude=(model.bos_id,),
     )  # fmt: skip
     # Step j was produced at decoder position j; the decoder is causal, so one pass over them gives every row.
     _, cache = model.run_with_cache(source, [*start, *result.ids][: len(result.steps)])

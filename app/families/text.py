@@ -47,6 +47,13 @@ def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: Wo
         raise InputError(field, problem, f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words.") from None
 
 
+def no_target(request: schemas.ForwardRequest, family: str) -> None:
+    if request.target is not None:
+        raise InputError(
+            "target", f"a {family} model has no decoder prefix", "Leave it out: only the translator takes one."
+        )
+
+
 def check_top_k(model: LoadedModel, top_k: int | None, tokenizer: WordTokenizer | None = None) -> None:
     size = len((tokenizer or model.tokenizer).vocab)  # type: ignore[union-attr]
     if top_k is not None and top_k > size:

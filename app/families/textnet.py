@@ -24,6 +24,7 @@ def _label(model: LoadedTextNet, name: str, word: str) -> Label:
 
 
 def forward(model: LoadedTextNet, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+    text.no_target(request, "textnet")
     ids = text.parse_text(model, request.input, "input")
     text.check_top_k(model, request.top_k)
     logits, cache = model.run_with_cache(ids)

@@ -68,9 +68,20 @@ function attended(source, row, word) {
     el("span", { className: "word-weight", title: fmt(row[i], 3), style: `background: rgba(224, 130, 20, ${(row[i] / max).toFixed(3)})` }, w)));
 }
 
+let translation = 0; // which translate() call is the newest: an older reply is dropped
+
+function clearTranslation() {
+  translation += 1;
+  $("translation").replaceChildren();
+  $("attended").replaceChildren();
+  delete document.body.dataset.translated;
+}
+
 async function translate() {
+  const mine = ++translation;
   try {
     const out = await postJSON(page.dataset.generateUrl, { prompt: state.src, ...sampling(state), seed: state.seed });
+    if (mine !== translation) return;
     const words = out.steps.map((step) => {
       const token = el("span", { className: "token", tabIndex: 0, title: `p = ${fmt(step.prob, 3)}` }, step.token);
       const show = () => attended(out.prompt_tokens, step.cross, step.token);
@@ -100,9 +111,20 @@ function showControls() {
   $("seed").value = String(state.seed);
 }
 
+// "Add it to the French" appends the model's argmax; it waits for the view to be current, and says why it cannot.
+let pending = 0;
+function nextWordButton() {
+  const words = result.target_tokens.length - 1;
+  const done = result.output.prediction === config.eos;
+  const full = words >= config.n_ctx - 1;
+  $("next-word").disabled = pending > 0 || done || full;
+  $("next-note").textContent = done ? "The sentence is finished (</s>)." : full ? `The prefix is full (${config.n_ctx - 1} words).` : "";
+}
+
 async function render() {
   writeState(state);
   showControls();
+  nextWordButton();
   attentions();
   await nextWord(result.output);
   document.body.dataset.rendered = JSON.stringify({ src: state.src, tgt: state.tgt, layer: state.layer, head: state.head, ...sampling(state) });
@@ -111,6 +133,7 @@ async function render() {
 const forward = (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) });
 const run = coalesced(async (next) => {
   try {
+    if (next.src !== state.src) clearTranslation(); // a translation of another sentence would mislead
     result = await forward(next);
     Object.assign(state, next);
     clearError();
@@ -122,9 +145,16 @@ const run = coalesced(async (next) => {
   }
 });
 
-function update(change) {
+async function update(change) {
   Object.assign(wanted, change);
-  return run({ ...wanted });
+  pending += 1;
+  nextWordButton();
+  try {
+    await run({ ...wanted });
+  } finally {
+    pending -= 1;
+    nextWordButton();
+  }
 }
 
 function buildControls() {
@@ -146,7 +176,6 @@ function buildControls() {
   $("top-p").addEventListener("change", () => update({ p: number("top-p") }));
   $("seed").addEventListener("change", () => { Object.assign(state, { seed: Math.max(0, Math.trunc(number("seed"))) }); writeState(state); });
   $("next-word").addEventListener("click", () => {
-    if (result.output.prediction === config.eos) return; // the sentence is finished
     update({ tgt: [state.tgt.trim(), result.output.prediction].filter(Boolean).join(" ") });
   });
   $("translate").addEventListener("click", translate);
@@ -163,3 +192,4 @@ try {
 Object.assign(wanted, state);
 await render();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
+nextWordButton();

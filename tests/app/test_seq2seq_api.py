@@ -45,6 +45,9 @@ def test_only_the_decoders_self_attention_is_masked(client: Client) -> None:
         for head in cross:
             for row in head:
                 assert sum(row) == pytest.approx(1.0, abs=len(row) * 1e-4)
+        cross_scores = steps[f"decoder.blocks.{layer}.cross_attn.hook_scores"]["data"]
+        assert all(v is not None for head in cross_scores for row in head for v in row)
+        assert sum(row[j] for head in cross for i, row in enumerate(head) for j in range(i + 1, len(row))) > 0.1
         decoder = steps[f"decoder.blocks.{layer}.attn.hook_scores"]["data"]
         for head in decoder:
             for i, row in enumerate(head):
@@ -55,8 +58,9 @@ def test_probs_are_the_softmax_of_the_last_logits(client: Client) -> None:
     result = _forward(client, "a dog sleeps .", "un", temperature=0.7)
     logits = result["output"]["logits"]
     assert logits == pytest.approx(_steps(result)["decoder.hook_logits"]["data"][-1], abs=1e-4)
-    e = [math.exp((v - max(logits)) / 0.7) for v in logits]
+    e = [0.0 if i == 0 else math.exp((v - max(logits)) / 0.7) for i, v in enumerate(logits)]  # <s> never comes next
     assert result["output"]["probs"] == pytest.approx([v / sum(e) for v in e], abs=1e-9)
+    assert 0 not in result["output"]["kept"]
 
 
 def test_a_wrong_translation_as_prefix_is_still_served(client: Client) -> None:
@@ -88,11 +92,15 @@ def test_each_translated_word_carries_its_cross_attention_row_and_the_alignment_
     assert source[max(range(len(source)), key=lambda i: noir["cross"][i])] == "black"
 
 
-def test_the_cross_rows_are_those_of_a_forward_pass_on_the_translation(client: Client) -> None:
-    result = client.post(f"{URL}/generate", json={"prompt": "the red car falls .", "temperature": 0}).json()
+@pytest.mark.parametrize("max_new_tokens", [2, 15])  # stopped by the bound, and by </s>
+def test_the_cross_rows_are_those_of_a_forward_pass_on_the_translation(client: Client, max_new_tokens: int) -> None:
+    body = {"prompt": "the red car falls .", "temperature": 0, "max_new_tokens": max_new_tokens}
+    result = client.post(f"{URL}/generate", json=body).json()
     words = [s["token"] for s in result["steps"]]
-    steps = _steps(_forward(client, "the red car falls .", " ".join(words[:-1])))
+    prefix = " ".join(words[:-1])  # step j was made at decoder position j: <s> and the words before it
+    steps = _steps(_forward(client, "the red car falls .", prefix))
     pattern = steps["decoder.blocks.1.cross_attn.hook_pattern"]["data"]  # [heads][target_pos][source_pos]
+    assert len(pattern[0]) == len(result["steps"])
     for j, step in enumerate(result["steps"]):
         mean = [sum(pattern[h][j][i] for h in range(4)) / 4 for i in range(len(step["cross"]))]
         assert step["cross"] == pytest.approx(mean, abs=2e-4)
@@ -111,6 +119,11 @@ BAD = [
     ({"input": "the cat " * 9}, "input", "the text is 18 tokens long. The encoder holds 16"),
     ({"input": "the cat sleeps .", "target": "le " * 16}, "target", "the prefix is 16 tokens long. Send at most 15"),
     ({"input": "the cat", "top_k": 99}, "top_k", "99 is more than the vocabulary's 48 words"),
+    (
+        {"input": "the cat", "target": "<s> le chat"},
+        "target",
+        "The server adds the start and end tokens; leave them out",
+    ),
 ]
 
 
@@ -122,3 +135,12 @@ def test_bad_translator_input_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert problem in response.json()["detail"]
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "textnet-2d-sgd", "tiny-gpt"])
+def test_a_target_sent_to_another_model_is_refused_not_ignored(client: Client, model_id: str) -> None:
+    value: float | str = 1.0 if model_id.startswith("sqrt") else "the"
+    response = client.post(f"/api/models/{model_id}/forward", json={"input": value, "target": "le"})
+    assert response.status_code == 422
+    assert "target" in response.json()["detail"]
+    assert "Leave it out" in response.json()["detail"]

@@ -58,3 +58,14 @@ def test_step_by_step_decoding_and_translation_highlight_the_source(page: Page, 
     weights = page.locator("#attended .word-weight").evaluate_all("spans => spans.map((s) => Number(s.title))")
     words = page.locator("#attended .word-weight").all_text_contents()
     assert words[weights.index(max(weights))] == "white"
+
+
+def test_at_the_end_of_the_sentence_the_next_word_button_stops_and_says_why(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-translator?src=a%20dog%20sleeps%20.&tgt=un%20chien%20dort%20.")
+    wait_for_state(page, src="a dog sleeps .", tgt="un chien dort .")
+    expect(page.locator("#prediction")).to_have_text("argmax: </s>")
+    expect(page.get_by_role("button", name="add it to the French")).to_be_disabled()
+    expect(page.locator("#next-note")).to_have_text("The sentence is finished (</s>).")
+    page.get_by_role("button", name="a small car sees the green flowers .").click()
+    wait_for_state(page, src="a small car sees the green flowers .", tgt="")
+    expect(page.get_by_role("button", name="add it to the French")).to_be_enabled()
