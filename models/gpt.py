@@ -139,11 +139,15 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, config: GPTConfig) -> None:
+    """Pre-LN: x + attention(LN(x)), then x + feed-forward(LN(x)). A GPT block attends causally."""
+
+    attention: type[Attention] = CausalAttention
+
+    def __init__(self, config: AttentionConfig) -> None:
         super().__init__()
         self.hook_resid_pre = HookPoint()
         self.ln1 = LayerNorm(config.d_model)
-        self.attn = CausalAttention(config)
+        self.attn = self.attention(config)
         self.hook_attn_out = HookPoint()
         self.hook_resid_mid = HookPoint()
         self.ln2 = LayerNorm(config.d_model)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.gpt import Attention, CausalAttention, Embedded, FeedForward, LayerNorm
+from models.gpt import Attention, Block, CausalAttention, Embedded, FeedForward, LayerNorm
 from models.hooks import HookPoint
 
 
@@ -41,24 +41,10 @@ class Seq2SeqConfig:
         return {**asdict(self), "source_vocab": list(self.source_vocab), "target_vocab": list(self.target_vocab)}
 
 
-class EncoderBlock(nn.Module):
-    def __init__(self, config: Seq2SeqConfig) -> None:
-        super().__init__()
-        self.hook_resid_pre = HookPoint()
-        self.ln1 = LayerNorm(config.d_model)
-        self.attn = Attention(config)  # not masked: every source word sees every other
-        self.hook_attn_out = HookPoint()
-        self.hook_resid_mid = HookPoint()
-        self.ln2 = LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-        self.hook_mlp_out = HookPoint()
-        self.hook_resid_post = HookPoint()
+class EncoderBlock(Block):
+    """The GPT's block, but every source word sees every other: attention is not masked."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.hook_resid_pre(x)  # [batch, source_pos, d_model]
-        x = self.hook_resid_mid(x + self.hook_attn_out(self.attn(self.ln1(x))))
-        out: torch.Tensor = self.hook_resid_post(x + self.hook_mlp_out(self.mlp(self.ln2(x))))
-        return out
+    attention = Attention
 
 
 class DecoderBlock(nn.Module):

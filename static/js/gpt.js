@@ -5,10 +5,10 @@ import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { sliderToT, tToSlider } from "./temperature.js";
 
 const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
-const T_MAX = 5;
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
 const detail = await getJSON(page.dataset.detailUrl);
@@ -29,8 +29,6 @@ const wanted = { ...state };
 let result = null; // the forward result on screen
 let other = null; // the comparison's forward result
 
-const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1000) / 1000;
-const tToSlider = (t) => Math.round(100 * Math.sqrt(Math.min(t, T_MAX) / T_MAX));
 const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null, repetition_penalty: s.rp || null });
 const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart on an axis
 

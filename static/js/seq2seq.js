@@ -5,10 +5,10 @@ import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { sliderToT, tToSlider } from "./temperature.js";
 
 const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
-const T_MAX = 5;
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
 const detail = await getJSON(page.dataset.detailUrl);
@@ -26,8 +26,6 @@ for (const [key, ok] of Object.entries(checks)) if (!ok(state[key])) state[key] 
 const wanted = { ...state };
 let result = null;
 
-const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1000) / 1000;
-const tToSlider = (t) => Math.round(100 * Math.sqrt(Math.min(t, T_MAX) / T_MAX));
 const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null });
 // Plotly reads "<s>" as markup: escape it so the start token shows on the axes.
 const labels = (tokens) => tokens.map((t, i) => `${i} ${t.replace(/</g, "&lt;").replace(/>/g, "&gt;")}`);

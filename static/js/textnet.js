@@ -5,11 +5,11 @@ import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { sliderToT, tToSlider } from "./temperature.js";
 import { renderWalk } from "./walk.js";
 
 const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
-const T_MAX = 5;
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
 const controls = () => [...$("picker").children, ...["temperature", "top-k", "top-p", "seed", "sample-again", "dim-x", "dim-y"].map($)];
@@ -23,9 +23,6 @@ const dimension = (d) => (Number.isInteger(d) && d >= 0 && d < dEmbed ? d : null
 state.dx = dimension(state.dx) ?? DEFAULTS.dx; // which table columns to plot: only the page uses them
 state.dy = dimension(state.dy) ?? DEFAULTS.dy;
 
-// The temperature slider is quadratic, so its low end (where T matters most) gets the fine steps.
-const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1000) / 1000;
-const tToSlider = (t) => Math.round(100 * Math.sqrt(Math.min(t, T_MAX) / T_MAX));
 
 function sampling() {
   return { temperature: state.t, top_k: state.k || null, top_p: state.p || null };
