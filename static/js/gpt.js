@@ -11,7 +11,7 @@ const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
-const detail = await getJSON(page.dataset.detailUrl);
+const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl)]);
 const { vocab, config } = detail;
 const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
   "the boy took the money , reached the bank and saw the", "dog bites man ."];
@@ -69,6 +69,10 @@ function renderStage() {
   const names = stage.hooks(state.layer);
   for (const button of $("stages").children) button.setAttribute("aria-pressed", String(Number(button.dataset.stage) === state.stage));
   $("stage-title").textContent = `${state.stage + 1}. ${names.map((n) => steps[n].title).join(" · ")}`;
+  const caption = captions.stages[stage.label] ?? { what: "", formula: "", intuition: "" };
+  $("caption-what").textContent = caption.what;
+  $("caption-formula").textContent = caption.formula;
+  $("caption-intuition").textContent = caption.intuition;
   const masked = names.some((n) => n.endsWith("attn.hook_scores")) ? "   (grey cells: masked)" : "";
   $("stage-formula").textContent = names.map((n) => steps[n].formula).join("   |   ") + masked;
   const box = $("stage-plots");
@@ -244,6 +248,28 @@ function buildControls() {
   $("step-one").addEventListener("click", () => generate(1));
   $("to-end").addEventListener("click", () => generate(20));
 }
+
+// ---- the guided walk from the keyboard (a presenter's clicker sends these keys) ----------------------------------
+const KEYS = {
+  ArrowRight: () => view({ stage: Math.min(STAGES.length - 1, state.stage + 1) }),
+  " ": () => view({ stage: Math.min(STAGES.length - 1, state.stage + 1) }),
+  PageDown: () => view({ stage: Math.min(STAGES.length - 1, state.stage + 1) }),
+  ArrowLeft: () => view({ stage: Math.max(0, state.stage - 1) }),
+  PageUp: () => view({ stage: Math.max(0, state.stage - 1) }),
+  Home: () => view({ stage: 0 }),
+  End: () => view({ stage: STAGES.length - 1 }),
+  "+": () => update({ t: sliderToT(Math.min(100, tToSlider(state.t) + 5)) }),
+  "=": () => update({ t: sliderToT(Math.min(100, tToSlider(state.t) + 5)) }),
+  "-": () => update({ t: sliderToT(Math.max(0, tToSlider(state.t) - 5)) }),
+};
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey || !result) return;
+  const head = Number(event.key);
+  const action = KEYS[event.key] ?? (Number.isInteger(head) && head < config.n_heads ? () => view({ head }) : null);
+  if (!action) return;
+  event.preventDefault(); // Space and PageDown would scroll the page
+  action();
+});
 
 buildControls();
 const valid = (n, size) => Number.isInteger(n) && n >= 0 && n < size;

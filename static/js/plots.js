@@ -13,11 +13,14 @@ export const DIVERGING = [
 ];
 
 export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits);
+// In presentation mode every plot's text is sized for the back row of a lecture hall.
+export const PRESENT = document.documentElement.classList.contains("present");
+const TEXT = PRESENT ? 24 : 13;
 
 export function baseLayout(extra = {}) {
   return {
     margin: { l: 50, r: 15, t: 30, b: 40 },
-    font: { family: "system-ui, sans-serif", size: 13 },
+    font: { family: "system-ui, sans-serif", size: TEXT, color: PRESENT ? "#000000" : "#1a1a1a" },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     ...extra,
@@ -40,12 +43,13 @@ export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = nu
     ...scale,
     hovertemplate: "%{y}, %{x}: %{z:.4f}<extra></extra>",
     texttemplate: showText ? "%{z:.3f}" : "",
+    textfont: { size: PRESENT ? 20 : 12 },
     showscale: false,
   };
   const layout = baseLayout({
-    title: { text: title, font: { size: 13 } },
-    height: Math.min(420, 70 + 22 * z.length),
-    margin: { l: 16 + 7 * Math.max(4, ...y.map((label) => String(label).length)), r: 10, t: 30, b: 30 },
+    title: { text: title, font: { size: TEXT } },
+    height: Math.min(PRESENT ? 640 : 420, (PRESENT ? 110 : 70) + (PRESENT ? 36 : 22) * z.length),
+    margin: { l: 16 + (PRESENT ? 14 : 7) * Math.max(4, ...y.map((label) => String(label).length)), r: 10, t: PRESENT ? 50 : 30, b: PRESENT ? 60 : 30 },
     yaxis: { autorange: "reversed", type: "category" },
     xaxis: { type: "category", side: "bottom" },
     plot_bgcolor: z.flat().some((v) => v === null) ? "#b8b8b8" : "rgba(0,0,0,0)", // null cells show as grey: masked

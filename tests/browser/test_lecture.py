@@ -1,0 +1,91 @@
+"""Lecture use: presentation mode on every page, and the GPT's guided walk from the keyboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import wait_for_state
+
+pytestmark = pytest.mark.browser
+CAPTIONS = json.loads((Path(__file__).parents[2] / "static" / "captions" / "gpt.json").read_text())["stages"]
+PAGES = ["/", "/models/sqrt-mlp-2x2", "/models/textnet-2d-sgd", "/models/tiny-gpt", "/models/tiny-translator"]
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(foreground: str, background: str) -> float:
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_presentation_mode_is_large_high_contrast_and_chrome_free_at_1920(page: Page, server: str, path: str) -> None:
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{server}{path}?present=1")
+    if path != "/":
+        page.wait_for_selector("body[data-rendered], body[data-rendered-x]", state="attached")
+    style = page.evaluate("""() => { const s = getComputedStyle(document.body);
+        return {size: parseFloat(s.fontSize), color: s.color, background: s.backgroundColor}; }""")
+    assert style["size"] >= 24
+    assert _contrast(style["color"], style["background"]) >= 7
+    expect(page.locator("header.site")).to_be_hidden()
+    expect(page.locator("#present-toggle")).to_have_attribute("aria-pressed", "true")
+    if path != "/":
+        sizes = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map((p) => p.layout.font.size)")
+        assert sizes
+        assert min(sizes) >= 20  # axis labels, ticks and annotations scale with the page
+
+
+def test_the_toggle_switches_mode_and_keeps_every_setting(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=dog&t=0.8&k=3&seed=5")
+    wait_for_state(page, word="dog", temperature=0.8, top_k=3, seed=5)
+    page.locator("#present-toggle").click()
+    page.wait_for_url("**present=1**")
+    wait_for_state(page, word="dog", temperature=0.8, top_k=3, seed=5)
+    assert page.evaluate("() => document.documentElement.classList.contains('present')")
+    page.locator("#present-toggle").click()
+    wait_for_state(page, word="dog", temperature=0.8, top_k=3, seed=5)
+    assert "present" not in page.url
+
+
+def test_the_keyboard_walks_the_gpt_stages_in_order_and_back_with_captions(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt")
+    wait_for_state(page, stage=0)
+    labels = page.locator("#stages button").all_text_contents()
+    for stage in range(1, len(labels)):
+        page.keyboard.press("ArrowRight" if stage % 2 else "PageDown")
+        wait_for_state(page, stage=stage)
+        label = labels[stage].split(" ", 1)[1]
+        expect(page.locator("#caption-intuition")).to_have_text(CAPTIONS[label]["intuition"])
+        assert f"stage={stage}" in page.url
+    page.keyboard.press("ArrowRight")  # past the last stage: stays
+    wait_for_state(page, stage=len(labels) - 1)
+    page.keyboard.press("PageUp")
+    wait_for_state(page, stage=len(labels) - 2)
+    page.keyboard.press("Home")
+    wait_for_state(page, stage=0)
+    page.keyboard.press("End")
+    wait_for_state(page, stage=len(labels) - 1)
+    page.keyboard.press("2")
+    wait_for_state(page, head=2)
+    page.keyboard.press("+")
+    wait_for_state(page, temperature=1.25)  # T = 1 sits at notch 45 of 100; five notches up: 5 · 0.5² = 1.25
+    page.locator("#text").focus()
+    page.keyboard.press("ArrowLeft")  # typing in the text box moves the caret, not the walk
+    wait_for_state(page, stage=len(labels) - 1)
+
+
+def test_every_gpt_stage_has_a_caption_in_the_data_file(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt")
+    wait_for_state(page, stage=0)
+    labels = [text.split(" ", 1)[1] for text in page.locator("#stages button").all_text_contents()]
+    assert labels == list(CAPTIONS)
+    assert all(CAPTIONS[label]["what"] and CAPTIONS[label]["intuition"] for label in labels)
