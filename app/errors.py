@@ -34,7 +34,7 @@ class InputError(Exception):
 def _field(loc: tuple[Any, ...]) -> str:
     if len(loc) > 1 and loc[0] == "body" and isinstance(loc[1], int):
         return "body"  # a JSON syntax error: the int is a character position, not a field
-    return ".".join(str(p) for p in loc if p != "body") or "body"
+    return ".".join(str(p) for p in loc if p not in ("body", "query")) or "body"
 
 
 def _describe(error: dict[str, Any]) -> str:

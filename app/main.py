@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app import errors
 from app.config import Settings
 from app.limits import BodySizeLimit
-from app.routes import api, docs, health, pages
+from app.routes import api, docs, health, pages, share
 from models.registry import Registry
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(share.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,3 +15,12 @@ export function svgEl(tag, attrs = {}, text = null) {
   if (text !== null) node.textContent = text;
   return node;
 }
+
+// The page's "download JSON" link: the API's answer behind what is on screen, as a file.
+let offered = null;
+export function offerJSON(data, filename) {
+  const link = document.getElementById("download-json");
+  if (offered) URL.revokeObjectURL(offered);
+  offered = URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }));
+  Object.assign(link, { href: offered, download: filename, hidden: false });
+}

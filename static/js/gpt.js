@@ -2,7 +2,7 @@
 // generation one word at a time, and a comparison of two inputs. All numbers come from /api; state is in the URL.
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
-import { el } from "./dom.js";
+import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
@@ -147,6 +147,7 @@ function showControls() {
 }
 
 async function render() {
+  offerJSON(other ? { forward: result, compare: other } : result, `${page.dataset.modelId}-forward.json`);
   writeState(state);
   showControls();
   $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));

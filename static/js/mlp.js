@@ -1,7 +1,7 @@
 // The MLP page: move x and walk it through the net. Everything shown comes from /api (the page's JSON twin).
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
-import { el, svgEl } from "./dom.js";
+import { el, offerJSON, svgEl } from "./dom.js";
 import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { renderWalk } from "./walk.js";
@@ -166,6 +166,7 @@ async function render(result) {
   regionsTable(result);
   await functionPlot(result);
   writeState({ x: result.input });
+  offerJSON(result, `${page.dataset.modelId}-x-${result.input}.json`);
   document.body.dataset.renderedX = String(result.input);
 }
 

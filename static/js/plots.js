@@ -1,7 +1,19 @@
 // Thin wrappers around the vendored Plotly, so every page draws with the same look.
 /* global Plotly */
 
-export const CONFIG = { displaylogo: false, responsive: true };
+// Every plot downloads as PNG (Plotly's camera button) and as SVG (our button beside it).
+const svgButton = {
+  name: "Download plot as SVG",
+  icon: { width: 1000, height: 1000, path: "M100 100h800v800h-800zM250 650l150-200 120 150 80-100 150 150z", transform: "matrix(1 0 0 -1 0 1000)" },
+  click: (gd) => Plotly.downloadImage(gd, { format: "svg", filename: gd.id || "layerwalk-plot" }),
+};
+export const CONFIG = {
+  displaylogo: false,
+  responsive: true,
+  modeBarButtonsToAdd: [svgButton],
+  modeBarButtonsToRemove: ["sendChartToCloud"], // it would send the chart to a Plotly server: never, here
+  toImageButtonOptions: { format: "png", scale: 2 },
+};
 export const BLUE = "#2166ac";
 export const RED = "#b2182b";
 export const GREY = "#8a8a8a";

@@ -1,5 +1,6 @@
-// Presentation mode (?present=1): large type, high contrast, no chrome, for a projector. The whole view lives in
-// the query string, so switching reloads the page in the other mode with nothing lost.
+// Every page's tools: presentation mode (?present=1: large type, high contrast, no chrome, for a projector) and
+// sharing (the page's URL and a QR code of it, drawn by our own server). The whole view lives in the query string,
+// so switching mode reloads the page with nothing lost, and a shared link restores the view.
 
 const toggle = document.getElementById("present-toggle");
 toggle.addEventListener("click", () => {
@@ -7,4 +8,13 @@ toggle.addEventListener("click", () => {
   if (url.searchParams.get("present") === "1") url.searchParams.delete("present");
   else url.searchParams.set("present", "1");
   window.location.assign(url);
+});
+
+const dialog = document.getElementById("share-dialog");
+document.getElementById("share").addEventListener("click", () => {
+  const here = window.location.href;
+  document.getElementById("share-url").value = here;
+  document.getElementById("share-qr").src = `${dialog.dataset.qrUrl}?text=${encodeURIComponent(here)}`;
+  dialog.showModal();
+  document.getElementById("share-url").select();
 });

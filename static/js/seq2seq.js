@@ -2,7 +2,7 @@
 // show what they attended to. All numbers come from /api; the query string holds the state.
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
-import { el } from "./dom.js";
+import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
@@ -120,6 +120,7 @@ function nextWordButton() {
 }
 
 async function render() {
+  offerJSON(result, `${page.dataset.modelId}-forward.json`);
   writeState(state);
   showControls();
   nextWordButton();

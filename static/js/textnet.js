@@ -2,7 +2,7 @@
 // Everything shown comes from /api (the page's JSON twin); the query string holds the whole state.
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
-import { el } from "./dom.js";
+import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
@@ -176,6 +176,7 @@ async function render([forward, greedy, sampled]) {
   chain($("chain-sampled"), sampled, false);
   await embeddingPlot(state.word);
   await distribution(forward.output);
+  offerJSON({ forward, greedy, sampled }, `${page.dataset.modelId}-${state.word}.json`);
   document.body.dataset.rendered = JSON.stringify({ word: state.word, ...sampling(), seed: state.seed });
 }
 

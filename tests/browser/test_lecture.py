@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import wait_for_state
@@ -89,3 +93,35 @@ def test_every_gpt_stage_has_a_caption_in_the_data_file(page: Page, server: str)
     labels = [text.split(" ", 1)[1] for text in page.locator("#stages button").all_text_contents()]
     assert labels == list(CAPTIONS)
     assert all(CAPTIONS[label]["what"] and CAPTIONS[label]["intuition"] for label in labels)
+
+
+def test_share_shows_the_link_and_a_qr_code_that_decodes_to_it(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites%20man%20.&stage=7&head=2&t=0.5")
+    wait_for_state(page, text="dog bites man .", stage=7, head=2)
+    page.locator("#share").click()
+    expect(page.locator("#share-dialog")).to_be_visible()
+    expect(page.locator("#share-url")).to_have_value(page.url)
+    qr = page.locator("#share-qr")
+    page.wait_for_function("() => document.getElementById('share-qr').complete")
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
+    assert decoded == [page.url]
+
+
+def test_plots_download_as_png_and_svg_and_the_view_as_json(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=3")
+    page.wait_for_selector('body[data-rendered-x="3"]', state="attached")
+    plot = page.locator("#plot-function")
+    plot.hover()
+    assert plot.locator('[data-title="Share chart..."]').count() == 0  # Plotly's cloud upload is removed
+    with page.expect_download() as svg:
+        plot.locator('[data-title="Download plot as SVG"]').click()
+    assert svg.value.suggested_filename.endswith(".svg")
+    assert Path(svg.value.path()).read_text().startswith("<svg")
+    with page.expect_download() as png:
+        plot.locator('[data-title="Download plot as a PNG"]').click()
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download() as saved:
+        page.locator("#download-json").click()
+    data = json.loads(Path(saved.value.path()).read_text())
+    expected = httpx.post(f"{server}/api/models/sqrt-mlp-2x2/forward", json={"input": 3}).json()
+    assert data == expected
