@@ -4,6 +4,7 @@ import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON, svgEl } from "./dom.js";
 import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { startTour } from "./tour.js";
 import { renderWalk } from "./walk.js";
 
 const page = document.getElementById("page");
@@ -195,3 +196,4 @@ numberBox.addEventListener("change", () => {
 });
 slider.disabled = false;
 numberBox.disabled = false;
+await startTour(page.dataset.captionsUrl);

@@ -5,6 +5,7 @@ import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
 import { readState, writeState } from "./state.js";
+import { startTour } from "./tour.js";
 import { sliderToT, tToSlider } from "./temperature.js";
 
 const ORANGE = "#e08214";
@@ -192,3 +193,10 @@ Object.assign(wanted, state);
 await render();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 nextWordButton();
+const step = (notches) => () => update({ t: sliderToT(Math.max(0, Math.min(100, tToSlider(wanted.t) + notches))) });
+const heads = Object.fromEntries(Array.from({ length: config.n_heads }, (_, h) => [String(h), () => {
+  Object.assign(state, { head: h });
+  Object.assign(wanted, { head: h });
+  render();
+}]));
+await startTour(page.dataset.captionsUrl, { "+": step(5), "=": step(5), "-": step(-5), ...heads });

@@ -6,6 +6,7 @@ import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
+import { startTour } from "./tour.js";
 import { renderWalk } from "./walk.js";
 
 const ORANGE = "#e08214";
@@ -111,7 +112,7 @@ function distribution(out) {
   const scaled = out.scaled ?? vocab.map(() => 0);
   const traces = [bar(out.logits, "", out.logits.map((v) => fmt(v, 2))), bar(scaled, "2", out.scaled ? scaled.map((v) => fmt(v, 2)) : []),
     bar(out.probs, "3", out.probs.map((v) => fmt(v, 3)))];
-  const title = (text, x) => ({ text, x, y: 1.12, xref: "paper", yref: "paper", showarrow: false, font: { size: 14 } });
+  const title = (text, x) => ({ text, x, y: 1.12, xref: "paper", yref: "paper", showarrow: false });
   const layout = baseLayout({
     height: 330, showlegend: false, grid: { rows: 1, columns: 3, pattern: "independent" }, margin: { l: 50, r: 15, t: 50, b: 40 },
     yaxis3: { range: [0, 1.15] },
@@ -214,3 +215,5 @@ try {
 Object.assign(wanted, state);
 await render(first);
 for (const control of controls()) control.disabled = false;
+const step = (notches) => () => update((w) => ({ t: sliderToT(Math.max(0, Math.min(100, tToSlider(w.t) + notches))) }));
+await startTour(page.dataset.captionsUrl, { "+": step(5), "=": step(5), "-": step(-5) });
