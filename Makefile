@@ -9,8 +9,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup run test lint bench train clean
 
+AXE    := node_modules/axe-core/axe.min.js
+
 setup: $(STAMP)
 	@scripts/ensure-chromium $(BIN)
+
+# axe-core, pinned in package-lock.json, for the accessibility audit in the browser tests.
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 # Reinstall only when the dependency list changes; the project itself is installed editable.
 $(STAMP): pyproject.toml
@@ -26,7 +33,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(AXE)
 	$(BIN)/pytest
 
 bench: setup

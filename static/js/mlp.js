@@ -68,7 +68,8 @@ function layerCards(first) {
   zSteps(first.steps).forEach((step, i) => {
     const card = el("article", { className: "layer" }, el("h3", {}, step.title.replace(/ \(.*/, "")));
     const plot = el("div", { className: "plot heat" });
-    card.append(el("p", { className: "formula" }, step.formula), plot, el("div", { className: "table-wrap" }));
+    const table = el("div", { className: "table-wrap", tabIndex: 0, role: "region", ariaLabel: `${step.title} table (scrolls)` });
+    card.append(el("p", { className: "formula" }, step.formula), plot, table); // focusable: keyboard users can scroll it
     box.append(card);
     const source = i === 0 ? "x" : `a${i}`;
     heatmap(plot, {
