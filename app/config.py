@@ -17,6 +17,12 @@ class Settings(BaseSettings):
         default=WEIGHTS_DIR,
         description="Folder holding the models to serve (ID.json + ID.safetensors pairs).",
     )
+    root_path: str = Field(
+        default="",
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="The path prefix a reverse proxy serves the app under, e.g. /layerwalk (the proxy strips it); "
+        "every link, static file and API call the pages make includes it.",
+    )
     max_body_bytes: int = Field(
         default=16_384,
         ge=256,

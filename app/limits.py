@@ -1,4 +1,4 @@
-"""A request-body size limit, enforced before any route reads the body."""
+"""ASGI wrappers: a request-body size limit, and the root path a reverse proxy serves the app under."""
 
 from __future__ import annotations
 
@@ -56,3 +56,23 @@ class BodySizeLimit:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+class RootPath:
+    """Serves the app under `root_path`, as `uvicorn --root-path` does: by ASGI's rule the path includes the
+    root path, so a path the proxy stripped gets it back (and one it kept is left alone). Links, static files and
+    API URLs built with url_for all carry it.
+    """
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path, prefix = scope["path"], self.root_path
+            if path != prefix and not path.startswith(prefix + "/"):
+                raw = scope.get("raw_path") or path.encode()
+                scope = {**scope, "path": prefix + path, "raw_path": prefix.encode() + raw}
+            scope = {**scope, "root_path": prefix}
+        await self.app(scope, receive, send)
