@@ -7,7 +7,7 @@ PORT   ?= 8000
 MODELS := sqrt-mlp-2x2 sqrt-mlp-16x16 textnet-2d-sgd textnet-4d-adam tiny-gpt tiny-translator
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench train clean
+.PHONY: setup run test lint bench train clean docker-smoke
 
 AXE    := node_modules/axe-core/axe.min.js
 
@@ -32,12 +32,17 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 test: lint $(AXE)
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# Builds and runs the Dockerfile with buildah and podman (no Docker engine needed); not part of `make test`.
+docker-smoke:
+	scripts/docker-smoke
 
 train: setup
 	@for id in $(MODELS); do $(BIN)/python -m models.train $$id || exit 1; done
