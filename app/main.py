@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.config import Settings
-from app.limits import BodySizeLimit, RootPath
+from app.limits import BodySizeLimit, RootPath, SecurityHeaders
 from app.routes import api, docs, health, pages, share
 from models.registry import Registry
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     app.include_router(health.router)

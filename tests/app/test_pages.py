@@ -47,6 +47,7 @@ def test_the_vendored_plotly_is_served_with_its_version_in_the_name(client: Clie
 def test_the_api_docs_page_loads_swagger_ui_from_this_server(client: Client) -> None:
     html = client.get("/docs").text
     assert "http://testserver/static/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js" in html
+    assert "<script>" not in html  # started from a static file: no inline script for the CSP to allow
     assert not EXTERNAL_URL.findall(html)
     assert client.get("/redoc").status_code == 404
 
@@ -56,3 +57,19 @@ def test_a_text_net_page_links_its_generate_twin_and_its_sibling_models(client: 
     assert 'data-generate-url="http://testserver/api/models/textnet-2d-sgd/generate"' in html
     assert 'href="http://testserver/models/textnet-4d-adam" data-model-link' in html
     assert "sqrt-mlp" not in html  # siblings are the same family only
+
+
+@pytest.mark.parametrize("path", ["/", "/models/tiny-gpt", "/api/models", "/docs", "/static/css/layerwalk.css"])
+def test_every_response_carries_the_security_headers(client: Client, path: str) -> None:
+    headers = client.get(path).headers
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self';" in csp  # no inline scripts, no CDN
+    assert "frame-ancestors 'none'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["x-frame-options"] == "DENY"
+
+
+def test_errors_carry_the_security_headers_too(client: Client) -> None:
+    assert "content-security-policy" in client.get("/api/models/nope").headers

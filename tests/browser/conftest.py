@@ -123,7 +123,8 @@ def guard() -> Guard:
 
 @pytest.fixture
 def page(browser: Browser, guard: Guard, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    injects = request.node.get_closest_marker("injects") is not None  # our test tools, not the page, need it
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=injects)
     page = context.new_page()
     page.on("console", lambda m: guard.console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: guard.page_errors.append(str(e)))

@@ -25,6 +25,7 @@ def test_the_gallery_shows_every_model_and_a_card_opens_its_page(page: Page, ser
 
 
 @pytest.mark.guard_checked_by_test
+@pytest.mark.injects
 def test_the_guard_catches_and_blocks_a_request_off_the_server(page: Page, server: str, guard: Guard) -> None:
     # Negative control: if this passes, a page that used a CDN would fail the other tests.
     page.goto(server)
@@ -41,3 +42,17 @@ def test_the_api_docs_page_renders_offline_from_our_own_files(page: Page, server
     page.goto(f"{server}/docs")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     expect(page.locator(".opblock-summary-path")).to_contain_text(["/api/models/{model_id}/forward"])
+
+
+@pytest.mark.guard_checked_by_test
+def test_the_content_security_policy_refuses_anything_off_the_server(page: Page, server: str, guard: Guard) -> None:
+    # The second line of defence: even a script that tried, the browser refuses by the page's own policy.
+    page.goto(server)
+    page.evaluate("""() => new Promise((resolve) => {
+        const img = document.createElement("img");
+        img.onerror = img.onload = resolve;
+        img.src = "https://cdn.example.com/tracker.png";
+        document.body.append(img);
+    })""")
+    assert guard.external_requests == []  # refused before any request was made
+    assert any("Content Security Policy" in e for e in guard.console_errors)
