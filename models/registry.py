@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors.torch import load_file
@@ -205,34 +205,35 @@ LoadedModel = LoadedMLP | LoadedTextNet | LoadedGPT | LoadedSeq2Seq
 TextModel = LoadedTextNet | LoadedGPT
 
 
-def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedMLP:
-    module = MLP(MLPConfig(**record["config"]))
+M = TypeVar("M", bound=nn.Module)
+
+
+def _ready(module: M, weights: dict[str, torch.Tensor]) -> M:
+    """The module with its trained weights (every one, no more, no fewer), in evaluation mode."""
     module.load_state_dict(weights, strict=True)
     module.eval()
-    return LoadedMLP(model_id, record, module)
+    return module
+
+
+def _load_mlp(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedMLP:
+    return LoadedMLP(model_id, record, _ready(MLP(MLPConfig(**record["config"])), weights))
 
 
 def _load_textnet(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedTextNet:
     config = TextNetConfig(**record["config"])
-    module = TextNet(config)
-    module.load_state_dict(weights, strict=True)
-    module.eval()
+    module = _ready(TextNet(config), weights)
     return LoadedTextNet(model_id, record, module, WordTokenizer(list(config.vocab)))
 
 
 def _load_gpt(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedGPT:
     config = GPTConfig(**record["config"])
-    module = GPT(config)
-    module.load_state_dict(weights, strict=True)
-    module.eval()
+    module = _ready(GPT(config), weights)
     return LoadedGPT(model_id, record, module, WordTokenizer(list(config.vocab)))
 
 
 def _load_seq2seq(model_id: str, record: dict[str, Any], weights: dict[str, torch.Tensor]) -> LoadedSeq2Seq:
     config = Seq2SeqConfig(**record["config"])
-    module = Seq2Seq(config)
-    module.load_state_dict(weights, strict=True)
-    module.eval()
+    module = _ready(Seq2Seq(config), weights)
     return LoadedSeq2Seq(
         model_id, record, module, WordTokenizer(list(config.source_vocab)), WordTokenizer(list(config.target_vocab))
     )

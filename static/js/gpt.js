@@ -4,7 +4,7 @@
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
-import { readState, writeState } from "./state.js";
+import { keepValid, readState, whole, within, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
 
 const ORANGE = "#e08214";
@@ -18,13 +18,10 @@ const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", 
 const DEFAULTS = { text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" };
 const SEED_MAX = 2 ** 31 - 1 - 64; // room for seed + one per generated word
 const state = readState(DEFAULTS);
-// A link's numbers are checked here, so a bad one falls back alone and the text (checked by the server) stays.
-const within = (v, lo, hi) => Number.isFinite(v) && v >= lo && v <= hi;
-const whole = (v, lo, hi) => Number.isInteger(v) && within(v, lo, hi);
-const checks = { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
+// A bad number in a link falls back alone; the text stays (the server checks it).
+keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
   rp: (v) => v === 0 || within(v, 1, 10), seed: (v) => whole(v, 0, SEED_MAX), layer: (v) => whole(v, 0, config.n_layers - 1),
-  head: (v) => whole(v, 0, config.n_heads - 1) };
-for (const [key, ok] of Object.entries(checks)) if (!ok(state[key])) state[key] = DEFAULTS[key];
+  head: (v) => whole(v, 0, config.n_heads - 1) });
 const wanted = { ...state };
 let result = null; // the forward result on screen
 let other = null; // the comparison's forward result

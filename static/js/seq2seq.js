@@ -4,7 +4,7 @@
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
 import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
-import { readState, writeState } from "./state.js";
+import { keepValid, readState, whole, within, writeState } from "./state.js";
 import { startTour } from "./tour.js";
 import { sliderToT, tToSlider } from "./temperature.js";
 
@@ -19,11 +19,8 @@ const EXAMPLES = ["the black cat sleeps .", "a small car sees the green flowers 
   "the red birds see a black dog ."];
 const DEFAULTS = { src: EXAMPLES[0], tgt: "", layer: 1, head: 0, t: 1, k: 0, p: 0, seed: 0 };
 const state = readState(DEFAULTS);
-const within = (v, lo, hi) => Number.isFinite(v) && v >= lo && v <= hi;
-const whole = (v, lo, hi) => Number.isInteger(v) && within(v, lo, hi);
-const checks = { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
-  seed: (v) => whole(v, 0, 2 ** 31 - 1), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1) };
-for (const [key, ok] of Object.entries(checks)) if (!ok(state[key])) state[key] = DEFAULTS[key];
+keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
+  seed: (v) => whole(v, 0, 2 ** 31 - 1), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1) });
 const wanted = { ...state };
 let result = null;
 
