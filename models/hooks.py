@@ -2,27 +2,57 @@
 
 A HookPoint is an identity module placed where a value we show is made. Its name is its path in the module
 tree (`layers.0.hook_z`), so names are never typed twice: `run_with_cache` reads them from `named_modules()`.
+
+Capturing registers no PyTorch hooks: for the length of one forward pass, `run_with_cache` sets a context
+variable mapping the wanted hook points to their names, and each hook point on that map writes its value into
+the cache. A context variable is private to its thread and asyncio task, so two captures never mix. A model's
+hook points are found once and remembered: its module tree must not change after its first capture (ours are
+built, loaded, then only run).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from contextvars import ContextVar
+from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
+
+# During a capture: (the wanted hook points with their names, the cache their values go to).
+_CAPTURE: ContextVar[tuple[dict[HookPoint, str], dict[str, torch.Tensor]] | None] = ContextVar(
+    "layerwalk_capture", default=None
+)
 
 
 class HookPoint(nn.Module):
     """Identity: returns its input unchanged, and gives the value a name that can be captured."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        capture = _CAPTURE.get()
+        if capture is not None:
+            names, cache = capture
+            name = names.get(self)
+            if name is not None:
+                cache[name] = x.detach()
         return x
+
+
+_POINTS: WeakKeyDictionary[nn.Module, dict[HookPoint, str]] = WeakKeyDictionary()
+
+
+def _named_points(model: nn.Module) -> dict[HookPoint, str]:
+    """{hook point: name} of `model`, in the order the modules were registered; found once per model."""
+    points = _POINTS.get(model)
+    if points is None:
+        points = {m: name for name, m in model.named_modules() if isinstance(m, HookPoint)}
+        _POINTS[model] = points
+    return points
 
 
 def hook_names(model: nn.Module) -> list[str]:
     """Every hook point of `model`, in the order the modules were registered (the forward order by convention)."""
-    return [name for name, module in model.named_modules() if isinstance(module, HookPoint)]
+    return list(_named_points(model).values())
 
 
 def run_with_cache(
@@ -35,25 +65,20 @@ def run_with_cache(
     Returns the output and a cache {hook name: detached tensor}, in the order the values were computed.
     `names` limits the capture; an unknown name is a KeyError naming the known ones.
     """
-    known = hook_names(model)
-    wanted = set(known if names is None else names)
-    unknown = wanted - set(known)
-    if unknown:
-        raise KeyError(f"Unknown hook name(s) {sorted(unknown)}. Known: {', '.join(known)}")
+    points = _named_points(model)
+    wanted = points
+    if names is not None:
+        chosen = set(names)
+        unknown = chosen - set(points.values())
+        if unknown:
+            raise KeyError(f"Unknown hook name(s) {sorted(unknown)}. Known: {', '.join(points.values())}")
+        wanted = {point: name for point, name in points.items() if name in chosen}
 
     cache: dict[str, torch.Tensor] = {}
-    handles = []
-    for name, module in model.named_modules():
-        if name in wanted and isinstance(module, HookPoint):
-
-            def save(_m: nn.Module, _args: Any, output: torch.Tensor, name: str = name) -> None:
-                cache[name] = output.detach()
-
-            handles.append(module.register_forward_hook(save))
+    token = _CAPTURE.set((wanted, cache))
     try:
         with torch.no_grad():
             output: torch.Tensor = model(*inputs)
     finally:
-        for handle in handles:
-            handle.remove()
+        _CAPTURE.reset(token)
     return output, cache

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models.hooks import HookPoint, hook_names, run_with_cache
-from models.mlp import MLP, MLPConfig
+from models.mlp import MLP, MLPConfig, ReLULayer
 
 
 def test_a_hook_point_returns_its_input_unchanged() -> None:
@@ -43,5 +43,26 @@ def test_capture_leaves_no_hook_behind_and_no_gradient_graph() -> None:
     model = MLP(MLPConfig())
     out, cache = run_with_cache(model, torch.tensor([[1.0]]))
     assert all(not m._forward_hooks for m in model.modules())
+    before = {name: value.clone() for name, value in cache.items()}
+    model(torch.tensor([[7.0]]))  # a plain pass afterwards writes nowhere
+    assert all(torch.equal(cache[name], value) for name, value in before.items())
     assert not out.requires_grad
     assert not any(v.requires_grad for v in cache.values())
+
+
+def test_a_failed_pass_leaves_no_hook_point_capturing() -> None:
+    model = MLP(MLPConfig())
+    with pytest.raises(RuntimeError):
+        run_with_cache(model, torch.ones(1, 3))  # the first layer takes 1 feature
+    assert run_with_cache(model, torch.ones(1, 1))[1].keys() == set(hook_names(model))
+
+
+def test_a_submodule_captured_alone_uses_its_own_names_and_the_whole_model_keeps_its_own() -> None:
+    model = MLP(MLPConfig(hidden=(3, 5)))
+    layer = model.layers[1]
+    assert isinstance(layer, ReLULayer)
+    _, alone = run_with_cache(layer, torch.ones(1, 3))
+    assert list(alone) == ["hook_z", "hook_a"]
+    _, whole = run_with_cache(model, torch.tensor([[2.0]]))
+    assert list(whole) == hook_names(model)
+    assert torch.equal(whole["layers.1.hook_z"], layer.linear(whole["layers.0.hook_a"]))
