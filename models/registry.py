@@ -191,11 +191,12 @@ class LoadedSeq2Seq(_Counted):
 
     def next_logits_for(self, source: list[int]) -> Callable[[list[int]], torch.Tensor]:
         """For generation: the logits after a target context, for this source."""
-        source_ids = torch.tensor([source])
+        with torch.no_grad():
+            memory = self.module.encoder(torch.tensor([source]))  # [1, source_pos, d_model]: encoded once
 
         def next_logits(context: list[int]) -> torch.Tensor:
             with torch.no_grad():
-                logits: torch.Tensor = self.module(source_ids, torch.tensor([context]))[0, -1]  # [vocab]
+                logits: torch.Tensor = self.module.decoder(torch.tensor([context]), memory)[0, -1]  # [vocab]
             return logits
 
         return next_logits

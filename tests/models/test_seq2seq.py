@@ -107,3 +107,17 @@ def test_the_corpus_agrees_in_gender_and_number_and_moves_adjectives() -> None:
     assert by_english["the red flowers fall ."] == "les fleurs rouges tombent ."
     train, test = translation.corpus(0)
     assert not {p.english for p in train} & {p.english for p in test}
+
+
+def test_generation_encodes_the_source_once_and_gives_the_full_pass_logits(translator: LoadedSeq2Seq) -> None:
+    source = translator.tokenizer.encode("the black cat sleeps .")
+    context = [translator.bos_id, *translator.target_tokenizer.encode("le chat")]
+    next_logits = translator.next_logits_for(source)
+    with torch.no_grad():
+        full = translator.module(torch.tensor([source]), torch.tensor([context]))[0, -1]  # [vocab]
+    assert torch.allclose(next_logits(context), full, atol=1e-6)
+    assert torch.allclose(
+        next_logits(context[:1]),
+        translator.module(torch.tensor([source]), torch.tensor([context[:1]]))[0, -1].detach(),
+        atol=1e-6,
+    )
