@@ -95,14 +95,18 @@ def next_token_distribution(
     """`exclude` lists tokens that may never come next (a translator's start token); they are cut like top-k cuts."""
     if repetition_penalty is not None:
         logits = apply_repetition_penalty(logits, previous, repetition_penalty)
-    allowed = torch.ones_like(logits, dtype=torch.bool)
-    allowed[list(exclude)] = False
-    by_k = allowed & top_k_mask(logits.masked_fill(~allowed, -math.inf), top_k)
-    probs = softmax_t(logits.masked_fill(~by_k, -math.inf), temperature)
-    keep = by_k & top_p_mask(probs, top_p)
+    excluded = list(exclude)
+    allowed = logits  # the logits with excluded tokens at -inf
+    if excluded:
+        allowed = logits.clone()
+        allowed[excluded] = -math.inf
+    by_k = top_k_mask(allowed, top_k) & (allowed > -math.inf) if excluded or top_k is not None else None
+    probs = softmax_t(allowed if by_k is None else logits.masked_fill(~by_k, -math.inf), temperature)
+    keep = top_p_mask(probs, top_p) if by_k is None else by_k & top_p_mask(probs, top_p)
     probs = torch.where(keep, probs, 0.0)
     probs = probs / probs.sum()
-    kept = [int(i) for i in _by_rank(probs, logits) if keep[i]]
+    keep_list = keep.tolist()
+    kept = [i for i in _by_rank(probs, logits).tolist() if keep_list[i]]
     scaled = None if temperature == 0 else logits.double() / temperature
     return Distribution(logits, scaled, probs, kept, entropy_bits(probs))
 
