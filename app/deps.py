@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from app.walks import Walks
 from models.registry import LoadedModel, Registry
 
 
@@ -17,8 +18,9 @@ async def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-async def get_model(model_id: str, registry: RegistryDep) -> LoadedModel:
+async def get_model(model_id: str, request: Request) -> LoadedModel:
     """The model named in the path; an unknown id is a 404 naming the known ones."""
+    registry: Registry = request.app.state.registry  # not RegistryDep: a nested dependency costs every request
     try:
         return registry.load(model_id)
     except KeyError as error:
@@ -26,3 +28,11 @@ async def get_model(model_id: str, registry: RegistryDep) -> LoadedModel:
 
 
 ModelDep = Annotated[LoadedModel, Depends(get_model)]
+
+
+async def get_walks(request: Request) -> Walks:
+    walks: Walks = request.app.state.walks
+    return walks
+
+
+WalksDep = Annotated[Walks, Depends(get_walks)]

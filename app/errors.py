@@ -11,8 +11,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from app.schemas import ErrorBody
+
 log = logging.getLogger("layerwalk")
 SCHEMA_HINT = "See /docs for the request body this endpoint takes."
+
+
+def documented(description: str) -> dict[str, Any]:
+    """An error as a route's `responses` entry: what causes it, and the one shape every error body has."""
+    return {"model": ErrorBody, "description": description}
+
+
+# limits.Capacity answers any route but /healthz with this while the server is full.
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {
+        **documented("The server is handling as many requests as it may (LAYERWALK_MAX_ACTIVE_REQUESTS)"),
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
 
 
 class ErrorResponse(JSONResponse):
@@ -98,6 +114,12 @@ async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
     elif exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "another method")
         detail = f"{request.method} is not allowed on {path}. Use {allowed}; see /docs."
+    elif exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI chains the cause
+        bad = exc.__cause__
+        detail = (
+            f"The request body is not UTF-8 (byte 0x{bad.object[bad.start]:02x} at position {bad.start}). "
+            "Send the JSON encoded as UTF-8."
+        )
     elif exc.status_code == 400 and detail == "There was an error parsing the body":
         detail = (
             "The request body could not be parsed (malformed JSON, nested too deeply, or a number too long). "

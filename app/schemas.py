@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 Family = Literal["mlp", "textnet", "gpt", "seq2seq"]
 FAMILY_ORDER: list[str] = ["mlp", "textnet", "gpt", "seq2seq"]  # the teaching path, neuron to transformer
@@ -13,6 +13,15 @@ TEMPERATURE_MIN = 1e-4  # below this (but above 0), logits / T can overflow a fl
 PENALTY_CAP = 10.0
 MAX_TEXT_CHARS = 400  # a full GPT context (24 words) fits; a megabyte string does not
 MAX_NEW_TOKENS = 20
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Integers as JSON Schema counts them: 3 or 3.0 (what some JSON encoders write); 3.5, "3" and true stay errors.
+# It follows the constraints, so they still reach the OpenAPI document as minimum and maximum.
+WHOLE = BeforeValidator(_whole)
 
 
 class ModelSummary(BaseModel):
@@ -99,7 +108,7 @@ class Sampling(BaseModel):
         default=1.0,
         description=f"0 gives the argmax (the T → 0 limit); otherwise {TEMPERATURE_MIN:g} to {TEMPERATURE_CAP:g}",
     )
-    top_k: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+    top_k: Annotated[int, Field(ge=1, strict=True), WHOLE] | None = Field(
         default=None, description="Keep the k most likely tokens (1 to the vocabulary size); null keeps all"
     )
     top_p: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, strict=True)] | None = Field(
@@ -201,8 +210,8 @@ class ForwardResult(BaseModel):
 
 class GenerateRequest(Sampling):
     prompt: str = Field(description="The start: a word (or words) of the vocabulary", examples=["hello"])
-    max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS, strict=True)] = 10
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] | None = Field(
+    max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS, strict=True), WHOLE] = 10
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True), WHOLE] | None = Field(
         default=None, description="The same seed gives the same text; null picks one, returned in the result"
     )
 
@@ -230,3 +239,15 @@ class GenerateResult(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     models: int
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The request field at fault, or 'body' for the body as a whole")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: one message that names the problem and the fix."""
+
+    detail: str
+    errors: list[FieldError] | None = Field(default=None, description="422 only: one entry per bad field")

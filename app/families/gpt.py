@@ -6,12 +6,16 @@ scores (a later word, above the diagonal) are null.
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
+from pydantic import TypeAdapter
 
 from app import schemas
 from app.errors import InputError
 from app.families import text
-from app.families.steps import Label, steps_from_cache
+from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
+from app.walks import Walk, Walks, spliced
 from models.registry import LoadedGPT
 from models.sampling import next_token_distribution
 
@@ -55,7 +59,7 @@ def _label(name: str) -> Label:
     return title, formula, None
 
 
-def _rounded(value: torch.Tensor) -> list[object]:
+def rounded(value: torch.Tensor) -> list[object]:
     """To DECIMALS places, in float64 so each number prints short; -inf (masked) becomes null."""
     rounded = torch.round(value.double() * 10**DECIMALS) / 10**DECIMALS
     if not torch.isinf(rounded).any():
@@ -86,23 +90,38 @@ def lens(model: LoadedGPT, cache: dict[str, torch.Tensor]) -> list[schemas.LensL
     return layers
 
 
-def forward(model: LoadedGPT, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+LENS = TypeAdapter(list[schemas.LensLayer])
+
+
+@cache
+def _layout(model: LoadedGPT) -> list[Layout]:
+    return layout(model.module, _label)
+
+
+def walk(model: LoadedGPT, ids: list[int]) -> Walk:
+    logits, cache_ = model.run_with_cache(ids)
+    steps = steps_from_cache(_layout(model), cache_, rounded)
+    return Walk({"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(lens(model, cache_))}, logits[-1])
+
+
+def forward(model: LoadedGPT, request: schemas.ForwardRequest, walks: Walks) -> bytes:
     text.no_target(request, "gpt")
     ids = text.parse_text(model, request.input, "input")
     n_ctx = model.module.config.n_ctx
     if len(ids) > n_ctx:
         raise InputError("input", f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
     text.check_top_k(model, request.top_k)
-    logits, cache = model.run_with_cache(ids)
+    kept = walks.get((model.id, tuple(ids)), lambda: walk(model, ids))
     dist = next_token_distribution(
-        logits[-1], request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
+        kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
     )
-    return schemas.ForwardResult(
+    result = schemas.ForwardResult(
         model=model.id,
         input=request.input,
         tokens=model.tokenizer.decode(ids),
         ids=ids,
-        steps=steps_from_cache(model.module, cache, _label, _rounded),
+        steps=[],
         output=text.output(dist, model.tokenizer.vocab),
-        lens=lens(model, cache),
+        lens=[],
     )
+    return spliced(result, kept.parts)

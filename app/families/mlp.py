@@ -10,12 +10,21 @@ from torch import nn
 
 from app import schemas
 from app.errors import InputError
-from app.families.steps import Label, steps_from_cache
+from app.families.steps import Label, Layout, layout, steps_from_cache
+from app.walks import Walks
 from models.mlp import Affine, ReLULayer
 from models.piecewise import Region
 from models.registry import LoadedMLP
 
 INPUT_LIMIT = 1000.0  # |x| bound: far outside the domain the float32 pass would overflow to ±inf
+
+
+def shortened(value: str, limit: int = 40) -> str:
+    """The value quoted as Python would, cut to `limit` characters with an ellipsis inside the quotes."""
+    if len(value) <= limit:
+        return repr(value)
+    quoted = repr(value[:limit])
+    return f"{quoted[:-1]}…{quoted[-1]}"
 
 
 def _bound(value: float) -> float | None:
@@ -56,7 +65,7 @@ def analysis(model: LoadedMLP) -> schemas.MLPAnalysis:
 def parse_input(value: float | str, domain: tuple[float, float]) -> float:
     """The x an MLP takes: a finite number within ±INPUT_LIMIT."""
     if isinstance(value, str):
-        raise InputError("input", f"this model takes a number, got the string {value!r:.40}", "Send e.g. 4.0.")
+        raise InputError("input", f"this model takes a number, got the string {shortened(value)}", "Send e.g. 4.0.")
     if not math.isfinite(value):
         raise InputError("input", f"{value} is not a finite number", "Send a number such as 4.0.")
     if abs(value) > INPUT_LIMIT:
@@ -89,16 +98,25 @@ def layer_label(module: nn.Module, name: str, source: str, last: str | None) -> 
 SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty", "target"}
 
 
-def forward(model: LoadedMLP, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+@cache
+def _layout(model: LoadedMLP) -> list[Layout]:
+    return layout(model.module, lambda name: layer_label(model.module, name, "x", "OUTPUT (y)"))
+
+
+def forward(model: LoadedMLP, request: schemas.ForwardRequest, walks: Walks) -> bytes:
+    """The result as JSON. It depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
     if unused := sorted(request.model_fields_set & SAMPLING_FIELDS):
         raise InputError(unused[0], "does not apply to an mlp model, which outputs a number", "Leave it out.")
     x = parse_input(request.input, model.domain)
+    return walks.body((model.id, x.hex()), lambda: result(model, x).model_dump_json().encode())
+
+
+def result(model: LoadedMLP, x: float) -> schemas.ForwardResult:
     y, cache_ = model.run_with_cache(x)
-    steps = steps_from_cache(model.module, cache_, lambda name: layer_label(model.module, name, "x", "OUTPUT (y)"))
     return schemas.ForwardResult(
         model=model.id,
         input=x,
-        steps=steps,
+        steps=steps_from_cache(_layout(model), cache_),
         output=schemas.MLPOutput(
             y=y,
             target=model.target(x),

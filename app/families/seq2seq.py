@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from app import schemas
 from app.errors import InputError
 from app.families import gpt, text
-from app.families.steps import Label, steps_from_cache
+from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
+from app.walks import Walk, Walks, spliced
 from models.generation import generate as run_generation
 from models.registry import LoadedSeq2Seq
 from models.sampling import next_token_distribution
@@ -56,28 +58,41 @@ def _label(name: str) -> Label:
     return f"{side.title()} block {index} · {title}", formula, None
 
 
-def _ids(model: LoadedSeq2Seq, source: float | str, target: str | None) -> tuple[list[int], list[int]]:
-    """The source's ids and the decoder's input (the start token, then the target prefix)."""
+def _ids(
+    model: LoadedSeq2Seq, source: float | str, target: str | None, field: str = "input"
+) -> tuple[list[int], list[int]]:
+    """The source's ids and the decoder's input (the start token, then the target prefix); `field` names the
+    source in messages (`prompt` on generate)."""
     n_ctx = model.module.config.n_ctx
-    src = text.parse_text(model, source, "input")
+    src = text.parse_text(model, source, field)
     prefix: list[int] = []
     if target is not None and any(token in target for token in ("<s>", "</s>")):
         raise InputError("target", "it holds <s> or </s>", "The server adds the start and end tokens; leave them out.")
     if target is not None and target.strip():
         prefix = text.parse_text(model, target, "target", model.target_tokenizer)
     if len(src) > n_ctx:
-        raise InputError("input", f"the text is {len(src)} tokens long", f"The encoder holds {n_ctx}; send fewer.")
+        raise InputError(field, f"the text is {len(src)} tokens long", f"The encoder holds {n_ctx}; send fewer.")
     if len(prefix) + 1 > n_ctx:
         raise InputError("target", f"the prefix is {len(prefix)} tokens long", f"Send at most {n_ctx - 1}.")
     return src, [model.bos_id, *prefix]
 
 
-def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+@cache
+def _layout(model: LoadedSeq2Seq) -> list[Layout]:
+    return layout(model.module, _label)
+
+
+def walk(model: LoadedSeq2Seq, source: list[int], target: list[int]) -> Walk:
+    logits, cache_ = model.run_with_cache(source, target)
+    return Walk({"steps": STEPS.dump_json(steps_from_cache(_layout(model), cache_, gpt.rounded))}, logits[-1])
+
+
+def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest, walks: Walks) -> bytes:
     source, target = _ids(model, request.input, request.target)
     text.check_top_k(model, request.top_k, model.target_tokenizer)
-    logits, cache = model.run_with_cache(source, target)
+    kept = walks.get((model.id, tuple(source), tuple(target)), lambda: walk(model, source, target))
     dist = next_token_distribution(
-        logits[-1],
+        kept.logits,
         request.temperature,
         request.top_k,
         request.top_p,
@@ -85,20 +100,21 @@ def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest) -> schemas.Fo
         previous=target,
         exclude=[model.bos_id],  # the start token only ever starts
     )
-    return schemas.ForwardResult(
+    result = schemas.ForwardResult(
         model=model.id,
         input=request.input,
         tokens=model.tokenizer.decode(source),
         ids=source,
         target_tokens=model.target_tokenizer.decode(target),
-        steps=steps_from_cache(model.module, cache, _label, gpt._rounded),
+        steps=[],
         output=text.output(dist, model.target_tokenizer.vocab),
     )
+    return spliced(result, kept.parts)
 
 
 def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.GenerateResult:
     """Translate one word at a time; each step carries the cross-attention row it was made with."""
-    source, start = _ids(model, request.prompt, None)
+    source, start = _ids(model, request.prompt, None, "prompt")
     text.check_top_k(model, request.top_k, model.target_tokenizer)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
     room = model.module.config.n_ctx - 1

@@ -19,10 +19,12 @@ LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-w
 def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: WordTokenizer | None = None) -> list[int]:
     """The ids of a text input (read with the model's tokenizer unless another is given), or an InputError that
     names the problem and the fix."""
+    listing = "vocab" if tokenizer is None else "target_vocab"  # which list of the model's detail holds the words
     tokenizer = tokenizer or model.tokenizer  # type: ignore[union-attr]
     vocab = tokenizer.vocab
     if not isinstance(value, str):
-        raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{vocab[0]}'.")
+        example = next((word for word in vocab if word.isalpha()), vocab[0])
+        raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{example}'.")
     if not value.strip():
         raise InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model.id}).")
     if len(value) > schemas.MAX_TEXT_CHARS:
@@ -44,7 +46,8 @@ def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: Wo
         near = difflib.get_close_matches(error.word, vocab, n=3)
         hint = f"Nearest known: {', '.join(near)}. " if near else ""
         problem = f"'{error.word}' is not in the vocabulary"
-        raise InputError(field, problem, f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words.") from None
+        fix = f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words (its {listing})."
+        raise InputError(field, problem, fix) from None
 
 
 def no_target(request: schemas.ForwardRequest, family: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from app import schemas
 from app.families import text
 from app.families.mlp import layer_label
-from app.families.steps import Label, steps_from_cache
+from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
+from app.walks import Walk, Walks, spliced
 from models.registry import LoadedTextNet
 from models.sampling import next_token_distribution
 
@@ -23,19 +26,31 @@ def _label(model: LoadedTextNet, name: str, word: str) -> Label:
     return layer_label(model.module, name, "e", None)
 
 
-def forward(model: LoadedTextNet, request: schemas.ForwardRequest) -> schemas.ForwardResult:
+@cache
+def _layout(model: LoadedTextNet, word: str) -> list[Layout]:
+    return layout(model.module, lambda name: _label(model, name, word))
+
+
+def walk(model: LoadedTextNet, token: int) -> Walk:
+    """The pass over one token: the net reads only the last token of its input."""
+    logits, cache_ = model.run_with_cache([token])
+    steps = steps_from_cache(_layout(model, model.tokenizer.vocab[token]), cache_)
+    return Walk({"steps": STEPS.dump_json(steps)}, logits)
+
+
+def forward(model: LoadedTextNet, request: schemas.ForwardRequest, walks: Walks) -> bytes:
     text.no_target(request, "textnet")
     ids = text.parse_text(model, request.input, "input")
     text.check_top_k(model, request.top_k)
-    logits, cache = model.run_with_cache(ids)
-    word = model.tokenizer.vocab[ids[-1]]
+    kept = walks.get((model.id, ids[-1]), lambda: walk(model, ids[-1]))
     dist = next_token_distribution(
-        logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
+        kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
     )
-    return schemas.ForwardResult(
+    result = schemas.ForwardResult(
         model=model.id,
         input=request.input,
         tokens=model.tokenizer.decode(ids),
-        steps=steps_from_cache(model.module, cache, lambda name: _label(model, name, word)),
+        steps=[],
         output=text.output(dist, model.tokenizer.vocab),
     )
+    return spliced(result, kept.parts)

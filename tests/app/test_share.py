@@ -24,10 +24,10 @@ def test_the_qr_code_is_svg_of_the_text_given(client: Client) -> None:
     assert f'width="{(segno.make(url, error="m", micro=False).symbol_size(scale=8, border=4))[0]}"' in response.text
 
 
-def test_a_missing_or_over_long_text_is_a_422_naming_the_field(client: Client) -> None:
-    missing = client.get("/api/qr")
-    assert missing.status_code == 422
-    assert missing.json()["detail"].startswith("'text' is missing")
-    long = client.get("/api/qr", params={"text": "x" * 2001})
-    assert long.status_code == 422
-    assert long.json()["detail"].startswith("text: String should have at most 2000 characters")
+def test_text_that_does_not_fit_in_a_qr_code_is_a_422_saying_what_fits(client: Client) -> None:
+    response = client.get("/api/qr", params={"text": "\N{GRINNING FACE}" * 600})  # 600 characters, 2,400 bytes
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "text: the text does not fit in a QR code (600 characters, 2400 bytes as UTF-8). "
+        "Send at most 2000 ASCII characters."
+    )

@@ -1,0 +1,86 @@
+"""Forward passes already made, kept so that moving a sampling slider does not run the model again.
+
+A forward result has a heavy part that depends only on what the model reads (every activation, the logit lens)
+and a light part that depends on the sampling settings (the next-token distribution). The heavy part is
+serialised once and kept here, keyed by the model and its input, in a least-recently-used store bounded in bytes
+(`LAYERWALK_CACHE_BYTES`). A request with the same input serialises only its light part and splices the kept JSON
+in. The numbers are still the model's own: a pass is deterministic (eval mode, no dropout, one thread), so the
+kept pass is the one the request would have computed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import orjson
+import torch
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One input's pass: serialised fields of the result (`steps`, `lens`…) and the logits the light part needs."""
+
+    parts: dict[str, bytes]
+    logits: torch.Tensor  # [vocab] after the last position: what the distribution is made from (never changed)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(part) for part in self.parts.values()) + self.logits.nbytes
+
+
+def spliced(result: BaseModel, parts: dict[str, bytes]) -> bytes:
+    """`result` as JSON, with each field named in `parts` replaced by that kept JSON, in its place."""
+    data = result.model_dump(mode="json")
+    for name, raw in parts.items():
+        data[name] = orjson.Fragment(raw)
+    body: bytes = orjson.dumps(data)
+    return body
+
+
+@dataclass
+class Walks:
+    """A least-recently-used store of passes, holding at most `max_bytes` of them."""
+
+    max_bytes: int
+    _kept: OrderedDict[Hashable, Walk | bytes] = field(default_factory=OrderedDict)
+    nbytes: int = 0
+    hits: int = 0
+    misses: int = 0
+
+    def get(self, key: Hashable, make: Callable[[], Walk]) -> Walk:
+        kept = self._get(key, make)
+        assert isinstance(kept, Walk)
+        return kept
+
+    def body(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """A whole response body, for results with no light part (an MLP's depends on x alone)."""
+        kept = self._get(key, make)
+        assert isinstance(kept, bytes)
+        return kept
+
+    def _get(self, key: Hashable, make: Callable[[], Walk | bytes]) -> Walk | bytes:
+        kept = self._kept.get(key)
+        if kept is not None:
+            self.hits += 1
+            self._kept.move_to_end(key)
+            return kept
+        self.misses += 1
+        kept = make()
+        size = _size(kept)
+        if size <= self.max_bytes:
+            self._kept[key] = kept
+            self.nbytes += size
+            while self.nbytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self.nbytes -= _size(dropped)
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def _size(kept: Walk | bytes) -> int:
+    return len(kept) if isinstance(kept, bytes) else kept.nbytes

@@ -1,0 +1,128 @@
+"""Schemathesis fuzzes every operation in /openapi.json against the real app, in process: no request is a 500, and
+every response (status code, content type, headers, body) is one the OpenAPI document describes.
+
+One run takes the model ids as the fuzzer makes them; then each served model gets a run of its own, with its id in
+the path. There, half of the bodies generated to be valid are made ones the model can serve (words of its
+vocabulary, top_k within it, no field its family refuses), and those must be answered 200: the generated sampling
+settings reach the forward pass, and the success path's responses are checked too. Generation is derandomized
+with a fixed seed per run (the same cases on every run) and keeps no example database.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import HealthCheck
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from app.main import create_app
+from app.schemas import TEMPERATURE_MIN
+from tests.app.conftest import Client
+
+APP = create_app()
+MODELS: dict[str, dict[str, Any]] = {
+    m["id"]: Client(APP).get(f"/api/models/{m['id']}").json() for m in Client(APP).get("/api/models").json()
+}
+MAX_EXAMPLES = 60  # per operation and run, in the fuzzing phase; the coverage phase adds cases of its own
+# Every check that judges one response. Not positive_data_acceptance: a body the schema allows may still name a
+# word outside the vocabulary, a documented 422; the servable bodies below check acceptance where it is due.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,  # a request the schema rules out gets a 4xx
+    unsupported_method,  # a method the path does not take gets 405 with Allow
+]
+SAMPLING = ("temperature", "top_k", "top_p", "repetition_penalty")
+SERVABLE: set[str] = set()  # ids of the cases made servable
+SENT: Counter[str] = Counter()  # requests, by run and operation
+
+
+def _words(vocab: list[str], min_size: int = 1) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(vocab), min_size=min_size, max_size=6).map(" ".join)
+
+
+def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """`body`, valid by the schema, changed where it must be for this model to serve it."""
+    family, vocab = detail["family"], detail["vocab"]
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    if family == "mlp":  # a number near the training domain; no sampling settings, no target
+        body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
+        fields["input"] = st.floats(-20, 20)
+        return st.fixed_dictionaries(fields).map(lambda drawn: {**body, **drawn})
+    outputs = detail["target_vocab"] or vocab
+    if (body.get("top_k") or 0) > len(outputs):
+        fields["top_k"] = st.integers(1, len(outputs))
+    if 0 < body.get("temperature", 1) < TEMPERATURE_MIN:
+        fields["temperature"] = st.just(0.0)
+    for name in ("input", "prompt"):
+        if name in body:
+            fields[name] = _words(vocab)
+    if family == "seq2seq" and "input" in body:
+        fields["target"] = st.none() | _words(detail["target_vocab"][2:], min_size=0)  # not <s>, </s>
+    elif "target" in body:
+        body = {k: v for k, v in body.items() if k != "target"}
+    return st.fixed_dictionaries(fields).map(lambda drawn: {**body, **drawn})
+
+
+def fuzzed(model_id: str | None) -> schemathesis.BaseSchema:
+    """The app's schema, set up for one run: a served model's operations, or (None) every operation."""
+    schema: schemathesis.BaseSchema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+    schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
+    schema.config.seed = zlib.crc32((model_id or "").encode())  # fixed, and different for each run
+    schema.config.update(suppress_health_check=[HealthCheck.too_slow])  # a busy CI machine is not a failure
+    if model_id is None:
+        return schema
+    schema = schema.include(path_regex=r"\{model_id\}")
+    schema.config.update(parameters={"model_id": model_id})
+    detail = MODELS[model_id]
+
+    def make_servable(_ctx: schemathesis.HookContext, case: schemathesis.Case[Any]) -> st.SearchStrategy[Any]:
+        positive = case.meta is not None and case.meta.generation.mode.is_positive
+        mlp_generates = detail["family"] == "mlp" and case.path.endswith("/generate")  # a 404 by design
+        if not positive or not isinstance(case.body, dict) or mlp_generates:
+            return st.just(case)
+
+        def servable(body: dict[str, Any]) -> schemathesis.Case[Any]:
+            case.body = body
+            SERVABLE.add(case.id)
+            return case
+
+        return _servable(detail, case.body).map(servable) | st.just(case)
+
+    schema.hook("flatmap_case")(make_servable)
+    return schema
+
+
+RUNS = {"any_id": fuzzed(None), **{model_id: fuzzed(model_id) for model_id in MODELS}}
+
+
+@schemathesis.pytest.parametrize(**RUNS)
+def test_every_response_is_documented_and_none_is_a_server_error(case: schemathesis.Case[Any]) -> None:
+    response = case.call_and_validate(checks=CHECKS)
+    SENT[f"{case.operation.schema.config.parameters.get('model_id', 'any_id')} {case.operation.label}"] += 1
+    if case.id in SERVABLE:
+        assert response.status_code == 200, f"{case.body!r} was not served: {response.content!r}"
+
+
+def test_the_fuzzer_sent_over_a_thousand_requests_to_every_operation() -> None:
+    operations = sum(len(list(schema.get_all_operations())) for schema in RUNS.values())
+    if len(SENT) < operations:
+        pytest.skip("counts the requests of a run of every fuzz test above; run the whole file")
+    assert sum(SENT.values()) >= 1000, SENT
+    assert len(SERVABLE) >= 100  # and a good share of them were served

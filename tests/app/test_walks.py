@@ -1,0 +1,76 @@
+"""Kept passes: bounded in bytes, least recently used first out, and a response from a kept pass is the one a
+fresh pass gives, whatever the sampling settings did in between."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pytest
+import torch
+
+from app.config import Settings
+from app.main import create_app
+from app.walks import Walk, Walks
+from tests.app.conftest import Client
+
+
+def walk(size: int) -> Walk:
+    return Walk({"steps": b"[" + b"0" * (size - 2) + b"]"}, torch.zeros(0))
+
+
+def test_the_store_keeps_at_most_its_bytes_dropping_the_least_recently_used() -> None:
+    walks = Walks(max_bytes=300)
+    made: list[str] = []
+
+    def make(key: str) -> Walk:
+        made.append(key)
+        return walk(100)
+
+    for key in ["a", "b", "c", "a", "d"]:  # "a" is used again before "d" arrives, so "b" is the one dropped
+        walks.get(key, functools.partial(make, key))
+    assert made == ["a", "b", "c", "d"]
+    assert (walks.hits, walks.misses, len(walks), walks.nbytes) == (1, 4, 3, 300)
+    walks.get("b", lambda: make("b"))
+    assert made[-1] == "b", "b was dropped, so it is made again"
+    walks.get("a", lambda: make("a"))
+    assert made[-1] == "b", "a was still kept"
+
+
+def test_a_pass_larger_than_the_store_is_served_but_not_kept() -> None:
+    walks = Walks(max_bytes=50)
+    assert walks.get("big", lambda: walk(100)).nbytes == 100
+    assert (len(walks), walks.nbytes) == (0, 0)
+
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("sqrt-mlp-16x16", {"input": 4.2}),
+    ("textnet-4d-adam", {"input": "cat", "temperature": 30 / 7}),
+    ("tiny-gpt", {"input": "the dogs that chased the cat", "temperature": 0.5, "top_k": 3}),
+    ("tiny-translator", {"input": "the black cat sleeps .", "target": "le", "top_p": 0.5}),
+]
+
+
+@pytest.mark.parametrize(("model_id", "body"), CASES)
+def test_a_kept_pass_answers_exactly_as_a_fresh_one_even_after_a_penalty(model_id: str, body: dict[str, Any]) -> None:
+    fresh = Client(create_app(Settings(cache_bytes=0)))  # keeps nothing: every request runs the model
+    keeping = Client(create_app(Settings()))
+    url = f"/api/models/{model_id}/forward"
+    penalised = {**body, "repetition_penalty": 3.0} if isinstance(body["input"], str) else body
+    first = keeping.post(url, json=penalised)
+    again = keeping.post(url, json=body)  # from the kept pass, after a request that penalised its logits
+    assert keeping.app.state.walks.hits == 1
+    assert fresh.app.state.walks.hits == 0
+    assert first.status_code == again.status_code == 200
+    assert again.headers["content-type"] == "application/json"
+    assert json.loads(again.content) == fresh.post(url, json=body).json()
+    assert json.loads(first.content) == fresh.post(url, json=penalised).json()
+
+
+def test_minus_zero_is_not_served_the_answer_kept_for_zero() -> None:
+    client = Client(create_app(Settings()))
+    url = "/api/models/sqrt-mlp-2x2/forward"
+    assert client.post(url, json={"input": 0.0}).json()["input"] == 0.0
+    echoed = client.post(url, content=b'{"input": -0.0}', headers={"content-type": "application/json"}).content
+    assert b'"input":-0.0' in echoed
