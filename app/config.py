@@ -28,3 +28,20 @@ class Settings(BaseSettings):
         ge=256,
         description="Largest request body accepted, in bytes; a larger one gets 413.",
     )
+    cache_bytes: int = Field(
+        default=24 * 2**20,
+        ge=0,
+        description="Bytes of serialised forward passes kept, so a sampling slider does not rerun the model; "
+        "0 keeps none.",
+    )
+    max_active_requests: int = Field(
+        default=256,
+        ge=1,
+        description="API requests one worker handles at once; one more gets 503 with Retry-After (pages, static "
+        "files and /healthz are not counted).",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Other origins whose pages may call the API from a browser (CORS), as a JSON list, e.g. "
+        '["https://course.example.org"]; empty (the default) sends no CORS headers, so only our own pages can.',
+    )

@@ -1,10 +1,54 @@
-"""ASGI wrappers: a request-body size limit, the root path a reverse proxy serves the app under, security headers."""
+"""ASGI wrappers: a limit on requests handled at once, a request-body size limit, the root path a reverse proxy
+serves the app under, security headers."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _json_error(status: int, detail: str, *extra: tuple[bytes, bytes]) -> tuple[Message, Message]:
+    payload = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
+    return (
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": payload},
+    )
+
+
+class Capacity:
+    """At most `max_active` API requests are handled at once; one more gets 503 with Retry-After, at once.
+
+    The models run on the event loop, so requests over the limit would only queue behind the ones before them:
+    answering them straight away bounds how long any request waits, and tells the client when to come back.
+    Only /api/ counts: pages and static files cost no model time, and a page must load to show any error.
+    """
+
+    RETRY_AFTER_S = 1
+
+    def __init__(self, app: ASGIApp, max_active: int) -> None:
+        self.app = app
+        self.max_active = max_active
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].removeprefix(scope.get("root_path", "")).startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.max_active:
+            detail = (
+                f"The server is busy: it is handling {self.active} requests, its limit (setting "
+                f"LAYERWALK_MAX_ACTIVE_REQUESTS). Retry in {self.RETRY_AFTER_S} s."
+            )
+            for message in _json_error(503, detail, (b"retry-after", str(self.RETRY_AFTER_S).encode())):
+                await send(message)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 class BodySizeLimit:
@@ -52,10 +96,8 @@ class BodySizeLimit:
             f"The request body is at least {size} bytes; the limit is {self.max_bytes} bytes "
             "(setting LAYERWALK_MAX_BODY_BYTES). Send a smaller body."
         )
-        payload = json.dumps({"detail": detail}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        for message in _json_error(413, detail):
+            await send(message)
 
 
 class RootPath:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import torch
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import errors
 from app.config import Settings
-from app.limits import BodySizeLimit, RootPath, SecurityHeaders
+from app.limits import BodySizeLimit, Capacity, RootPath, SecurityHeaders
 from app.routes import api, docs, health, pages, share
+from app.static import Static
+from app.walks import Walks
 from models.registry import Registry
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
@@ -30,8 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = Registry(settings.weights_dir)
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
+    app.state.walks = Walks(settings.cache_bytes)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"])  # fmt: skip
+    app.add_middleware(Capacity, max_active=settings.max_active_requests)  # outside the body read: counts it
     app.add_middleware(SecurityHeaders)
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
@@ -40,5 +47,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(share.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", Static(STATIC_DIR), name="static")
     return app
