@@ -20,11 +20,15 @@ class Client:
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)  # see the 500 a server sends
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            async with self.connect() as client:
                 return await client.request(method, url, **kwargs)
 
         return asyncio.run(send())
+
+    def connect(self) -> httpx.AsyncClient:
+        """An async client of the app, for a test that sends requests side by side."""
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)  # see the 500 a server sends
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
