@@ -17,7 +17,6 @@ from app.families import text
 from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
 from app.walks import Walk, Walks, spliced
 from models.registry import LoadedGPT
-from models.sampling import next_token_distribution
 
 DECIMALS = 4
 LENS_TOP = 3
@@ -111,17 +110,16 @@ def forward(model: LoadedGPT, request: schemas.ForwardRequest, walks: Walks) -> 
     if len(ids) > n_ctx:
         raise InputError("input", f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
     text.check_top_k(model, request.top_k)
-    kept = walks.get((model.id, tuple(ids)), lambda: walk(model, ids))
-    dist = next_token_distribution(
-        kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
-    )
+    key = (model.id, tuple(ids))
+    kept = walks.get(key, lambda: walk(model, ids))
+    vocab = model.tokenizer.vocab
     result = schemas.ForwardResult(
         model=model.id,
         input=request.input,
         tokens=model.tokenizer.decode(ids),
         ids=ids,
         steps=[],
-        output=text.output(dist, model.tokenizer.vocab),
+        output=text.PLACEHOLDER,
         lens=[],
     )
-    return spliced(result, kept.parts)
+    return spliced(result, {**kept.parts, "output": text.next_token_json(walks, key, kept.logits, request, vocab, ids)})

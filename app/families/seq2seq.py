@@ -12,7 +12,6 @@ from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
 from app.walks import Walk, Walks, spliced
 from models.generation import generate as run_generation
 from models.registry import LoadedSeq2Seq
-from models.sampling import next_token_distribution
 
 # The GPT's captions say "earlier" and "masked": true of masked self-attention only.
 FORMULAS = {
@@ -90,16 +89,11 @@ def walk(model: LoadedSeq2Seq, source: list[int], target: list[int]) -> Walk:
 def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest, walks: Walks) -> bytes:
     source, target = _ids(model, request.input, request.target)
     text.check_top_k(model, request.top_k, model.target_tokenizer)
-    kept = walks.get((model.id, tuple(source), tuple(target)), lambda: walk(model, source, target))
-    dist = next_token_distribution(
-        kept.logits,
-        request.temperature,
-        request.top_k,
-        request.top_p,
-        request.repetition_penalty,
-        previous=target,
-        exclude=[model.bos_id],  # the start token only ever starts
-    )
+    key = (model.id, tuple(source), tuple(target))
+    kept = walks.get(key, lambda: walk(model, source, target))
+    vocab = model.target_tokenizer.vocab
+    # The start token only ever starts: it may not come next.
+    out = text.next_token_json(walks, key, kept.logits, request, vocab, target, exclude=(model.bos_id,))
     result = schemas.ForwardResult(
         model=model.id,
         input=request.input,
@@ -107,9 +101,9 @@ def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest, walks: Walks)
         ids=source,
         target_tokens=model.target_tokenizer.decode(target),
         steps=[],
-        output=text.output(dist, model.target_tokenizer.vocab),
+        output=text.PLACEHOLDER,
     )
-    return spliced(result, kept.parts)
+    return spliced(result, {**kept.parts, "output": out})
 
 
 def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.GenerateResult:

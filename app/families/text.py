@@ -5,12 +5,16 @@ from __future__ import annotations
 import difflib
 import secrets
 import unicodedata
+from collections.abc import Hashable
+
+import torch
 
 from app import schemas
 from app.errors import InputError
+from app.walks import Walks
 from models.generation import generate as run_generation
 from models.registry import LoadedModel, TextModel
-from models.sampling import Distribution
+from models.sampling import Distribution, next_token_distribution
 from models.tokenizers import UnknownWordError, WordTokenizer
 
 LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-word message
@@ -61,6 +65,35 @@ def check_top_k(model: LoadedModel, top_k: int | None, tokenizer: WordTokenizer 
     size = len((tokenizer or model.tokenizer).vocab)  # type: ignore[union-attr]
     if top_k is not None and top_k > size:
         raise InputError("top_k", f"{top_k} is more than the vocabulary's {size} words", f"Send 1 to {size}, or null.")
+
+
+# Stands in for a result's output until spliced() puts the kept JSON of the real one in its place.
+PLACEHOLDER = schemas.TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
+
+
+def next_token_json(
+    walks: Walks,
+    key: Hashable,
+    logits: torch.Tensor,
+    request: schemas.ForwardRequest,
+    vocab: list[str],
+    previous: list[int],
+    exclude: tuple[int, ...] = (),
+) -> bytes:
+    """The next-token distribution after the pass kept under `key`, as JSON, for the request's sampling settings.
+
+    It is kept too: a slider has a hundred positions and a class drags the same ones. `previous` counts only
+    through the repetition penalty, so only then is it part of the key."""
+    penalised = frozenset(previous) if request.repetition_penalty is not None else frozenset()
+    settings = (request.temperature, request.top_k, request.top_p, request.repetition_penalty, penalised)
+
+    def make() -> bytes:
+        dist = next_token_distribution(
+            logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous, exclude
+        )
+        return output(dist, vocab).model_dump_json().encode()
+
+    return walks.body(("next token", key, settings), make)
 
 
 def output(dist: Distribution, vocab: list[str]) -> schemas.TextOutput:

@@ -10,7 +10,6 @@ from app.families.mlp import layer_label
 from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
 from app.walks import Walk, Walks, spliced
 from models.registry import LoadedTextNet
-from models.sampling import next_token_distribution
 
 
 def detail_fields(model: LoadedTextNet) -> dict[str, object]:
@@ -42,15 +41,10 @@ def forward(model: LoadedTextNet, request: schemas.ForwardRequest, walks: Walks)
     text.no_target(request, "textnet")
     ids = text.parse_text(model, request.input, "input")
     text.check_top_k(model, request.top_k)
-    kept = walks.get((model.id, ids[-1]), lambda: walk(model, ids[-1]))
-    dist = next_token_distribution(
-        kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous=ids
-    )
+    key = (model.id, ids[-1])
+    kept = walks.get(key, lambda: walk(model, ids[-1]))
+    vocab = model.tokenizer.vocab
     result = schemas.ForwardResult(
-        model=model.id,
-        input=request.input,
-        tokens=model.tokenizer.decode(ids),
-        steps=[],
-        output=text.output(dist, model.tokenizer.vocab),
+        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids), steps=[], output=text.PLACEHOLDER
     )
-    return spliced(result, kept.parts)
+    return spliced(result, {**kept.parts, "output": text.next_token_json(walks, key, kept.logits, request, vocab, ids)})

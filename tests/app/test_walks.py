@@ -74,3 +74,21 @@ def test_minus_zero_is_not_served_the_answer_kept_for_zero() -> None:
     assert client.post(url, json={"input": 0.0}).json()["input"] == 0.0
     echoed = client.post(url, content=b'{"input": -0.0}', headers={"content-type": "application/json"}).content
     assert b'"input":-0.0' in echoed
+
+
+def test_a_kept_distribution_serves_only_the_same_settings_and_the_same_penalised_words() -> None:
+    fresh = Client(create_app(Settings(cache_bytes=0)))
+    keeping = Client(create_app(Settings()))
+    url = "/api/models/textnet-2d-sgd/forward"
+    bodies: list[dict[str, Any]] = [  # all read "dog"; the penalty falls on the words before it
+        {"input": "cat dog", "temperature": 0.8, "repetition_penalty": 2.0},
+        {"input": "dog dog", "temperature": 0.8, "repetition_penalty": 2.0},
+        {"input": "cat dog", "temperature": 0.8, "repetition_penalty": 2.0},
+        {"input": "cat dog", "temperature": 0.8},
+        {"input": "cat dog", "temperature": 1.25},
+    ]
+    answers = [json.loads(keeping.post(url, json=body).content) for body in bodies]
+    assert [a == fresh.post(url, json=b).json() for a, b in zip(answers, bodies, strict=True)] == [True] * 5
+    assert answers[0]["output"] == answers[2]["output"]
+    assert len({json.dumps(a["output"]) for a in answers}) == 4, "every other setting is its own distribution"
+    assert keeping.app.state.walks.hits == 4 + 1  # the pass after the first request; the repeated distribution
