@@ -1,113 +1,278 @@
-"""`make bench`: start the server as in production, load it on loopback, print ratios against /healthz.
+"""`make bench`: start the server as in production, load every API endpoint on loopback, check issue 8's budget.
 
 Each endpoint gets the same bounded load (32 keep-alive clients for 10 s by default) from one asyncio process
-speaking plain HTTP/1.1, so the client costs little next to the server. The load generator shares the machine's
-cores with the server: compare the ratios measured in one run, not absolute figures across machines.
+speaking plain HTTP/1.1 (scripts/loopback.py), so the client costs little next to the server. Inputs change with
+every request, as when a student drags a slider. The load generator shares the machine's cores with the server:
+compare the ratios to /healthz measured in the same run, not absolute figures across machines.
+
+Then each endpoint is measured alone (one client, sequential) with the longest input it accepts: the slowest of
+those requests is how long one request can hold the worker.
+
+Exit status 1 when a request failed or the budget was missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-ROOT = Path(__file__).parents[1]
-HOST = "127.0.0.1"
+from loopback import Connection, Server, get, get_json, percentile, post_json, serve
+
+Make = Callable[[], bytes]  # a request, made afresh for each send
+P99_BUDGET_MS = 50.0
+READY_BUDGET_S = 3.0
+ALONE_BUDGET_MS = 1000.0  # issue 8: no single request holds a worker for more than about a second
+ALONE_REQUESTS = 20
+DETAIL = "sqrt-mlp-16x16"  # the largest detail (its exact piecewise-linear analysis)
+SIXTEEN = "the dog chased the cat . who was chased ? the cat . the dog ."
+TEXTNET_WORDS = ["hello", "world", "cat", "dog", "!", "silly", "cute"]
+GPT_TEXT = "the boy took the money , reached the bank and saw the hungry fox that chased the mice ."
+SOURCE = "the small black cat sees the white houses . the red birds see a dog ."  # 16 tokens: the encoder's n_ctx
+TARGET = "le petit chat noir voit les maisons blanches . les oiseaux rouges voient un chien"  # 15: n_ctx - 1
+
+
+@dataclass
+class Case:
+    name: str
+    make: Make
+    min_ratio: float | None = None  # throughput budget as a fraction of /healthz's, in the same run
+    p99_budget: bool = True  # False for generation: a chain of up to 21 passes, see docs/performance.md
 
 
 @dataclass
 class Result:
-    name: str
-    requests: int
-    errors: int
+    case: Case
     seconds: float
-    latencies_ms: list[float]
-    response_bytes: int
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    response_bytes: int = 0
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return len(self.latencies_ms) / self.seconds
 
 
-def get(path: str) -> Callable[[], bytes]:
-    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
-    return lambda: request
-
-
-def post_json(path: str, body: Callable[[], dict[str, object]]) -> Callable[[], bytes]:
-    def make() -> bytes:
-        payload = json.dumps(body()).encode()
-        head = f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-        return head.encode() + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
-
-    return make
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, int]:
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return status, length
-
-
-async def _client(port: int, make: Callable[[], bytes], stop_at: float, result: Result) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port)
+async def _client(port: int, make: Make, stop_at: float, result: Result) -> None:
+    connection = Connection(port)
     try:
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            writer.write(make())
-            status, length = await _read_response(reader)
+            try:
+                response = await connection.request(make())
+            except (OSError, EOFError, ValueError):  # the connection failed: counted, and the next request reconnects
+                result.errors += 1
+                continue
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            result.requests += 1
-            result.errors += status != 200
-            result.response_bytes = length
+            result.errors += response.status != 200
+            result.response_bytes = len(response.body)
     finally:
-        writer.close()
+        connection.close()
 
 
-async def load(port: int, name: str, make: Callable[[], bytes], clients: int, seconds: float) -> Result:
-    result = Result(name, 0, 0, seconds, [], 0)
+async def load(port: int, case: Case, clients: int, seconds: float) -> Result:
+    result = Result(case, seconds)
     started = time.perf_counter()
-    stop_at = started + seconds
-    await asyncio.gather(*(_client(port, make, stop_at, result) for _ in range(clients)))
+    await asyncio.gather(*(_client(port, case.make, started + seconds, result) for _ in range(clients)))
     result.seconds = time.perf_counter() - started
     return result
 
 
-def start_server(port: int) -> tuple[subprocess.Popen[bytes], float]:
-    """The production command; returns the process and the seconds until /healthz answered 200."""
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", HOST]
-    started = time.perf_counter()
-    process = subprocess.Popen([*command, "--port", str(port), "--no-access-log"], cwd=ROOT)
-    while True:
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2) as s:
-                s.sendall(get("/healthz")())
-                if b" 200 " in s.recv(1024).split(b"\r\n")[0]:
-                    return process, time.perf_counter() - started
-        except OSError:
-            pass
-        if process.poll() is not None or time.perf_counter() - started > 30:
-            process.kill()
-            raise SystemExit("bench: the server did not start")
-        time.sleep(0.02)
+async def alone(port: int, make: Make, requests: int) -> tuple[list[float], int]:
+    """Latencies of `requests` sequential requests on one connection, and how many failed."""
+    connection, latencies, errors = Connection(port), list[float](), 0
+    try:
+        for _ in range(requests):
+            started = time.perf_counter()
+            try:
+                response = await connection.request(make())
+            except (OSError, EOFError, ValueError):
+                errors += 1
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += response.status != 200
+    finally:
+        connection.close()
+    return latencies, errors
+
+
+def fill(words: list[str], limit: int) -> str:
+    """The words, cycled, up to `limit` characters (as many as fit)."""
+    text = words[0]
+    for i in range(1, 10 * limit):
+        longer = f"{text} {words[i % len(words)]}"
+        if len(longer) > limit:
+            return text
+        text = longer
+    return text
+
+
+def cases(rng: random.Random) -> list[Case]:
+    words = TEXTNET_WORDS
+
+    def slider(model: str) -> Make:  # a student dragging the x slider
+        return lambda: post_json(f"/api/models/{model}/forward", {"input": round(rng.uniform(0.0, 10.0), 2)})
+
+    def slider_t() -> float:  # what the pages' temperature slider sends: 101 positions, T = 5·(s/100)²
+        return round(5 * (rng.randrange(101) / 100) ** 2, 3)
+
+    def temperature() -> bytes:  # ... or the temperature slider on a word
+        body = {"input": rng.choice(words), "temperature": slider_t()}
+        return post_json("/api/models/textnet-4d-adam/forward", body)
+
+    def sampling() -> bytes:  # ... or "sample again"
+        body = {"prompt": rng.choice(words), "temperature": 1.5, "seed": rng.randrange(1000)}
+        return post_json("/api/models/textnet-2d-sgd/generate", body)
+
+    prompts = ["the dogs that chased the cat", "the queen met the king and", "dog bites man ."]
+
+    def typing() -> bytes:  # ... or a prompt on the GPT page
+        body = {"input": rng.choice(prompts), "temperature": slider_t()}
+        return post_json("/api/models/tiny-gpt/forward", body)
+
+    sixteen = post_json("/api/models/tiny-gpt/forward", {"input": SIXTEEN})
+
+    def continuing() -> bytes:  # ... or "to the end" on the GPT page (the page stops at a full context)
+        body = {"prompt": rng.choice(prompts), "max_new_tokens": 10, "temperature": round(rng.uniform(0.5, 2.0), 2)}
+        return post_json("/api/models/tiny-gpt/generate", {**body, "seed": rng.randrange(1000)})
+
+    sources = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall ."]
+
+    def translating() -> bytes:  # ... or a sentence on the translator page
+        body = {"input": rng.choice(sources), "target": rng.choice(["", "le", "les petites"])}
+        return post_json("/api/models/tiny-translator/forward", body)
+
+    def decoding() -> bytes:  # ... or "translate"
+        return post_json("/api/models/tiny-translator/generate", {"prompt": rng.choice(sources), "temperature": 0})
+
+    return [
+        Case("GET /healthz (baseline)", lambda: get("/healthz")),
+        Case("POST forward sqrt-mlp-2x2", slider("sqrt-mlp-2x2"), 0.5),
+        Case("POST forward sqrt-mlp-16x16", slider("sqrt-mlp-16x16"), 0.5),
+        Case(f"GET detail {DETAIL}", lambda: get(f"/api/models/{DETAIL}")),
+        Case("POST forward textnet-4d-adam", temperature, 0.5),
+        Case("POST generate textnet-2d-sgd", sampling, p99_budget=False),
+        Case("POST forward tiny-gpt", typing, 0.25),
+        Case("POST forward tiny-gpt, 16 tokens", lambda: sixteen, 0.25),
+        Case("POST generate tiny-gpt", continuing, p99_budget=False),
+        Case("POST forward tiny-translator", translating, 0.25),
+        Case("POST generate tiny-translator", decoding, p99_budget=False),
+    ]
+
+
+def worst_cases(rng: random.Random, vocab: dict[str, int]) -> list[tuple[str, str, Make]]:
+    """Each endpoint's most expensive input: (endpoint, what the input is, request). `vocab`: sizes by model."""
+    long_text = fill(TEXTNET_WORDS, 400)
+    gpt_words = GPT_TEXT.split()
+    gpt_context = " ".join((gpt_words * 2)[:24])  # n_ctx tokens
+    gpt_prompt = fill(gpt_words, 400)
+
+    def sampled(model: str) -> dict[str, object]:  # every sampling stage on, hot enough not to stop early
+        top_p = round(rng.uniform(0.95, 1.0), 3)
+        return {"temperature": 10.0, "top_k": vocab[model], "top_p": top_p, "repetition_penalty": 1.1}
+
+    def forward(model: str, body: dict[str, object]) -> Make:
+        return lambda: post_json(f"/api/models/{model}/forward", {**body, **sampled(model)})
+
+    def mlp(model: str) -> Make:
+        return lambda: post_json(f"/api/models/{model}/forward", {"input": round(rng.uniform(0.0, 10.0), 2)})
+
+    def generate(model: str, prompt: str) -> Make:
+        body = {"prompt": prompt, "max_new_tokens": 20}
+        return lambda: post_json(
+            f"/api/models/{model}/generate", {**body, **sampled(model), "seed": rng.randrange(2**31)}
+        )
+
+    chars = f"{len(long_text)} characters"
+    return [
+        ("POST forward sqrt-mlp-2x2", "x in [0, 10] (every x costs the same)", mlp("sqrt-mlp-2x2")),
+        ("POST forward sqrt-mlp-16x16", "x in [0, 10]", mlp("sqrt-mlp-16x16")),
+        (f"GET detail {DETAIL}", "the largest detail", lambda: get(f"/api/models/{DETAIL}")),
+        ("POST forward textnet-4d-adam", chars, forward("textnet-4d-adam", {"input": long_text})),
+        ("POST generate textnet-2d-sgd", f"{chars}, max_new_tokens 20", generate("textnet-2d-sgd", long_text)),
+        ("POST forward tiny-gpt", "24 tokens (a full context)", forward("tiny-gpt", {"input": gpt_context})),
+        (
+            "POST generate tiny-gpt",
+            f"{len(gpt_prompt)} characters, max_new_tokens 20",
+            generate("tiny-gpt", gpt_prompt),
+        ),
+        (
+            "POST forward tiny-translator",
+            "16 source tokens, 15 target tokens",
+            forward("tiny-translator", {"input": SOURCE, "target": TARGET}),
+        ),
+        (
+            "POST generate tiny-translator",
+            "16 source tokens, max_new_tokens 20 (15 fit)",
+            generate("tiny-translator", SOURCE),
+        ),
+    ]
+
+
+async def vocab_sizes(port: int) -> dict[str, int]:
+    """Each model's output vocabulary size, the largest top_k it takes (0 for the MLPs)."""
+    sizes = {}
+    for model in await get_json(port, "/api/models"):
+        detail = await get_json(port, f"/api/models/{model['id']}")
+        sizes[model["id"]] = len(detail.get("target_vocab") or detail.get("vocab") or [])
+    return sizes
+
+
+def budget(case: Case, result: Result, baseline_rps: float) -> tuple[str, bool]:
+    parts, ok = [], True
+    if case.min_ratio is not None:
+        parts.append(f"≥ {case.min_ratio:.2f}×")
+        ok = result.rps / baseline_rps >= case.min_ratio
+    if case.p99_budget:
+        parts.append(f"p99 < {P99_BUDGET_MS:g} ms")
+        ok = ok and percentile(result.latencies_ms, 99) < P99_BUDGET_MS
+    return ", ".join(parts) or "none: a chain of passes", ok and not result.errors
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "**FAIL**"
+
+
+Alone = tuple[str, str, list[float], int]  # endpoint, input, latencies, errors
+
+
+def report(
+    server: Server, results: list[Result], worst: list[Alone], args: argparse.Namespace, load: tuple[float, float]
+) -> bool:
+    baseline = results[0].rps
+    ready_ok = server.ready_s < READY_BUDGET_S
+    print(
+        f"\nserver ready {server.ready_s:.2f} s after start (budget < {READY_BUDGET_S:g} s: {verdict(ready_ok)}); "
+        f"{args.clients} clients × {args.seconds:g} s per endpoint; the machine's load average was "
+        f"{load[0]:.1f} before and {load[1]:.1f} after (other work shows there)\n"
+    )
+    print("| endpoint | req/s | ratio to healthz | p50 ms | p99 ms | errors | response bytes | budget | |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    all_ok = ready_ok
+    for r in results:
+        text, ok = budget(r.case, r, baseline)
+        all_ok &= ok
+        print(
+            f"| {r.case.name} | {r.rps:,.0f} | {r.rps / baseline:.2f} | {statistics.median(r.latencies_ms or [0]):.1f} "
+            f"| {percentile(r.latencies_ms, 99):.1f} | {r.errors} | {r.response_bytes:,} | {text} | {verdict(ok)} |"
+        )
+    print(f"\nAlone (one client, sequential, {ALONE_REQUESTS} requests each), the longest input each endpoint takes:\n")
+    print(f"| endpoint | input | p50 ms | slowest ms | errors | budget: < {ALONE_BUDGET_MS:g} ms |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    for name, what, latencies, errors in worst:
+        ok = max(latencies, default=0) < ALONE_BUDGET_MS and not errors
+        all_ok &= ok
+        print(
+            f"| {name} | {what} | {percentile(latencies, 50):.1f} | {max(latencies, default=0):.1f} | {errors} | "
+            f"{verdict(ok)} |"
+        )
+    print(f"\nbudget: {'met' if all_ok else 'MISSED'}")
+    return all_ok
 
 
 def main() -> int:
@@ -116,65 +281,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per endpoint")
     args = parser.parse_args()
 
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port = int(s.getsockname()[1])
-    process, ready_s = start_server(port)
     rng = random.Random(0)
-    words = ["hello", "world", "cat", "dog", "!", "silly", "cute"]
-
-    def slider() -> dict[str, object]:  # a student dragging the x slider
-        return {"input": round(rng.uniform(0.0, 10.0), 2)}
-
-    def temperature() -> dict[str, object]:  # ... or the temperature slider on a word
-        return {"input": rng.choice(words), "temperature": round(rng.uniform(0.0, 5.0), 3)}
-
-    def sampling() -> dict[str, object]:  # ... or "sample again"
-        return {"prompt": rng.choice(words), "temperature": 1.5, "seed": rng.randrange(1000)}
-
-    prompts = ["the dogs that chased the cat", "the queen met the king and", "dog bites man ."]
-
-    def typing() -> dict[str, object]:  # ... or a prompt on the GPT page
-        return {"input": rng.choice(prompts), "temperature": round(rng.uniform(0.1, 2.0), 2)}
-
-    sixteen: dict[str, object] = {"input": "the dog chased the cat . who was chased ? the cat . the dog ."}
-
-    sources = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall ."]
-
-    def translating() -> dict[str, object]:  # ... or a sentence on the translator page
-        return {"input": rng.choice(sources), "target": rng.choice(["", "le", "les petites"])}
-
-    def decoding() -> dict[str, object]:  # ... or "translate"
-        return {"prompt": rng.choice(sources), "temperature": 0}
-
-    cases = [
-        ("GET /healthz (baseline)", get("/healthz")),
-        ("POST forward sqrt-mlp-2x2", post_json("/api/models/sqrt-mlp-2x2/forward", slider)),
-        ("POST forward sqrt-mlp-16x16", post_json("/api/models/sqrt-mlp-16x16/forward", slider)),
-        ("GET detail sqrt-mlp-16x16", get("/api/models/sqrt-mlp-16x16")),
-        ("POST forward textnet-4d-adam", post_json("/api/models/textnet-4d-adam/forward", temperature)),
-        ("POST generate textnet-2d-sgd", post_json("/api/models/textnet-2d-sgd/generate", sampling)),
-        ("POST forward tiny-gpt", post_json("/api/models/tiny-gpt/forward", typing)),
-        ("POST forward tiny-gpt, 16 tokens", post_json("/api/models/tiny-gpt/forward", lambda: sixteen)),
-        ("POST forward tiny-translator", post_json("/api/models/tiny-translator/forward", translating)),
-        ("POST generate tiny-translator", post_json("/api/models/tiny-translator/generate", decoding)),
-    ]
-    try:
-        results = [asyncio.run(load(port, name, make, args.clients, args.seconds)) for name, make in cases]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-    baseline = results[0].rps
-    print(f"\nserver ready {ready_s:.2f} s after start; {args.clients} clients × {args.seconds:g} s per endpoint\n")
-    print("| endpoint | req/s | ratio to healthz | p50 ms | p99 ms | errors | response bytes |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in results:
-        print(
-            f"| {r.name} | {r.rps:,.0f} | {r.rps / baseline:.2f} | {statistics.median(r.latencies_ms):.1f} "
-            f"| {r.percentile(99):.1f} | {r.errors} | {r.response_bytes:,} |"
-        )
-    return 1 if any(r.errors for r in results) else 0
+    load_before = os.getloadavg()[0]
+    with serve("bench") as server:
+        results = [asyncio.run(load(server.port, case, args.clients, args.seconds)) for case in cases(rng)]
+        worst: list[Alone] = []
+        for name, what, make in worst_cases(rng, asyncio.run(vocab_sizes(server.port))):
+            latencies, errors = asyncio.run(alone(server.port, make, ALONE_REQUESTS))
+            worst.append((name, what, latencies, errors))
+    return 0 if report(server, results, worst, args, (load_before, os.getloadavg()[0])) else 1
 
 
 if __name__ == "__main__":
