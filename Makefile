@@ -7,7 +7,7 @@ PORT   ?= 8000
 MODELS := sqrt-mlp-2x2 sqrt-mlp-16x16 textnet-2d-sgd textnet-4d-adam tiny-gpt tiny-translator
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench train clean docker-smoke
+.PHONY: setup run test lint bench load audit lock errors-doc train clean docker-smoke
 
 AXE    := node_modules/axe-core/axe.min.js
 
@@ -19,11 +19,23 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-# Reinstall only when the dependency list changes; the project itself is installed editable.
-$(STAMP): pyproject.toml
+# Reinstall only when the dependency list changes; the project itself is installed editable, every dependency at
+# the version constraints.txt pins.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Resolve the dependencies afresh in a scratch venv and pin what that gives (torch stays pinned in pyproject.toml).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable | grep -v -i '^torch=='; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
+
+# Known vulnerabilities in the pinned dependencies (needs PyPI's JSON API or OSV; see docs/security.md).
+audit: setup
+	$(BIN)/pip-audit --requirement constraints.txt --no-deps --strict --progress-spinner off
 
 run: setup
 	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
@@ -37,8 +49,18 @@ lint: setup
 test: lint $(AXE)
 	$(BIN)/pytest
 
+# The server's budget (scripts/bench.py), then the pages' in headless Chromium (scripts/browser_bench.py).
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/browser_bench.py
+
+# A lecture on loopback: 200 students for 60 s against one production server; fails on any error or ≥ 10 % memory growth.
+load: setup
+	$(BIN)/python scripts/load.py
+
+# Rewrite docs/errors.md from the error cases the tests send (tests/app/error_cases.py).
+errors-doc: setup
+	$(BIN)/python -m tests.app.errors_catalogue
 
 # Builds and runs the Dockerfile with buildah and podman (no Docker engine needed); not part of `make test`.
 docker-smoke:
@@ -48,4 +70,4 @@ train: setup
 	@for id in $(MODELS); do $(BIN)/python -m models.train $$id || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts *.egg-info
+	rm -rf $(VENV) .venv-lock .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artifacts *.egg-info
