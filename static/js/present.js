@@ -1,6 +1,7 @@
 // Every page's tools: presentation mode (?present=1: large type, high contrast, no chrome, for a projector) and
 // sharing (the page's URL and a QR code of it, drawn by our own server). The whole view lives in the query string,
 // so switching mode reloads the page with nothing lost, and a shared link restores the view.
+import "./perf.js"; // every page loads this module, so every page gets the performance marks
 
 const toggle = document.getElementById("present-toggle");
 toggle.addEventListener("click", () => {

@@ -1,0 +1,65 @@
+"""The performance marks `make bench` reads (static/js/perf.js) exist on every page kind and come in order.
+
+Nothing here is timed: these tests only prove that the browser bench has something real to measure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+# One model of each family, its main slider, and a value to move it to.
+PAGES = [
+    ("sqrt-mlp-2x2", "#x-slider", "7.5"),
+    ("textnet-2d-sgd", "#temperature", "70"),
+    ("tiny-gpt", "#temperature", "70"),
+    ("tiny-translator", "#temperature", "70"),
+]
+
+# Records every mark and measure from now on, even one the page clears later (perf.js clears answered inputs).
+RECORD = """() => {
+  window.recorded = [];
+  const keep = (e) => ({ name: e.name, start: e.startTime, end: e.startTime + e.duration });
+  new PerformanceObserver((list) => window.recorded.push(...list.getEntries().map(keep)))
+    .observe({ entryTypes: ["mark", "measure"] });
+}"""
+
+
+def _entries(page: Page, name: str) -> list[dict[str, Any]]:
+    script = (
+        "(n) => performance.getEntriesByName(n).map((e) => ({ start: e.startTime, end: e.startTime + e.duration }))"
+    )
+    return page.evaluate(script, name)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("model_id", "slider", "value"), PAGES)
+def test_the_first_render_and_a_slider_move_leave_ordered_marks(
+    page: Page, server: str, model_id: str, slider: str, value: str
+) -> None:
+    page.goto(f"{server}/models/{model_id}")
+    page.wait_for_function("() => performance.getEntriesByName('layerwalk:first-render').length > 0")
+    [first] = _entries(page, "layerwalk:first-render")
+    html_done = page.evaluate("() => performance.getEntriesByType('navigation')[0].responseEnd")
+    assert 0 < html_done < first["start"]  # after navigation start, and after the page itself arrived
+    assert _entries(page, "layerwalk:rendered")[0]["start"] == first["start"]
+
+    page.evaluate(RECORD)
+    page.locator(slider).fill(value)  # the page's own input handler, as a hand on the slider would
+    page.wait_for_function("() => window.recorded.some((e) => e.name === 'layerwalk:input-to-render')")
+    recorded: list[dict[str, Any]] = page.evaluate("() => window.recorded")
+    [moved] = [e for e in recorded if e["name"] == "layerwalk:input"]
+    [redrawn] = [e for e in recorded if e["name"] == "layerwalk:rendered"]
+    [measure] = [e for e in recorded if e["name"] == "layerwalk:input-to-render"]
+    assert first["start"] < moved["start"] < redrawn["start"]
+    assert (measure["start"], measure["end"]) == pytest.approx((moved["start"], redrawn["start"]))
+    assert len(_entries(page, "layerwalk:first-render")) == 1  # a redraw is not a first render
+
+
+def test_the_gallery_has_no_plot_and_so_no_render_marks(page: Page, server: str) -> None:
+    page.goto(server)
+    page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
+    assert _entries(page, "layerwalk:first-render") == []  # the bench times it by its first paint instead
