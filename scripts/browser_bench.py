@@ -18,14 +18,10 @@ import gzip
 import math
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,12 +29,12 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 import httpx
+from loopback import HOST, serve
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).parents[1]
-HOST = "127.0.0.1"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RENDER_BUDGET_MS = 1000.0  # navigation start to the first drawn state, p95 of the cold loads
 MOVE_BUDGET_MS = 100.0  # slider input to the redrawn plots, p95
@@ -62,6 +58,7 @@ CHROMIUM_FLAGS = [
 # Read in the page after it has drawn: its marks, navigation and resource timing (ms since navigation start).
 TIMINGS_JS = """() => {
   const first = performance.getEntriesByName("layerwalk:first-render")[0];
+  const plotly = performance.getEntriesByName("layerwalk:plotly-ready")[0];
   const fcp = performance.getEntriesByName("first-contentful-paint")[0];
   const nav = performance.getEntriesByType("navigation")[0];
   const resources = performance.getEntriesByType("resource");
@@ -70,6 +67,7 @@ TIMINGS_JS = """() => {
   const drawn = first ? first.startTime : Infinity;
   const api = resources.filter((e) => e.initiatorType === "fetch" && e.responseEnd <= drawn);
   return { first: first ? first.startTime : null, fcp: fcp ? fcp.startTime : null, load: nav.loadEventEnd,
+    plotly: plotly ? plotly.startTime : null,
     api_start: api.length ? Math.min(...api.map((e) => e.startTime)) : null,
     api_end: api.length ? Math.max(...api.map((e) => e.responseEnd)) : null,
     responses: [entry(nav, "navigation"), ...resources.map((e) => entry(e, "resource"))] };
@@ -131,7 +129,8 @@ class Timings(TypedDict):
     first: float | None
     fcp: float | None
     load: float
-    api_start: float | None  # the first API request of the page (its scripts, Plotly included, have run)
+    plotly: float | None  # Plotly has been run (static/js/plots.js)
+    api_start: float | None  # the first API request of the page (its module has started)
     api_end: float | None  # the last API response before the first render
     responses: list[Entry]
 
@@ -152,6 +151,7 @@ class PageResult:
     path: str
     cold_ms: list[float] = field(default_factory=list)  # navigation start to the first drawn state
     cold_api_start_ms: list[float] = field(default_factory=list)  # ... to the page's first API request
+    cold_plotly_ms: list[float] = field(default_factory=list)  # ... to Plotly having been run
     cold_api_end_ms: list[float] = field(default_factory=list)  # ... to its last API response before drawing
     warm_ms: list[float] = field(default_factory=list)
     slider: str | None = None
@@ -181,40 +181,6 @@ def kind_of(entry: Entry) -> str:
     if path.startswith("/api/") or path.endswith(".json"):
         return "JSON"
     return "other"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def production_server() -> Iterator[str]:
-    """`uvicorn app.main:create_app --factory`, one worker, on a free loopback port; stopped on the way out."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", HOST]
-    process = subprocess.Popen([*command, "--port", str(port), "--workers", "1", "--no-access-log"], cwd=ROOT)
-    url = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"browser_bench: the server did not start (exit code {process.poll()})")
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def chromium_path() -> str | None:
@@ -302,6 +268,8 @@ class Bench:
             if timings["api_start"] is not None and timings["api_end"] is not None:
                 result.cold_api_start_ms.append(timings["api_start"])
                 result.cold_api_end_ms.append(timings["api_end"])
+            if timings["plotly"] is not None:
+                result.cold_plotly_ms.append(timings["plotly"])
             if weigh:
                 result.weight = self.weight(result, timings, responses)
         finally:
@@ -380,20 +348,25 @@ def report(results: list[PageResult], args: argparse.Namespace) -> bool:
 
     print("\n### Where the time goes: medians in ms\n")
     print(
-        "| page | cold: scripts run (to the first API request) | API requests | drawing | slider: API round trip "
-        "| drawing |"
+        "| page | cold: first API request | Plotly run | last API response | drawing after both | slider: API round "
+        "trip | drawing |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         if r.path == "/":
             continue
-        api = [end - start for start, end in zip(r.cold_api_start_ms, r.cold_api_end_ms, strict=True)]
-        drawing = [total - end for total, end in zip(r.cold_ms, r.cold_api_end_ms, strict=False)]
+        both = [max(p, end) for p, end in zip(r.cold_plotly_ms, r.cold_api_end_ms, strict=False)]
+        drawing = [total - ready for total, ready in zip(r.cold_ms, both, strict=False)]
         move_drawing = [total - api for total, api in zip(r.move_ms, r.move_api_ms, strict=True)]
         print(
-            f"| {r.path} | {median(r.cold_api_start_ms)} | {median(api)} | {median(drawing)} "
-            f"| {median(r.move_api_ms)} | {median(move_drawing)} |"
+            f"| {r.path} | {median(r.cold_api_start_ms)} | {median(r.cold_plotly_ms)} | {median(r.cold_api_end_ms)} "
+            f"| {median(drawing)} | {median(r.move_api_ms)} | {median(move_drawing)} |"
         )
+    print(
+        "\nCold columns are times since navigation start: the page's first API request (its module has started), "
+        "Plotly having been run, the last API response before the first render, and the first render after the later "
+        "of those two."
+    )
 
     kinds = ["HTML", "CSS", "JS", "Plotly", "JSON", "other"]
     print(
@@ -439,8 +412,8 @@ def main() -> int:
 
     started = time.monotonic()
     load_before = _load()
-    with production_server() as server, sync_playwright() as playwright:
-        ready_s = time.monotonic() - started
+    with serve("browser_bench") as running, sync_playwright() as playwright:
+        server, ready_s = f"http://{HOST}:{running.port}", running.ready_s
         ids = [m["id"] for m in httpx.get(f"{server}/api/models", timeout=5).json()]
         results = [PageResult("/"), *(PageResult(f"/models/{i}") for i in ids)]
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)

@@ -16,11 +16,22 @@ export function svgEl(tag, attrs = {}, text = null) {
   return node;
 }
 
-// The page's "download JSON" link: the API's answer behind what is on screen, as a file.
-let offered = null;
-export function offerJSON(data, filename) {
-  const link = document.getElementById("download-json");
+// The page's "download JSON" link: the API's answer behind what is on screen, as a file. Writing the file out takes
+// milliseconds for a big answer, so it is done after the state is on screen, or at once if the link is used first.
+let offered = null; // the link's object URL
+let pending = null; // [data, filename] not written out yet
+function writeOut() {
+  if (pending === null) return;
+  const [data, filename] = pending;
+  pending = null;
   if (offered) URL.revokeObjectURL(offered);
   offered = URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }));
-  Object.assign(link, { href: offered, download: filename, hidden: false });
+  Object.assign(document.getElementById("download-json"), { href: offered, download: filename, hidden: false });
+}
+for (const type of ["click", "auxclick", "contextmenu"]) {
+  document.getElementById("download-json")?.addEventListener(type, writeOut);
+}
+export function offerJSON(data, filename) {
+  if (pending === null) requestAnimationFrame(() => setTimeout(writeOut)); // after the next frame is painted
+  pending = [data, filename];
 }

@@ -3,7 +3,7 @@
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
-import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
+import { BLUE, CONFIG, baseLayout, drawnFrom, fmt, heatmap, plotlyReady } from "./plots.js";
 import { keepValid, readState, whole, within, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
 
@@ -11,22 +11,30 @@ const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
-const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl)]);
-const { vocab, config } = detail;
 const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
   "the boy took the money , reached the bank and saw the", "dog bites man ."];
 const DEFAULTS = { text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" };
 const SEED_MAX = 2 ** 31 - 1 - 64; // room for seed + one per generated word
+const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null, repetition_penalty: s.rp || null });
+const passes = (s) => {
+  const forward = (text) => postJSON(page.dataset.forwardUrl, { input: text, ...sampling(s) });
+  return Promise.all([forward(s.text), s.cmp.trim() ? forward(s.cmp) : null]);
+};
+
+// A bad number in a link falls back alone; the text stays (the server checks it). Only top-k's bound needs the
+// model's detail, so without top-k the first passes go out with the detail, before Plotly has run (see plots.js).
 const state = readState(DEFAULTS);
-// A bad number in a link falls back alone; the text stays (the server checks it).
-keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
-  rp: (v) => v === 0 || within(v, 1, 10), seed: (v) => whole(v, 0, SEED_MAX), layer: (v) => whole(v, 0, config.n_layers - 1),
+keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), p: (v) => within(v, 0, 1),
+  rp: (v) => v === 0 || within(v, 1, 10), seed: (v) => whole(v, 0, SEED_MAX) });
+const early = state.k === 0 ? passes(state) : null;
+early?.catch(() => {}); // a failure is shown where it is awaited, below
+const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const { vocab, config } = detail;
+keepValid(state, DEFAULTS, { k: (v) => whole(v, 0, vocab.length), layer: (v) => whole(v, 0, config.n_layers - 1),
   head: (v) => whole(v, 0, config.n_heads - 1) });
 const wanted = { ...state };
 let result = null; // the forward result on screen
 let other = null; // the comparison's forward result
-
-const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null, repetition_penalty: s.rp || null });
 const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart on an axis
 
 // ---- the stages ------------------------------------------------------------------------------------------
@@ -81,6 +89,10 @@ function renderStage() {
     box.append(el("h4", {}, "All heads"), grid);
     for (let h = 0; h < config.n_heads; h++) stagePlot(grid, steps[names[0]], result.tokens, { head: h, square: true, small: true });
   }
+  stageButtons();
+}
+
+function stageButtons() {
   $("prev").disabled = state.stage === 0;
   $("next").disabled = state.stage === STAGES.length - 1;
 }
@@ -143,14 +155,21 @@ function showControls() {
   $("seed").value = String(state.seed);
 }
 
+// Every activation and the logit lens depend on the text alone, not on the sampling settings (the server says so,
+// app/walks.py): a temperature move redraws the next-word plot alone.
+const changed = drawnFrom();
+const stageView = () => [state.text, state.stage, state.layer, state.head];
+
 async function render() {
   offerJSON(other ? { forward: result, compare: other } : result, `${page.dataset.modelId}-forward.json`);
   writeState(state);
   showControls();
-  $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));
-  renderStage();
-  lensTable();
-  compare();
+  if (changed("text", state.text)) {
+    $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));
+    lensTable();
+  }
+  if (changed("stage", stageView())) renderStage();
+  if (changed("compare", [state.text, state.cmp, result.output.prediction, other?.output.prediction])) compare();
   generationButtons(false);
   await nextWord(result.output);
   document.body.dataset.rendered = JSON.stringify({ text: state.text, stage: state.stage, layer: state.layer, head: state.head, ...sampling(state), cmp: state.cmp });
@@ -182,6 +201,7 @@ function view(change) {
   Object.assign(wanted, change);
   writeState(state);
   showControls();
+  changed("stage", stageView());
   renderStage();
   document.body.dataset.rendered = JSON.stringify({ text: state.text, stage: state.stage, layer: state.layer, head: state.head, ...sampling(state), cmp: state.cmp });
 }
@@ -275,8 +295,7 @@ if (!valid(state.stage, STAGES.length) || !valid(state.layer, config.n_layers) |
   Object.assign(state, { stage: 0, layer: 0, head: 0 }); // view settings out of range: start at the beginning
 }
 try {
-  const forward = (text) => postJSON(page.dataset.forwardUrl, { input: text, ...sampling(state) });
-  [result, other] = await Promise.all([forward(state.text), state.cmp.trim() ? forward(state.cmp) : null]);
+  [result, other] = await (early ?? passes(state));
 } catch (error) {
   showError(error); // a link with a bad text or setting: say why, and show the defaults
   Object.assign(state, DEFAULTS);
@@ -285,5 +304,5 @@ try {
 Object.assign(wanted, state);
 await render();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
-renderStage(); // enable/disable prev and next for the first stage
+stageButtons(); // prev and next: one of them stays disabled at either end
 generationButtons(false);

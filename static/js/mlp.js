@@ -2,7 +2,7 @@
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON, svgEl } from "./dom.js";
-import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
+import { BLUE, CONFIG, GREY, RED, baseLayout, fmt, heatmap, lossPlot, plotlyReady } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { startTour } from "./tour.js";
 import { renderWalk } from "./walk.js";
@@ -14,9 +14,29 @@ const signed = (v) => (v < 0 ? `− ${fmt(-v)}` : `+ ${fmt(v)}`);
 const formula = (r) => `y = ${fmt(r.slope)}·x ${signed(r.intercept)}`;
 const bound = (v, fallback) => (v === null ? fallback : v);
 
-const detail = await getJSON(page.dataset.detailUrl);
+// Both requests go out at once, before Plotly has run (see plots.js); the first drawing waits for all three.
+const state = readState({ x: 4 });
+const detailRequest = getJSON(page.dataset.detailUrl);
+const firstRequest = postJSON(page.dataset.forwardUrl, { input: state.x }).catch((error) => {
+  showError(error); // e.g. a shared link with an x out of range: say why, and show x = 4 instead
+  return postJSON(page.dataset.forwardUrl, { input: 4 });
+});
+const [detail] = await Promise.all([detailRequest, plotlyReady]);
 const { analysis, training } = detail;
 const zSteps = (steps) => steps.filter((s) => s.name.endsWith(".hook_z"));
+
+// Each x move redraws the function plot whole: Plotly redraws every trace when an axis range, a shape or a trace's
+// data changes, and the ranges follow x outside the training domain. Each sample marker costs about 20 µs a draw,
+// so a model with many samples shows every Nth of them (the legend and the caption say so).
+const MAX_SAMPLES_SHOWN = 200;
+const stride = Math.ceil(training.data.samples.length / MAX_SAMPLES_SHOWN);
+const samples = training.data.samples.filter((_, i) => i % stride === 0);
+const ordinal = (n) => `${n}${[11, 12, 13].includes(n % 100) ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th")}`;
+const samplesName = stride === 1 ? "training samples" : `every ${ordinal(stride)} training sample`;
+if (stride > 1) {
+  document.getElementById("samples-shown").textContent =
+    `every ${ordinal(stride)} of its ${training.data.samples.length.toLocaleString("en")} training samples`;
+}
 
 // ---- the function plot -------------------------------------------------------------------------------------
 function functionPlot(result) {
@@ -27,9 +47,8 @@ function functionPlot(result) {
   const left = Math.max(bound(r.left, -Infinity), view[0]);
   const right = Math.min(bound(r.right, Infinity), view[1]);
   const sqrtXs = Array.from({ length: 401 }, (_, i) => (view[1] * i) / 400).filter((v) => v >= 0);
-  const samples = training.data.samples;
   const traces = [
-    { name: "training samples", x: samples, y: samples.map(Math.sqrt), mode: "markers",
+    { name: samplesName, x: samples, y: samples.map(Math.sqrt), mode: "markers",
       marker: { size: 4, color: "#bbbbbb" }, hoverinfo: "skip" },
     { name: "sqrt(x)", x: sqrtXs, y: sqrtXs.map(Math.sqrt), mode: "lines", line: { color: GREY, dash: "dash" } },
     { name: "net f(x)", x: analysis.curve.map((p) => p[0]), y: analysis.curve.map((p) => p[1]), mode: "lines",
@@ -183,12 +202,8 @@ const request = coalesced(async (x) => {
 });
 
 // First render, then controls: an input before the layer cards exist would have nothing to draw into.
-const state = readState({ x: 4 });
 trainingPanel();
-const first = await postJSON(page.dataset.forwardUrl, { input: state.x }).catch((error) => {
-  showError(error); // e.g. a shared link with an x out of range: say why, and show x = 4 instead
-  return postJSON(page.dataset.forwardUrl, { input: 4 });
-});
+const first = await firstRequest;
 layerCards(first);
 await render(first);
 slider.addEventListener("input", () => request(Number(slider.value)));

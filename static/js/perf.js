@@ -7,6 +7,7 @@
 //   layerwalk:input             a slider moved (at the input event's own time stamp)
 //   layerwalk:input-to-render   a measure: from the oldest slider move not yet drawn to the next drawn state; exact for
 //                               one move at a time (the bench); in a fast drag it reads the first move of each batch
+//   layerwalk:plotly-ready      once, on a model page: Plotly has been run (set by plots.js, which waits for it)
 const RENDERED = ["data-rendered", "data-rendered-x"];
 let waiting = null; // time stamp of the oldest slider move the screen does not show yet
 

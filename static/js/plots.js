@@ -1,6 +1,24 @@
 // Thin wrappers around the vendored Plotly, so every page draws with the same look.
 /* global Plotly */
 
+// Plotly (1.5 MB) is a classic script that each model page loads with `defer` *after* its own module
+// (templates/_partials.html: page_scripts). So the page's module runs first and sends its API requests; Plotly is
+// run while they are on the wire, and the page draws once both are in: `await plotlyReady` before the first plot.
+export const plotlyReady = new Promise((resolve, reject) => {
+  const script = document.getElementById("plotly");
+  const ready = () => {
+    performance.mark("layerwalk:plotly-ready"); // for the bench (static/js/perf.js lists the marks)
+    resolve(window.Plotly);
+  };
+  if (window.Plotly) ready();
+  else if (!script) reject(new Error("This page loads no Plotly (no script#plotly)."));
+  else {
+    script.addEventListener("load", ready);
+    script.addEventListener("error", () => reject(new Error(`Plotly did not load from ${script.src}.`)));
+  }
+});
+plotlyReady.catch(() => {}); // a page that only formats numbers never waits for Plotly; one that draws sees the error
+
 // Every plot downloads as PNG (Plotly's camera button) and as SVG (our button beside it).
 const svgButton = {
   name: "Download plot as SVG",
@@ -23,6 +41,18 @@ export const DIVERGING = [
   [0.5, "#f7f7f7"],
   [1, BLUE],
 ];
+
+// What each view of a page was last drawn from, so that a view is redrawn only when that changes (a temperature
+// move need not redraw weights that do not depend on it): `if (changed("weights", word)) drawWeights()`.
+export function drawnFrom() {
+  const drawn = new Map();
+  return (view, from) => {
+    const key = JSON.stringify(from);
+    if (drawn.get(view) === key) return false;
+    drawn.set(view, key);
+    return true;
+  };
+}
 
 export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits);
 // In presentation mode every plot's text is sized for the back row of a lecture hall.

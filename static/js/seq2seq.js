@@ -3,7 +3,7 @@
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
-import { BLUE, CONFIG, baseLayout, fmt, heatmap } from "./plots.js";
+import { BLUE, CONFIG, baseLayout, drawnFrom, fmt, heatmap, plotlyReady } from "./plots.js";
 import { keepValid, readState, whole, within, writeState } from "./state.js";
 import { startTour } from "./tour.js";
 import { sliderToT, tToSlider } from "./temperature.js";
@@ -12,19 +12,25 @@ const ORANGE = "#e08214";
 const CUT = "#d4d4d4";
 const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
-const detail = await getJSON(page.dataset.detailUrl);
-const { config } = detail;
-const vocab = detail.target_vocab;
 const EXAMPLES = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall .",
   "the red birds see a black dog ."];
 const DEFAULTS = { src: EXAMPLES[0], tgt: "", layer: 1, head: 0, t: 1, k: 0, p: 0, seed: 0 };
+const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null });
+const forward = (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) });
+
+// A bad number in a link falls back alone. Only top-k's bound needs the model's detail, so without top-k the first
+// pass goes out with the detail, before Plotly has run (see plots.js).
 const state = readState(DEFAULTS);
-keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), k: (v) => whole(v, 0, vocab.length), p: (v) => within(v, 0, 1),
-  seed: (v) => whole(v, 0, 2 ** 31 - 1), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1) });
+keepValid(state, DEFAULTS, { t: (v) => v === 0 || within(v, 1e-4, 10), p: (v) => within(v, 0, 1), seed: (v) => whole(v, 0, 2 ** 31 - 1) });
+const early = state.k === 0 ? forward(state) : null;
+early?.catch(() => {}); // a failure is shown where it is awaited, below
+const [detail] = await Promise.all([getJSON(page.dataset.detailUrl), plotlyReady]);
+const { config } = detail;
+const vocab = detail.target_vocab;
+keepValid(state, DEFAULTS, { k: (v) => whole(v, 0, vocab.length), layer: (v) => whole(v, 0, config.n_layers - 1),
+  head: (v) => whole(v, 0, config.n_heads - 1) });
 const wanted = { ...state };
 let result = null;
-
-const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s.p || null });
 // Plotly reads "<s>" as markup: escape it so the start token shows on the axes.
 const labels = (tokens) => tokens.map((t, i) => `${i} ${t.replace(/</g, "&lt;").replace(/>/g, "&gt;")}`);
 
@@ -117,17 +123,20 @@ function nextWordButton() {
   $("next-note").textContent = done ? "The sentence is finished (</s>)." : full ? `The prefix is full (${config.n_ctx - 1} words).` : "";
 }
 
+// The attentions depend on the sentences, the layer and the head, not on the sampling settings: a temperature move
+// redraws the next-word plot alone.
+const changed = drawnFrom();
+
 async function render() {
   offerJSON(result, `${page.dataset.modelId}-forward.json`);
   writeState(state);
   showControls();
   nextWordButton();
-  attentions();
+  if (changed("attentions", [state.src, state.tgt, state.layer, state.head])) attentions();
   await nextWord(result.output);
   document.body.dataset.rendered = JSON.stringify({ src: state.src, tgt: state.tgt, layer: state.layer, head: state.head, ...sampling(state) });
 }
 
-const forward = (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) });
 const run = coalesced(async (next) => {
   try {
     if (next.src !== state.src) clearTranslation(); // a translation of another sentence would mislead
@@ -180,7 +189,7 @@ function buildControls() {
 
 buildControls();
 try {
-  result = await forward(state);
+  result = await (early ?? forward(state));
 } catch (error) {
   showError(error); // a link with a bad sentence: say why, and show the defaults
   Object.assign(state, DEFAULTS);

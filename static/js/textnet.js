@@ -3,7 +3,7 @@
 /* global Plotly */
 import { clearError, coalesced, getJSON, postJSON, showError } from "./api.js";
 import { el, offerJSON } from "./dom.js";
-import { BLUE, CONFIG, baseLayout, fmt, heatmap, lossPlot } from "./plots.js";
+import { BLUE, CONFIG, baseLayout, drawnFrom, fmt, heatmap, lossPlot, plotlyReady } from "./plots.js";
 import { readState, writeState } from "./state.js";
 import { sliderToT, tToSlider } from "./temperature.js";
 import { startTour } from "./tour.js";
@@ -15,11 +15,19 @@ const page = document.getElementById("page");
 const $ = (id) => document.getElementById(id);
 const controls = () => [...$("picker").children, ...["temperature", "top-k", "top-p", "seed", "sample-again", "dim-x", "dim-y"].map($)];
 
-const detail = await getJSON(page.dataset.detailUrl);
+// The requests go out before Plotly has run (see plots.js). A link that names the word needs nothing from the
+// model's detail to ask for its pass; without one, the word is the vocabulary's first, known from the detail.
+const linked = new URLSearchParams(window.location.search).has("word");
+const detailRequest = getJSON(page.dataset.detailUrl);
+const DEFAULTS = { word: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1 };
+const state = readState(DEFAULTS);
+const early = linked ? fetchAll(state) : null;
+early?.catch(() => {}); // a failure is shown where it is awaited, below
+const [detail] = await Promise.all([detailRequest, plotlyReady]);
 const { vocab, embedding, training } = detail;
 const dEmbed = embedding[0].length;
-const DEFAULTS = { word: vocab[0], t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1 };
-const state = readState(DEFAULTS);
+DEFAULTS.word = vocab[0];
+if (!linked) state.word = DEFAULTS.word;
 const dimension = (d) => (Number.isInteger(d) && d >= 0 && d < dEmbed ? d : null);
 state.dx = dimension(state.dx) ?? DEFAULTS.dx; // which table columns to plot: only the page uses them
 state.dy = dimension(state.dy) ?? DEFAULTS.dy;
@@ -168,14 +176,18 @@ async function fetchAll(s) {
   ]);
 }
 
+// The weights and the embeddings do not depend on the sampling settings: a temperature move redraws the
+// distribution alone.
+const changed = drawnFrom();
+
 async function render([forward, greedy, sampled]) {
   writeState(state);
   showControls();
   walk(forward);
-  weights(forward);
+  if (changed("weights", state.word)) weights(forward);
   chain($("chain-greedy"), greedy, true);
   chain($("chain-sampled"), sampled, false);
-  await embeddingPlot(state.word);
+  if (changed("embedding", [state.word, state.dx, state.dy])) await embeddingPlot(state.word);
   await distribution(forward.output);
   offerJSON({ forward, greedy, sampled }, `${page.dataset.modelId}-${state.word}.json`);
   document.body.dataset.rendered = JSON.stringify({ word: state.word, ...sampling(), seed: state.seed });
@@ -202,11 +214,12 @@ function update(change) {
   return run({ ...wanted });
 }
 
-buildControls();
+const firstRequest = early ?? fetchAll(state);
+buildControls(); // while the requests are on the wire
 trainingPanel();
 let first;
 try {
-  first = await fetchAll(state);
+  first = await firstRequest;
 } catch (error) {
   showError(error); // e.g. a link with a word outside the vocabulary or a bad setting: say why, show the defaults
   Object.assign(state, DEFAULTS);

@@ -1,4 +1,6 @@
-"""The performance marks `make bench` reads (static/js/perf.js) exist on every page kind and come in order.
+"""The performance marks `make bench` reads (static/js/perf.js) exist on every page kind and come in order, and a
+model page loads in the order that keeps its first render fast (its API requests before Plotly runs, every module
+preloaded).
 
 Nothing here is timed: these tests only prove that the browser bench has something real to measure.
 """
@@ -57,6 +59,29 @@ def test_the_first_render_and_a_slider_move_leave_ordered_marks(
     assert first["start"] < moved["start"] < redrawn["start"]
     assert (measure["start"], measure["end"]) == pytest.approx((moved["start"], redrawn["start"]))
     assert len(_entries(page, "layerwalk:first-render")) == 1  # a redraw is not a first render
+
+
+# The first API request of the page, and every module it fetched (ms since navigation start; absolute URLs).
+FIRST_REQUEST = """() => Math.min(...performance.getEntriesByType("resource")
+  .filter((e) => e.initiatorType === "fetch" && new URL(e.name).pathname.startsWith("/api/"))
+  .map((e) => e.startTime))"""
+MODULES = """() => performance.getEntriesByType("resource").map((e) => e.name)
+  .filter((n) => n.includes("/static/js/"))"""
+ANNOUNCED = """() => [...document.querySelectorAll("link[rel=modulepreload], script[type=module]")]
+  .map((e) => e.href || e.src)"""
+
+
+@pytest.mark.parametrize("model_id", [model_id for model_id, _, _ in PAGES])
+def test_the_page_asks_the_api_before_plotly_runs_and_announces_every_module(
+    page: Page, server: str, model_id: str
+) -> None:
+    page.goto(f"{server}/models/{model_id}")
+    page.wait_for_function("() => performance.getEntriesByName('layerwalk:first-render').length > 0")
+    [plotly] = _entries(page, "layerwalk:plotly-ready")
+    assert page.evaluate(FIRST_REQUEST) < plotly["start"]  # the module ran first and sent its requests, then Plotly ran
+    modules = page.evaluate(MODULES)
+    assert modules
+    assert set(modules) <= set(page.evaluate(ANNOUNCED))  # every import is preloaded (templates/_partials.html)
 
 
 def test_the_gallery_has_no_plot_and_so_no_render_marks(page: Page, server: str) -> None:
