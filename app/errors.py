@@ -15,6 +15,16 @@ from app.schemas import ErrorBody
 
 log = logging.getLogger("layerwalk")
 SCHEMA_HINT = "See /docs for the request body this endpoint takes."
+QUERY_HINT = "See /docs for the query parameters this endpoint takes."
+
+
+def shortened(value: object, limit: int = 60) -> str:
+    """The value quoted as Python would, cut to `limit` characters with an ellipsis inside the quotes."""
+    if isinstance(value, str) and len(value) > limit:
+        quoted = repr(value[:limit])
+        return f"{quoted[:-1]}…{quoted[-1]}"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def documented(description: str) -> dict[str, Any]:
@@ -63,14 +73,15 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "model_attributes_type" and loc == ("body",):
         if isinstance(error["input"], bytes | str):  # a body that was not parsed as JSON at all
             return "The request body was not read as JSON. Send it with the header Content-Type: application/json."
-        return f"The request body must be a JSON object, got {error['input']!r:.60}. {SCHEMA_HINT}"
+        return f"The request body must be a JSON object, got {shortened(error['input'])}. {SCHEMA_HINT}"
+    hint = QUERY_HINT if loc[:1] == ("query",) else SCHEMA_HINT
     if kind == "missing":
-        return f"'{_field(loc)}' is missing. {SCHEMA_HINT}"
+        return f"'{_field(loc)}' is missing. {hint}"
     if kind == "extra_forbidden":
-        return f"'{_field(loc)}' is not a field of this request. {SCHEMA_HINT}"
+        return f"'{_field(loc)}' is not a field of this request. {hint}"
     if kind == "value_error":  # our own validators' messages already name the value and the fix
         return f"{_field(loc)}: {error['msg'].removeprefix('Value error, ')}."
-    return f"{_field(loc)}: {error['msg']} (got {error.get('input')!r:.60}). {SCHEMA_HINT}"
+    return f"{_field(loc)}: {error['msg']} (got {shortened(error.get('input'))}). {hint}"
 
 
 def _merge_union_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

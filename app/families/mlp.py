@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from app import schemas
-from app.errors import InputError
+from app.errors import InputError, shortened
 from app.families.steps import Label, Layout, layout, steps_from_cache
 from app.walks import Walks
 from models.mlp import Affine, ReLULayer
@@ -17,14 +17,6 @@ from models.piecewise import Region
 from models.registry import LoadedMLP
 
 INPUT_LIMIT = 1000.0  # |x| bound: far outside the domain the float32 pass would overflow to ±inf
-
-
-def shortened(value: str, limit: int = 40) -> str:
-    """The value quoted as Python would, cut to `limit` characters with an ellipsis inside the quotes."""
-    if len(value) <= limit:
-        return repr(value)
-    quoted = repr(value[:limit])
-    return f"{quoted[:-1]}…{quoted[-1]}"
 
 
 def _bound(value: float) -> float | None:
@@ -65,7 +57,7 @@ def analysis(model: LoadedMLP) -> schemas.MLPAnalysis:
 def parse_input(value: float | str, domain: tuple[float, float]) -> float:
     """The x an MLP takes: a finite number within ±INPUT_LIMIT."""
     if isinstance(value, str):
-        raise InputError("input", f"this model takes a number, got the string {shortened(value)}", "Send e.g. 4.0.")
+        raise InputError("input", f"this model takes a number, got the string {shortened(value, 40)}", "Send e.g. 4.0.")
     if not math.isfinite(value):
         raise InputError("input", f"{value} is not a finite number", "Send a number such as 4.0.")
     if abs(value) > INPUT_LIMIT:

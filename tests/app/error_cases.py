@@ -77,6 +77,7 @@ TEXTNET = "/api/models/textnet-2d-sgd"
 GPT = "/api/models/tiny-gpt"
 TRANSLATOR = "/api/models/tiny-translator"
 SEE_DOCS = "See /docs for the request body this endpoint takes."
+SEE_QUERY = "See /docs for the query parameters this endpoint takes."
 UNKNOWN_MODEL = (
     "Unknown model 'nope'. Known: sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, tiny-gpt, "
     "tiny-translator"
@@ -283,11 +284,11 @@ SECTIONS: dict[str, list[Case]] = {
              '{"prompt": "' + "the cat " * 9 + '"}', "prompt" + ENCODER_FULL.removeprefix("input")),
     ],
     "QR code": [
-        Case("no text", "/api/qr", None, f"'text' is missing. {SEE_DOCS}", method="GET"),
+        Case("no text", "/api/qr", None, f"'text' is missing. {SEE_QUERY}", method="GET"),
         Case("empty text", "/api/qr?text=", None,
-             f"text: String should have at least 1 character (got ''). {SEE_DOCS}", method="GET"),
+             f"text: String should have at least 1 character (got ''). {SEE_QUERY}", method="GET"),
         Case("text over 2000 characters", "/api/qr?text=" + "x" * 2001, None,
-             f"text: String should have at most 2000 characters (got '{'x' * 59}). {SEE_DOCS}", method="GET"),
+             f"text: String should have at most 2000 characters (got '{'x' * 60}…'). {SEE_QUERY}", method="GET"),
         Case("text that does not fit in a QR code (2,331 bytes)", "/api/qr?text=" + "\N{GRINNING FACE}" * 600, None,
              "text: the text does not fit in a QR code (600 characters, 2400 bytes as UTF-8). Send at most 2000 "
              "ASCII characters.", method="GET"),
