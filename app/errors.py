@@ -8,10 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from app.schemas import ErrorBody
+from app.templating import templates
 
 log = logging.getLogger("layerwalk")
 SCHEMA_HINT = "See /docs for the request body this endpoint takes."
@@ -116,7 +117,7 @@ async def _input_error(_request: Request, exc: Exception) -> ErrorResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's and FastAPI's own terse errors, reworded to say what to do."""
     assert isinstance(exc, HTTPException)
     detail, path = exc.detail, request.url.path
@@ -136,7 +137,16 @@ async def _http_error(request: Request, exc: Exception) -> ErrorResponse:
             "The request body could not be parsed (malformed JSON, nested too deeply, or a number too long). "
             "Send a flat JSON object with numbers of ordinary length."
         )
+    if exc.status_code == 404 and _wants_a_page(request):
+        return templates.TemplateResponse(request, "error.html", {"status": 404, "detail": detail}, status_code=404)
     return ErrorResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+
+
+def _wants_a_page(request: Request) -> bool:
+    """A browser asking for a page (a mistyped link): it gets the message as a page, not as raw JSON. API paths and
+    clients that do not ask for HTML get JSON."""
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(("/api/", "/static/"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> ErrorResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.routes.pages import templates
+from app.templating import templates
 
 SWAGGER = "vendor/swagger-ui-5.35.0"
 router = APIRouter(include_in_schema=False)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from app.deps import ModelDep, RegistryDep
 from app.routes.api import list_models, summary
+from app.templating import templates
 from models.registry import LoadedMLP
 
-templates = Jinja2Templates(directory=Path(__file__).parents[2] / "templates")
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 

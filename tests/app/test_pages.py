@@ -73,3 +73,23 @@ def test_every_response_carries_the_security_headers(client: Client, path: str) 
 
 def test_errors_carry_the_security_headers_too(client: Client) -> None:
     assert "content-security-policy" in client.get("/api/models/nope").headers
+
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("path", ["/models/nope", "/no/such/page"])
+def test_a_browser_gets_a_missing_page_as_a_page_with_the_message_and_a_way_back(client: Client, path: str) -> None:
+    response = client.get(path, headers=BROWSER)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    detail = client.get(path).json()["detail"]  # what an API client is told, as JSON
+    assert f'<p class="lede" id="error-detail">{detail}</p>' in response.text.replace("&#39;", "'")
+    assert 'href="http://testserver/"' in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_the_api_answers_json_even_to_a_browser(client: Client) -> None:
+    response = client.get("/api/models/nope", headers=BROWSER)
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("Unknown model")

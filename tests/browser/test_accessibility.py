@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.conftest import Guard
+
 pytestmark = [pytest.mark.browser, pytest.mark.injects]
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = [
@@ -47,3 +49,9 @@ def test_the_api_docs_page_has_only_swagger_uis_own_nested_buttons(page: Page, s
     page.goto(f"{server}/docs")
     page.wait_for_selector(".opblock-summary")
     assert {v["id"] for v in _serious(page)} <= {"nested-interactive"}
+
+
+def test_the_not_found_page_has_no_serious_or_critical_violation(page: Page, server: str, guard: Guard) -> None:
+    guard.expect_console_error("status of 404")  # the page's own status
+    page.goto(f"{server}/models/nope")
+    assert _serious(page) == []

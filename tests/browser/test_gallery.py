@@ -24,6 +24,19 @@ def test_the_gallery_shows_every_model_and_a_card_opens_its_page(page: Page, ser
     page.wait_for_selector("body[data-rendered-x]")
 
 
+def test_a_mistyped_model_link_shows_the_known_models_and_leads_back_to_the_gallery(
+    page: Page, server: str, guard: Guard
+) -> None:
+    guard.expect_console_error("status of 404")  # Chromium logs the page's own 404
+    response = page.goto(f"{server}/models/sqrt-mlp-2x3")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("#error-detail")).to_contain_text("'sqrt-mlp-2x3'")
+    expect(page.locator("#error-detail")).to_contain_text("sqrt-mlp-2x2")
+    page.get_by_role("link", name="See every model").click()
+    expect(page.locator(".card").first).to_be_visible()
+
+
 @pytest.mark.guard_checked_by_test
 @pytest.mark.injects
 def test_the_guard_catches_and_blocks_a_request_off_the_server(page: Page, server: str, guard: Guard) -> None:
