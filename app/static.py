@@ -41,7 +41,7 @@ def accepts_gzip(headers: Headers) -> bool:
 class Static(StaticFiles):
     def __init__(self, directory: Path) -> None:
         super().__init__(directory=directory)
-        self.root = directory
+        self.root = directory.resolve()  # as lookup_path gives full paths: resolved
         self.compressed: dict[str, Compressed] = {}
         for file in sorted(directory.rglob("*")):
             if file.is_file():
@@ -77,7 +77,7 @@ class Static(StaticFiles):
                 response = NotModifiedResponse(Headers(headers=headers))
             else:
                 response = Response(kept.body, status_code=status_code, headers=headers)
-        relative = Path(full_path).relative_to(self.root.resolve()).as_posix()
+        relative = Path(full_path).relative_to(self.root).as_posix()
         response.headers["cache-control"] = IMMUTABLE if relative.startswith("vendor/") else REVALIDATE
         if kept is not None:
             response.headers["vary"] = "Accept-Encoding"

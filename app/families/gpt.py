@@ -15,7 +15,7 @@ from app import schemas
 from app.errors import InputError
 from app.families import text
 from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks, spliced
+from app.walks import Walk, Walks
 from models.registry import LoadedGPT
 
 DECIMALS = 4
@@ -110,16 +110,7 @@ def forward(model: LoadedGPT, request: schemas.ForwardRequest, walks: Walks) -> 
     if len(ids) > n_ctx:
         raise InputError("input", f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
     text.check_top_k(model, request.top_k)
-    key = (model.id, tuple(ids))
-    kept = walks.get(key, lambda: walk(model, ids))
-    vocab = model.tokenizer.vocab
-    result = schemas.ForwardResult(
-        model=model.id,
-        input=request.input,
-        tokens=model.tokenizer.decode(ids),
-        ids=ids,
-        steps=[],
-        output=text.PLACEHOLDER,
-        lens=[],
-    )
-    return spliced(result, {**kept.parts, "output": text.next_token_json(walks, key, kept.logits, request, vocab, ids)})
+    return text.respond(
+        walks, (model.id, tuple(ids)), lambda: walk(model, ids), request, model.tokenizer.vocab, ids,
+        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids), ids=ids,
+    )  # fmt: skip

@@ -9,7 +9,7 @@ from app import schemas
 from app.errors import InputError
 from app.families import gpt, text
 from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks, spliced
+from app.walks import Walk, Walks
 from models.generation import generate as run_generation
 from models.registry import LoadedSeq2Seq
 
@@ -89,21 +89,12 @@ def walk(model: LoadedSeq2Seq, source: list[int], target: list[int]) -> Walk:
 def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest, walks: Walks) -> bytes:
     source, target = _ids(model, request.input, request.target)
     text.check_top_k(model, request.top_k, model.target_tokenizer)
-    key = (model.id, tuple(source), tuple(target))
-    kept = walks.get(key, lambda: walk(model, source, target))
-    vocab = model.target_tokenizer.vocab
-    # The start token only ever starts: it may not come next.
-    out = text.next_token_json(walks, key, kept.logits, request, vocab, target, exclude=(model.bos_id,))
-    result = schemas.ForwardResult(
-        model=model.id,
-        input=request.input,
-        tokens=model.tokenizer.decode(source),
-        ids=source,
+    return text.respond(
+        walks, (model.id, tuple(source), tuple(target)), lambda: walk(model, source, target), request,
+        model.target_tokenizer.vocab, target, (model.bos_id,),  # the start token only ever starts: never next
+        model=model.id, input=request.input, tokens=model.tokenizer.decode(source), ids=source,
         target_tokens=model.target_tokenizer.decode(target),
-        steps=[],
-        output=text.PLACEHOLDER,
-    )
-    return spliced(result, {**kept.parts, "output": out})
+    )  # fmt: skip
 
 
 def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.GenerateResult:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import difflib
 import secrets
 import unicodedata
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 import torch
 
 from app import schemas
 from app.errors import InputError
-from app.walks import Walks
+from app.walks import Walk, Walks, spliced
 from models.generation import generate as run_generation
 from models.registry import LoadedModel, TextModel
 from models.sampling import Distribution, next_token_distribution
@@ -68,17 +68,36 @@ def check_top_k(model: LoadedModel, top_k: int | None, tokenizer: WordTokenizer 
 
 
 # Stands in for a result's output until spliced() puts the kept JSON of the real one in its place.
-PLACEHOLDER = schemas.TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
+_PLACEHOLDER = schemas.TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
 
 
-def next_token_json(
+def respond(
+    walks: Walks,
+    key: Hashable,
+    make: Callable[[], Walk],
+    request: schemas.ForwardRequest,
+    vocab: list[str],
+    previous: list[int],
+    exclude: tuple[int, ...] = (),
+    **fields: object,
+) -> bytes:
+    """A text model's forward answer as JSON: the pass kept under `key` (made by `make` the first time), the
+    next-token distribution for the request's settings (kept too), and the result's other `fields`."""
+    kept = walks.get(key, make)
+    placeholders: dict[str, object] = {name: [] for name in kept.parts}  # steps, lens: spliced in below
+    result = schemas.ForwardResult.model_validate({**fields, **placeholders, "output": _PLACEHOLDER})
+    out = _next_token_json(walks, key, kept.logits, request, vocab, previous, exclude)
+    return spliced(result, {**kept.parts, "output": out})
+
+
+def _next_token_json(
     walks: Walks,
     key: Hashable,
     logits: torch.Tensor,
     request: schemas.ForwardRequest,
     vocab: list[str],
     previous: list[int],
-    exclude: tuple[int, ...] = (),
+    exclude: tuple[int, ...],
 ) -> bytes:
     """The next-token distribution after the pass kept under `key`, as JSON, for the request's sampling settings.
 

@@ -8,7 +8,7 @@ from app import schemas
 from app.families import text
 from app.families.mlp import layer_label
 from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks, spliced
+from app.walks import Walk, Walks
 from models.registry import LoadedTextNet
 
 
@@ -41,10 +41,8 @@ def forward(model: LoadedTextNet, request: schemas.ForwardRequest, walks: Walks)
     text.no_target(request, "textnet")
     ids = text.parse_text(model, request.input, "input")
     text.check_top_k(model, request.top_k)
-    key = (model.id, ids[-1])
-    kept = walks.get(key, lambda: walk(model, ids[-1]))
-    vocab = model.tokenizer.vocab
-    result = schemas.ForwardResult(
-        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids), steps=[], output=text.PLACEHOLDER
-    )
-    return spliced(result, {**kept.parts, "output": text.next_token_json(walks, key, kept.logits, request, vocab, ids)})
+    last = ids[-1]
+    return text.respond(
+        walks, (model.id, last), lambda: walk(model, last), request, model.tokenizer.vocab, ids,
+        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids),
+    )  # fmt: skip

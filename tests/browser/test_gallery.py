@@ -11,6 +11,19 @@ from tests.browser.conftest import Guard
 pytestmark = pytest.mark.browser
 
 
+def add_image(page: Page, url: str) -> None:
+    """What a page that used a CDN would do: put an image from `url` in the page, and wait until it settles."""
+    page.evaluate(
+        """(url) => new Promise((resolve) => {
+        const img = document.createElement("img");
+        img.onerror = img.onload = resolve;
+        img.src = url;
+        document.body.append(img);
+    })""",
+        url,
+    )
+
+
 def test_the_gallery_shows_every_model_and_a_card_opens_its_page(page: Page, server: str) -> None:
     models = httpx.get(f"{server}/api/models").json()
     page.goto(server)
@@ -42,12 +55,7 @@ def test_a_mistyped_model_link_shows_the_known_models_and_leads_back_to_the_gall
 def test_the_guard_catches_and_blocks_a_request_off_the_server(page: Page, server: str, guard: Guard) -> None:
     # Negative control: if this passes, a page that used a CDN would fail the other tests.
     page.goto(server)
-    page.evaluate("""() => new Promise((resolve) => {
-        const img = document.createElement("img");
-        img.onerror = img.onload = resolve;
-        img.src = "https://cdn.example.com/plotly.min.js";
-        document.body.append(img);
-    })""")
+    add_image(page, "https://cdn.example.com/plotly.min.js")
     assert guard.external_requests == ["https://cdn.example.com/plotly.min.js"]
 
 
@@ -61,11 +69,6 @@ def test_the_api_docs_page_renders_offline_from_our_own_files(page: Page, server
 def test_the_content_security_policy_refuses_anything_off_the_server(page: Page, server: str, guard: Guard) -> None:
     # The second line of defence: even a script that tried, the browser refuses by the page's own policy.
     page.goto(server)
-    page.evaluate("""() => new Promise((resolve) => {
-        const img = document.createElement("img");
-        img.onerror = img.onload = resolve;
-        img.src = "https://cdn.example.com/tracker.png";
-        document.body.append(img);
-    })""")
+    add_image(page, "https://cdn.example.com/tracker.png")
     assert guard.external_requests == []  # refused before any request was made
     assert any("Content Security Policy" in e for e in guard.console_errors)
