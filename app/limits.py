@@ -3,7 +3,9 @@ serves the app under, security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import suppress
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,19 +57,31 @@ class BodySizeLimit:
     """Answers 413 to a body over `max_bytes`, whether declared by Content-Length or streamed in chunks.
 
     Bodies here are small JSON objects, so the body is read into memory (at most max_bytes) and replayed.
+
+    A 413 sent before the body has all arrived must still reach a client that sends its whole body before it reads
+    (urllib does, and asks for Connection: close): a server that closes a socket holding unread bytes makes the
+    kernel send a reset, which breaks the client's send and can discard the answer. So, as nginx and Apache do
+    ("lingering close"), the answer goes out at once with Connection: close, and the connection is closed only
+    after the rest of the body has been read and dropped, up to `drain_bytes` or `drain_s` seconds, whichever comes
+    first, so a huge or slow body cannot hold the worker. A client that asked for 100-continue and has sent
+    nothing is not asked for its body: it gets the 413 instead of the 100 and the connection closes.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, drain_bytes: int = 64 * 2**20, drain_s: float = 5.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_bytes = drain_bytes
+        self.drain_s = drain_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send, int(declared))
+            waiting_for_100 = headers.get(b"expect", b"").lower() == b"100-continue"
+            await self._too_large(send, int(declared), rest=None if waiting_for_100 else receive, complete=False)
             return
         body, more = b"", True
         while more:
@@ -77,7 +91,7 @@ class BodySizeLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await self._too_large(send, len(body))
+                await self._too_large(send, len(body), rest=receive, complete=not more)
                 return
 
         replayed = False
@@ -91,13 +105,36 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send, size: int) -> None:
+    async def _too_large(self, send: Send, size: int, rest: Receive | None, *, complete: bool) -> None:
+        """The 413. A body not `complete` is still arriving: the answer says the connection closes, and the rest
+        of the body is read from `rest` and dropped before the answer ends (None: not read, the client waits)."""
         detail = (
             f"The request body is at least {size} bytes; the limit is {self.max_bytes} bytes "
             "(setting LAYERWALK_MAX_BODY_BYTES). Send a smaller body."
         )
-        for message in _json_error(413, detail):
-            await send(message)
+        if complete:
+            for message in _json_error(413, detail):
+                await send(message)
+            return
+        start, answer = _json_error(413, detail, (b"connection", b"close"))
+        await send(start)
+        if rest is None:
+            await send(answer)
+            return
+        await send({**answer, "more_body": True})  # the whole answer is out: a client reading while it sends has it
+        await self._drain(rest)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})  # the server may close now
+
+    async def _drain(self, receive: Receive) -> None:
+        """Reads and drops the rest of a body, until it ends, the client leaves, or a bound is reached."""
+        dropped = 0
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self.drain_s):  # uvicorn runs on asyncio
+                while dropped <= self.drain_bytes:
+                    message = await receive()
+                    if message["type"] != "http.request" or not message.get("more_body", False):
+                        return
+                    dropped += len(message.get("body", b""))
 
 
 class RootPath:
