@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from app.walks import Walks
-from models.registry import LoadedModel, Registry
+from app.passes import PassCache
+from models.families import LoadedModel
+from models.registry import Registry
 
 
 async def get_registry(request: Request) -> Registry:
@@ -18,7 +19,7 @@ async def get_registry(request: Request) -> Registry:
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-async def get_model(model_id: str, request: Request) -> LoadedModel:
+async def get_model(model_id: str, request: Request) -> LoadedModel[Any]:
     """The model named in the path; an unknown id is a 404 naming the known ones."""
     registry: Registry = request.app.state.registry  # not RegistryDep: a nested dependency costs every request
     try:
@@ -27,12 +28,12 @@ async def get_model(model_id: str, request: Request) -> LoadedModel:
         raise HTTPException(status_code=404, detail=error.args[0]) from None
 
 
-ModelDep = Annotated[LoadedModel, Depends(get_model)]
+ModelDep = Annotated[LoadedModel[Any], Depends(get_model)]
 
 
-async def get_walks(request: Request) -> Walks:
-    walks: Walks = request.app.state.walks
-    return walks
+async def get_passes(request: Request) -> PassCache:
+    passes: PassCache = request.app.state.passes
+    return passes
 
 
-WalksDep = Annotated[Walks, Depends(get_walks)]
+PassesDep = Annotated[PassCache, Depends(get_passes)]

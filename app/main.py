@@ -11,9 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import errors
 from app.config import Settings
 from app.limits import BodySizeLimit, Capacity, RootPath, SecurityHeaders
+from app.passes import PassCache
 from app.routes import api, docs, health, pages, share
 from app.static import Static
-from app.walks import Walks
 from models.registry import Registry
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = Registry(settings.weights_dir)
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
-    app.state.walks = Walks(settings.cache_bytes)
+    app.state.passes = PassCache(settings.cache_bytes)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     app.include_router(health.router)
-    app.include_router(api.router)
+    app.include_router(api.router())
     app.include_router(share.router)
     app.include_router(pages.router)
     app.include_router(docs.router)

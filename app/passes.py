@@ -1,4 +1,4 @@
-"""Forward passes already made, kept so that moving a sampling slider does not run the model again.
+"""The pass cache: forward passes already made, kept so that moving a sampling slider does not run the model again.
 
 A forward result has a heavy part that depends only on what the model reads (every activation, the logit lens)
 and a light part that depends on the sampling settings (the next-token distribution). The heavy part is
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
-class Walk:
+class KeptPass:
     """One input's pass: serialised fields of the result (`steps`, `lens`…) and the logits the light part needs."""
 
     parts: dict[str, bytes]
@@ -41,18 +41,18 @@ def spliced(result: BaseModel, parts: dict[str, bytes]) -> bytes:
 
 
 @dataclass
-class Walks:
+class PassCache:
     """A least-recently-used store of passes, holding at most `max_bytes` of them."""
 
     max_bytes: int
-    _kept: OrderedDict[Hashable, Walk | bytes] = field(default_factory=OrderedDict)
+    _kept: OrderedDict[Hashable, KeptPass | bytes] = field(default_factory=OrderedDict)
     nbytes: int = 0
     hits: int = 0
     misses: int = 0
 
-    def get(self, key: Hashable, make: Callable[[], Walk]) -> Walk:
+    def get(self, key: Hashable, make: Callable[[], KeptPass]) -> KeptPass:
         kept = self._get(key, make)
-        assert isinstance(kept, Walk)
+        assert isinstance(kept, KeptPass)
         return kept
 
     def body(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
@@ -61,7 +61,7 @@ class Walks:
         assert isinstance(kept, bytes)
         return kept
 
-    def _get(self, key: Hashable, make: Callable[[], Walk | bytes]) -> Walk | bytes:
+    def _get(self, key: Hashable, make: Callable[[], KeptPass | bytes]) -> KeptPass | bytes:
         kept = self._kept.get(key)
         if kept is not None:
             self.hits += 1
@@ -82,5 +82,5 @@ class Walks:
         return len(self._kept)
 
 
-def _size(kept: Walk | bytes) -> int:
+def _size(kept: KeptPass | bytes) -> int:
     return len(kept) if isinstance(kept, bytes) else kept.nbytes

@@ -1,20 +1,17 @@
-"""A tiny decoder-only transformer: token and sinusoidal position embeddings, pre-LN blocks with explicit causal
-multi-head attention and a feed-forward layer, a final layer norm and the unembedding.
-
-Every value shown passes through a hook point; attention is computed step by step (q·kᵀ, ÷√d_head, the causal
-mask, softmax, pattern·v) so each matrix can be shown.
+"""A decoder-only transformer: token and sinusoidal position embeddings, pre-LN blocks of causal multi-head attention
+and a feed-forward layer (models/parts.py), a final layer norm and the unembedding.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
 from models.hooks import HookPoint
+from models.parts import Block, Embedded, LayerNorm
 
 
 @dataclass(frozen=True)
@@ -38,148 +35,6 @@ class GPTConfig:
         return {**asdict(self), "vocab": list(self.vocab)}
 
 
-def sinusoidal_positions(n_ctx: int, d_model: int) -> torch.Tensor:
-    """The paper's encoding: PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...)."""
-    pos = torch.arange(n_ctx).unsqueeze(1)  # [n_ctx, 1]
-    rate = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))  # [d_model / 2]
-    pe = torch.zeros(n_ctx, d_model)
-    pe[:, 0::2] = torch.sin(pos * rate)
-    pe[:, 1::2] = torch.cos(pos * rate)
-    return pe  # [n_ctx, d_model]
-
-
-class AttentionConfig(Protocol):
-    """What the shared parts (attention, feed-forward) need from a model's config."""
-
-    @property
-    def d_model(self) -> int: ...
-    @property
-    def n_heads(self) -> int: ...
-    @property
-    def d_head(self) -> int: ...
-    @property
-    def d_mlp(self) -> int: ...
-
-
-class LayerNorm(nn.Module):
-    def __init__(self, d_model: int) -> None:
-        super().__init__()
-        self.ln = nn.LayerNorm(d_model)
-        self.hook_normalized = HookPoint()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.hook_normalized(self.ln(x))  # [batch, pos, d_model]
-        return out
-
-
-class Attention(nn.Module):
-    """Multi-head attention of x's queries over `source`'s keys and values (x itself for self-attention).
-
-    Every position may look at every source position; CausalAttention forbids looking ahead.
-    """
-
-    def __init__(self, config: AttentionConfig) -> None:
-        super().__init__()
-        self.n_heads, self.d_head = config.n_heads, config.d_head
-        self.W_Q = nn.Linear(config.d_model, config.d_model)
-        self.W_K = nn.Linear(config.d_model, config.d_model)
-        self.W_V = nn.Linear(config.d_model, config.d_model)
-        self.W_O = nn.Linear(config.d_model, config.d_model)
-        self.hook_q = HookPoint()
-        self.hook_k = HookPoint()
-        self.hook_v = HookPoint()
-        self.hook_scores_raw = HookPoint()
-        self.hook_scores = HookPoint()
-        self.hook_pattern = HookPoint()
-        self.hook_z = HookPoint()
-
-    def heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, pos, _ = x.shape
-        return x.view(batch, pos, self.n_heads, self.d_head).transpose(1, 2)  # [batch, n_heads, pos, d_head]
-
-    def mask(self, query_pos: int, key_pos: int) -> torch.Tensor:
-        """True where a query may not look: nowhere, here."""
-        return torch.zeros(query_pos, key_pos, dtype=torch.bool)
-
-    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
-        batch, pos, d_model = x.shape
-        kv = x if source is None else source  # [batch, key_pos, d_model]
-        q = self.hook_q(self.heads(self.W_Q(x)))  # [batch, n_heads, query_pos, d_head]
-        k = self.hook_k(self.heads(self.W_K(kv)))  # [batch, n_heads, key_pos, d_head]
-        v = self.hook_v(self.heads(self.W_V(kv)))  # [batch, n_heads, key_pos, d_head]
-        scores_raw = self.hook_scores_raw(q @ k.transpose(-1, -2))  # [batch, n_heads, query_pos, key_pos]
-        hidden = self.mask(pos, kv.shape[1])
-        scores = self.hook_scores((scores_raw / math.sqrt(self.d_head)).masked_fill(hidden, -math.inf))
-        pattern = self.hook_pattern(torch.softmax(scores, dim=-1))  # [batch, n_heads, query_pos, key_pos]
-        z = self.hook_z(pattern @ v)  # [batch, n_heads, query_pos, d_head]
-        out: torch.Tensor = self.W_O(z.transpose(1, 2).reshape(batch, pos, d_model))  # [batch, pos, d_model]
-        return out
-
-
-class CausalAttention(Attention):
-    """Self-attention in which a word sees only itself and the words before it."""
-
-    def mask(self, query_pos: int, key_pos: int) -> torch.Tensor:
-        return torch.triu(torch.ones(query_pos, key_pos, dtype=torch.bool), diagonal=1)  # later words: hidden
-
-
-class FeedForward(nn.Module):
-    def __init__(self, config: AttentionConfig) -> None:
-        super().__init__()
-        self.W_in = nn.Linear(config.d_model, config.d_mlp)
-        self.W_out = nn.Linear(config.d_mlp, config.d_model)
-        self.hook_pre = HookPoint()
-        self.hook_post = HookPoint()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = self.hook_pre(self.W_in(x))  # [batch, pos, d_mlp]: expand
-        post = self.hook_post(torch.nn.functional.gelu(pre))  # [batch, pos, d_mlp]
-        out: torch.Tensor = self.W_out(post)  # [batch, pos, d_model]: compress
-        return out
-
-
-class Block(nn.Module):
-    """Pre-LN: x + attention(LN(x)), then x + feed-forward(LN(x)). A GPT block attends causally."""
-
-    attention: type[Attention] = CausalAttention
-
-    def __init__(self, config: AttentionConfig) -> None:
-        super().__init__()
-        self.hook_resid_pre = HookPoint()
-        self.ln1 = LayerNorm(config.d_model)
-        self.attn = self.attention(config)
-        self.hook_attn_out = HookPoint()
-        self.hook_resid_mid = HookPoint()
-        self.ln2 = LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-        self.hook_mlp_out = HookPoint()
-        self.hook_resid_post = HookPoint()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.hook_resid_pre(x)  # [batch, pos, d_model]
-        x = self.hook_resid_mid(x + self.hook_attn_out(self.attn(self.ln1(x))))  # [batch, pos, d_model]
-        out: torch.Tensor = self.hook_resid_post(x + self.hook_mlp_out(self.mlp(self.ln2(x))))
-        return out
-
-
-class Embedded(nn.Module):
-    """The start of every transformer here: token embeddings plus the sinusoidal positional encoding."""
-
-    def __init__(self, vocab_size: int, n_ctx: int, d_model: int) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, d_model)
-        self.hook_embed = HookPoint()
-        self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
-        self.hook_pos_embed = HookPoint()
-
-    def embedded(self, ids: torch.Tensor) -> torch.Tensor:
-        batch, pos = ids.shape
-        positions: torch.Tensor = self.positions  # type: ignore[assignment]
-        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
-        x: torch.Tensor = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
-        return x
-
-
 class GPT(Embedded):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__(len(config.vocab), config.n_ctx, config.d_model)
@@ -189,9 +44,14 @@ class GPT(Embedded):
         self.unembed = nn.Linear(config.d_model, len(config.vocab))
         self.hook_logits = HookPoint()
 
+    def block(self, i: int) -> Block:
+        block = self.blocks[i]
+        assert isinstance(block, Block)
+        return block
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = self.embedded(ids)  # [batch, pos, d_model]
         for block in self.blocks:
-            x = block(x)
+            x = block(x)  # [batch, pos, d_model]: the residual stream after each block
         logits: torch.Tensor = self.hook_logits(self.unembed(self.ln_final(x)))  # [batch, pos, vocab]
         return logits

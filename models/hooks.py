@@ -82,3 +82,8 @@ def run_with_cache(
     finally:
         _CAPTURE.reset(token)
     return output, cache
+
+
+def name_of(model: nn.Module, point: HookPoint) -> str:
+    """The name of one of `model`'s hook points, read from the module tree (so analyses never type a hook name)."""
+    return _named_points(model)[point]

@@ -1,4 +1,4 @@
-"""A tiny encoder–decoder transformer, as in "Attention Is All You Need", built from the GPT's parts.
+"""An encoder–decoder transformer, as in "Attention Is All You Need", built from the shared parts (models/parts.py).
 
 The three attentions: the encoder's self-attention (every source word sees every other), the decoder's masked
 self-attention (an output word sees only the words produced before it), and the decoder's cross-attention
@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.gpt import Attention, Block, CausalAttention, Embedded, FeedForward, LayerNorm
 from models.hooks import HookPoint
+from models.parts import Attention, Block, CausalAttention, Embedded, FeedForward, LayerNorm
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,11 @@ class Decoder(Embedded):
         self.ln_final = LayerNorm(config.d_model)
         self.unembed = nn.Linear(config.d_model, len(config.target_vocab))
         self.hook_logits = HookPoint()
+
+    def block(self, i: int) -> DecoderBlock:
+        block = self.blocks[i]
+        assert isinstance(block, DecoderBlock)
+        return block
 
     def forward(self, target: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         x = self.embedded(target)  # [batch, target_pos, d_model]

@@ -1,38 +1,74 @@
-"""Small word tokenizers with explicit vocabularies."""
+"""Tokenizers behind one small protocol: text → ids → tokens. Today's word tokenizer; a character tokenizer and a
+WordPiece one (the `tokenizers` library) fit the same protocol."""
 
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 WORD = re.compile(r"\w+|[^\w\s]")  # words (any script), and each punctuation mark on its own
 
 
-class UnknownWordError(ValueError):
-    """A word outside the vocabulary; the message lists the vocabulary."""
+class UnknownTokenError(ValueError):
+    """A token outside the vocabulary; the message lists the vocabulary."""
 
-    def __init__(self, word: str, vocab: list[str]) -> None:
-        super().__init__(f"'{word}' is not in the vocabulary ({', '.join(vocab)})")
-        self.word = word
+    def __init__(self, token: str, vocab: list[str]) -> None:
+        super().__init__(f"'{token}' is not in the vocabulary ({', '.join(vocab)})")
+        self.token = token
         self.vocab = vocab
+
+
+class Tokenizer(Protocol):
+    """What a text model's tokenizer offers the rest of the code."""
+
+    @property
+    def vocab(self) -> list[str]:
+        """Every token, in id order."""
+        ...
+
+    def id_of(self, token: str) -> int:
+        """The id of one token of the vocabulary (a KeyError for any other)."""
+        ...
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of `text`'s tokens; a token outside the vocabulary raises UnknownTokenError."""
+        ...
+
+    def decode(self, ids: list[int]) -> list[str]:
+        """Each id's token, as the pages show it."""
+        ...
+
+    def text(self, ids: list[int]) -> str:
+        """The ids as readable text: tokens joined as this tokenizer splits them."""
+        ...
 
 
 class WordTokenizer:
     """Lower-cases, splits into words and punctuation marks, and maps each to its id."""
 
     def __init__(self, vocab: list[str]) -> None:
-        self.vocab = list(vocab)
-        self.ids = {word: i for i, word in enumerate(self.vocab)}
+        self._vocab = list(vocab)
+        self._ids = {word: i for i, word in enumerate(self._vocab)}
+
+    @property
+    def vocab(self) -> list[str]:
+        return self._vocab
+
+    def id_of(self, token: str) -> int:
+        return self._ids[token]
 
     def split(self, text: str) -> list[str]:
         return WORD.findall(text.lower())
 
     def encode(self, text: str) -> list[int]:
-        """The ids of `text`'s tokens; an unknown one raises UnknownWordError."""
         words = self.split(text)
         for word in words:
-            if word not in self.ids:
-                raise UnknownWordError(word, self.vocab)
-        return [self.ids[word] for word in words]
+            if word not in self._ids:
+                raise UnknownTokenError(word, self._vocab)
+        return [self._ids[word] for word in words]
 
     def decode(self, ids: list[int]) -> list[str]:
-        return [self.vocab[i] for i in ids]
+        return [self._vocab[i] for i in ids]
+
+    def text(self, ids: list[int]) -> str:
+        return " ".join(self.decode(ids))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from models import registry
-from models.registry import LoadedMLP, LoadedTextNet
+from models.families.mlp import LoadedMLP
+from models.families.textnet import LoadedTextNet
 
 
 def mlp(model_id: str) -> LoadedMLP:

@@ -1,52 +1,85 @@
-"""The forward pass as a list of steps, one per hook point, shared by every family."""
+"""What every presenter shares: the Presenter a family implements, the steps of a forward pass with their labels,
+rounding, and the assembly of a detail.
+
+A presenter turns a family's loaded model and its captured pass into the API's answers: it labels each hook, parses
+the family's input, and builds the response. It computes no number of its own: those come from models/.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+from weakref import WeakKeyDictionary
 
 import torch
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from torch import nn
 
 from app import schemas
-from models.hooks import hook_names
+from app.passes import PassCache
+from models.families import LoadedModel
 
-# For a hook name: its title, its formula, and the Linear whose W and b it used (None if it used none).
-Label = tuple[str, str | None, nn.Linear | None]
-
+L = TypeVar("L", bound=LoadedModel[Any])
+DECIMALS = 4  # transformer activations go out rounded to this many places (docs/api.md)
 STEPS = TypeAdapter(list[schemas.Step])
 
 
 @dataclass(frozen=True)
+class Label:
+    """How one hook is shown: its title, its formula, the Linear whose W and b it used, the activation it applied."""
+
+    title: str
+    formula: str | None = None
+    linear: nn.Linear | None = None
+    activation: Literal["ReLU", "GELU"] | None = None
+
+
+@dataclass(frozen=True)
 class Layout:
-    """What a step shows that is the same on every pass: its name, title, formula, and the W and b it used."""
+    """What a step shows that is the same on every pass: its name and label, and the W and b it used."""
 
     name: str
-    title: str
-    formula: str | None
+    label: Label
     W: list[list[float]] | None
     b: list[float] | None
 
 
-def layout(module: nn.Module, label: Callable[[str], Label]) -> list[Layout]:
-    """One entry per hook, in forward order. Families keep it per model, so W and b are listed once."""
+def layout(names: list[str], label: Callable[[str], Label]) -> list[Layout]:
+    """One entry per hook, in forward order. Presenters keep it per model, so W and b are listed once."""
     entries = []
-    for name in hook_names(module):
-        title, formula, linear = label(name)
+    for name in names:
+        found = label(name)
+        linear = found.linear
         W, b = (None, None) if linear is None else (linear.weight.tolist(), linear.bias.tolist())
-        entries.append(Layout(name, title, formula, W, b))
+        entries.append(Layout(name, found, W, b))
     return entries
 
 
-def _exact(value: torch.Tensor) -> list[object]:
-    return value.tolist()
+def exact(value: torch.Tensor) -> list[object]:
+    numbers: list[object] = value.tolist()
+    return numbers
+
+
+def rounded(value: torch.Tensor) -> list[object]:
+    """To DECIMALS places, in float64 so each number prints short; -inf (masked) becomes null."""
+    rounded = torch.round(value.double() * 10**DECIMALS) / 10**DECIMALS
+    if not torch.isinf(rounded).any():
+        return rounded.tolist()  # type: ignore[no-any-return]
+
+    def nulls(x: object) -> object:
+        if isinstance(x, list):
+            return [nulls(v) for v in x]
+        return None if x == float("-inf") else x
+
+    return nulls(rounded.tolist())  # type: ignore[return-value]
 
 
 def steps_from_cache(
     layout: list[Layout],
     cache: dict[str, torch.Tensor],
-    numbers: Callable[[torch.Tensor], list[object]] = _exact,
+    numbers: Callable[[torch.Tensor], list[object]] = exact,
 ) -> list[schemas.Step]:
     """One step per hook, in forward order; `numbers` turns a value into JSON lists (exact by default)."""
     return [
@@ -54,10 +87,81 @@ def steps_from_cache(
             name=entry.name,
             shape=list(cache[entry.name].shape),
             data=numbers(cache[entry.name]),
-            title=entry.title,
-            formula=entry.formula,
+            title=entry.label.title,
+            formula=entry.label.formula,
+            activation=entry.label.activation,
             W=entry.W,
             b=entry.b,
         )
         for entry in layout
     ]
+
+
+class NotOfferedError(Exception):
+    """A request a family does not answer (generating from an MLP, comparing two translations)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Presenter(ABC, Generic[L]):
+    """A family in the API and on its page. One instance per family, registered in app/presenters/__init__.py."""
+
+    family: ClassVar[str]
+    loaded: ClassVar[type[LoadedModel[Any]]]  # the class of the models it presents
+    detail_schema: ClassVar[type[schemas.ModelDetail]]
+    forward_schema: ClassVar[type[schemas.ForwardResult]]
+    generate_schema: ClassVar[type[schemas.GenerateResult] | None] = None  # None: the family does not generate
+    compare_schema: ClassVar[type[BaseModel] | None] = None  # None: the family does not compare two inputs
+
+    def __init__(self) -> None:
+        self._layouts: WeakKeyDictionary[L, list[Layout]] = WeakKeyDictionary()
+
+    @property
+    def template(self) -> str:
+        """The page's Jinja template."""
+        return f"{self.family}.html"
+
+    @abstractmethod
+    def label(self, model: L, name: str) -> Label:
+        """How the hook `name` of `model` is shown."""
+
+    def layout(self, model: L) -> list[Layout]:
+        """Every hook's label, W and b, in forward order; made once per model."""
+        found = self._layouts.get(model)
+        if found is None:
+            found = self._layouts[model] = layout(model.hook_names(), lambda name: self.label(model, name))
+        return found
+
+    def summary(self, model: L) -> schemas.ModelSummary:
+        return schemas.ModelSummary(
+            id=model.id, family=model.family, title=model.title, description=model.description, n_params=model.n_params
+        )
+
+    def detail(self, model: L) -> schemas.ModelDetail:
+        """Config, hook names and training record, and the family's own fields (`detail_fields`)."""
+        common = {
+            **self.summary(model).model_dump(),
+            "config": model.record["config"],
+            "hook_names": model.hook_names(),
+            "training": model.record,
+        }
+        return self.detail_schema.model_validate({**common, **self.detail_fields(model)})
+
+    def detail_fields(self, model: L) -> dict[str, object]:
+        return {}
+
+    def page_context(self, model: L) -> dict[str, object]:
+        """What the page's template needs beyond the model's summary."""
+        return {}
+
+    @abstractmethod
+    def forward(self, model: L, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        """The forward answer as JSON: every step, and the family's output."""
+
+    def generate(self, model: L, request: schemas.GenerateRequest) -> schemas.GenerateResult:
+        raise NotOfferedError("generate")
+
+    def compare(self, model: L, request: schemas.CompareRequest) -> BaseModel:
+        raise NotOfferedError("compare")

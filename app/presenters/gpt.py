@@ -1,116 +1,166 @@
-"""The GPT family in the API: every stage of the forward pass, the logit lens, the next-token distribution.
+"""The GPT family in the API: every stage of the forward pass, the logit lens, the next-token distribution, and the
+comparison of two inputs.
 
-Activations go out rounded to 4 decimal places (a 16-token input stays well under 300 KB); masked attention
-scores (a later word, above the diagonal) are null.
+Activations and the lens go out rounded to 4 decimal places (a 16-token input stays well under 300 KB); masked
+attention scores (a later word, above the diagonal) are null. The next-token distribution is unrounded.
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 import torch
-from pydantic import TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from app import schemas
 from app.errors import InputError
-from app.families import text
-from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks
-from models.registry import LoadedGPT
+from app.passes import KeptPass, PassCache
+from app.presenters import text
+from app.presenters.base import DECIMALS, STEPS, Label, rounded, steps_from_cache
+from app.presenters.labels import transformer_label
+from models.families.gpt import LoadedGPT
 
-DECIMALS = 4
 LENS_TOP = 3
 
-TITLES: dict[str, tuple[str, str | None]] = {
-    "hook_embed": ("Token embeddings", "E[token]: one learned row per token"),
-    "hook_pos_embed": ("Positional encoding", "PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(…)"),
-    "hook_resid_pre": (
-        "Residual stream in",
-        "x = token embedding + positional encoding (block 0), or the last block's output",
+
+class Stage(BaseModel):
+    """One stage of the page's walk through the forward pass: the hooks it shows, and how."""
+
+    label: str = Field(description="Its name on the page, and its key in static/captions/gpt.json")
+    hooks: list[str] = Field(description="Hook names; {layer} stands for the block the page has chosen")
+    per_head: bool = Field(default=False, description="The values have a head axis first: one head is shown")
+    square: bool = Field(default=False, description="[query_pos][key_pos]: both axes are the tokens")
+    all_heads: bool = Field(default=False, description="Every head is shown too, side by side")
+
+
+# The walk, in forward order. Each hook is checked against the model's own hook names (tests/app/test_gpt_api.py).
+STAGES = [
+    Stage(label="embeddings", hooks=["hook_embed"]),
+    Stage(label="positions", hooks=["hook_pos_embed"]),
+    Stage(label="sum", hooks=["blocks.0.hook_resid_pre"]),
+    Stage(label="layer norm", hooks=["blocks.{layer}.ln1.hook_normalized"]),
+    Stage(label="Q, K, V", hooks=[f"blocks.{{layer}}.attn.hook_{x}" for x in "qkv"], per_head=True),
+    Stage(label="q·kᵀ", hooks=["blocks.{layer}.attn.hook_scores_raw"], per_head=True, square=True),
+    Stage(label="÷√d, mask", hooks=["blocks.{layer}.attn.hook_scores"], per_head=True, square=True),
+    Stage(label="softmax", hooks=["blocks.{layer}.attn.hook_pattern"], per_head=True, square=True, all_heads=True),
+    Stage(label="heads", hooks=["blocks.{layer}.attn.hook_z"], per_head=True),
+    Stage(label="attention out", hooks=["blocks.{layer}.hook_attn_out", "blocks.{layer}.hook_resid_mid"]),
+    Stage(label="layer norm 2", hooks=["blocks.{layer}.ln2.hook_normalized"]),
+    Stage(
+        label="feed-forward",
+        hooks=["blocks.{layer}.mlp.hook_pre", "blocks.{layer}.mlp.hook_post", "blocks.{layer}.hook_mlp_out"],
     ),
-    "ln1.hook_normalized": ("Layer norm 1", "(x − mean) / std · γ + β, per position"),
-    "attn.hook_q": ("Queries Q", "Q = LN(x)·W_Q + b_Q, split into heads"),
-    "attn.hook_k": ("Keys K", "K = LN(x)·W_K + b_K, split into heads"),
-    "attn.hook_v": ("Values V", "V = LN(x)·W_V + b_V, split into heads"),
-    "attn.hook_scores_raw": ("Raw scores", "q·kᵀ for every query and key position"),
-    "attn.hook_scores": ("Scaled, masked scores", "q·kᵀ / √d_head; a later word is masked (null): it may not be seen"),
-    "attn.hook_pattern": ("Attention pattern", "softmax of each row: how much each word attends to each earlier one"),
-    "attn.hook_z": ("Weighted values", "pattern · V, per head"),
-    "hook_attn_out": ("Attention output", "heads concatenated, then ·W_O + b_O"),
-    "hook_resid_mid": ("Residual stream after attention", "x + attention output"),
-    "ln2.hook_normalized": ("Layer norm 2", "(x − mean) / std · γ + β, per position"),
-    "mlp.hook_pre": ("Feed-forward: expand", "LN(x)·W_in + b_in, d_model → d_mlp"),
-    "mlp.hook_post": ("Feed-forward: GELU", "GELU of the expanded values"),
-    "hook_mlp_out": ("Feed-forward: compress", "GELU(…)·W_out + b_out, d_mlp → d_model"),
-    "hook_resid_post": ("Residual stream out", "x + feed-forward output"),
-    "ln_final.hook_normalized": ("Final layer norm", "(x − mean) / std · γ + β"),
-    "hook_logits": ("Logits", "LN(x)·W_U + b_U: one score per vocabulary word, at every position"),
-}
+    Stage(label="residual out", hooks=["blocks.{layer}.hook_resid_post"]),
+    Stage(label="final layer norm", hooks=["ln_final.hook_normalized"]),
+    Stage(label="logits", hooks=["hook_logits"]),
+]
 
 
-def _label(name: str) -> Label:
-    block, _, rest = name.partition(".") if name.startswith("blocks.") else ("", "", name)
-    if block:
-        index, _, rest = rest.partition(".")
-        title, formula = TITLES[rest]
-        return f"Block {index} · {title}", formula, None
-    title, formula = TITLES[name]
-    return title, formula, None
+class Detail(schemas.ModelDetail):
+    vocab: list[str] = Field(description="The vocabulary, in id order")
+    stages: list[Stage] = Field(description="The page's walk: which hooks each stage shows")
+    limits: text.TextLimits
 
 
-def rounded(value: torch.Tensor) -> list[object]:
-    """To DECIMALS places, in float64 so each number prints short; -inf (masked) becomes null."""
-    rounded = torch.round(value.double() * 10**DECIMALS) / 10**DECIMALS
-    if not torch.isinf(rounded).any():
-        return rounded.tolist()  # type: ignore[no-any-return]
+class LensLayer(BaseModel):
+    """What the residual stream after one layer would predict, read through the final layer norm and unembedding."""
 
-    def nulls(x: object) -> object:
-        if isinstance(x, list):
-            return [nulls(v) for v in x]
-        return None if x == float("-inf") else x
-
-    return nulls(rounded.tolist())  # type: ignore[return-value]
+    layer: str = Field(description="'embeddings' (before block 0), then 'block 0', 'block 1', …")
+    hook: str = Field(description="The residual-stream hook it reads")
+    top: list[list[tuple[str, float]]] = Field(description="[pos][rank]: the top tokens and their probabilities")
 
 
-def lens(model: LoadedGPT, cache: dict[str, torch.Tensor]) -> list[schemas.LensLayer]:
-    """Each layer's residual stream read through the final layer norm and the unembedding: what it would predict."""
-    vocab, module = model.tokenizer.vocab, model.module
-    hooks = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(module.config.n_layers)]
-    layers = []
-    with torch.no_grad():
-        for i, hook in enumerate(hooks):
-            probs = torch.softmax(module.unembed(module.ln_final.ln(cache[hook])), dim=-1)  # [pos, vocab]
-            top = torch.topk(probs, LENS_TOP, dim=-1)
-            rows = [
-                [(vocab[int(t)], round(float(p), DECIMALS)) for t, p in zip(ids, ps, strict=True)]
-                for ids, ps in zip(top.indices, top.values, strict=True)
-            ]
-            layers.append(schemas.LensLayer(layer="embeddings" if i == 0 else f"block {i - 1}", hook=hook, top=rows))
-    return layers
+class Forward(schemas.ForwardResult):
+    tokens: list[str] = Field(description="The input's tokens")
+    ids: list[int] = Field(description="The tokens' ids")
+    output: text.TextOutput
+    lens: list[LensLayer] = Field(description="The logit lens, one entry per layer")
 
 
-LENS = TypeAdapter(list[schemas.LensLayer])
+class Residual(BaseModel):
+    layer: str = Field(description="'embeddings' (before block 0), then 'block 0', 'block 1', …")
+    hook: str
 
 
-@cache
-def _layout(model: LoadedGPT) -> list[Layout]:
-    return layout(model.module, _label)
+class Comparison(BaseModel):
+    """Where two inputs' residual streams part: ‖a − b‖ after each layer, at every position both texts have."""
+
+    model: str
+    tokens: list[str]
+    other_tokens: list[str]
+    layers: list[Residual] = Field(description="The residual streams compared, in forward order")
+    distance: list[list[float]] = Field(description="[layer][pos]: the Euclidean distance, rounded to 4 places")
+    first_difference: int | None = Field(
+        description="The first position whose tokens differ; null when the shorter text begins the longer"
+    )
+    prediction: str = Field(description="The argmax next token after the input")
+    other_prediction: str = Field(description="The argmax next token after the other text")
 
 
-def walk(model: LoadedGPT, ids: list[int]) -> Walk:
-    logits, cache_ = model.run_with_cache(ids)
-    steps = steps_from_cache(_layout(model), cache_, rounded)
-    return Walk({"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(lens(model, cache_))}, logits[-1])
+LENS = TypeAdapter(list[LensLayer])
 
 
-def forward(model: LoadedGPT, request: schemas.ForwardRequest, walks: Walks) -> bytes:
-    text.no_target(request, "gpt")
-    ids = text.parse_text(model, request.input, "input")
-    n_ctx = model.module.config.n_ctx
-    if len(ids) > n_ctx:
-        raise InputError("input", f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
-    text.check_top_k(model, request.top_k)
-    return text.respond(
-        walks, (model.id, tuple(ids)), lambda: walk(model, ids), request, model.tokenizer.vocab, ids,
-        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids), ids=ids,
-    )  # fmt: skip
+class GPTPresenter(text.TextPresenter[LoadedGPT]):
+    family = "gpt"
+    loaded = LoadedGPT
+    detail_schema = Detail
+    forward_schema = Forward
+    compare_schema = Comparison
+
+    def label(self, model: LoadedGPT, name: str) -> Label:
+        return transformer_label(name)
+
+    def detail_fields(self, model: LoadedGPT) -> dict[str, object]:
+        vocab = model.tokenizer.vocab
+        limits = text.limits(len(vocab), model.module.config.n_ctx)
+        return {"vocab": vocab, "stages": STAGES, "limits": limits}
+
+    def ids(self, model: LoadedGPT, value: float | str, field: str) -> list[int]:
+        ids = text.parse_text(model.id, model.tokenizer, value, field)
+        n_ctx = model.module.config.n_ctx
+        if len(ids) > n_ctx:
+            raise InputError(field, f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
+        return ids
+
+    def lens(self, model: LoadedGPT, cache: dict[str, torch.Tensor]) -> list[LensLayer]:
+        vocab = model.tokenizer.vocab
+        return [
+            LensLayer(
+                layer=layer.layer,
+                hook=layer.hook,
+                top=[[(vocab[i], round(p, DECIMALS)) for i, p in row] for row in layer.top],
+            )
+            for layer in model.logit_lens(cache, LENS_TOP)
+        ]
+
+    def capture(self, model: LoadedGPT, ids: list[int]) -> KeptPass:
+        logits, cache = model.run_with_cache(ids)
+        steps = steps_from_cache(self.layout(model), cache, rounded)
+        return KeptPass({"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(self.lens(model, cache))}, logits[-1])
+
+    def forward(self, model: LoadedGPT, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        text.no_target(request, self.family)
+        ids = self.ids(model, request.input, "input")
+        tokenizer = model.tokenizer
+        text.check_top_k(request.top_k, len(tokenizer.vocab))
+        fields = {"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids), "ids": ids}
+        return text.respond(
+            passes, schema=Forward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
+            request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
+        )  # fmt: skip
+
+    def compare(self, model: LoadedGPT, request: schemas.CompareRequest) -> Comparison:
+        ids, other = self.ids(model, request.input, "input"), self.ids(model, request.other, "other")
+        found = model.compare(ids, other)
+        vocab = model.tokenizer.vocab
+        return Comparison(
+            model=model.id,
+            tokens=model.tokenizer.decode(ids),
+            other_tokens=model.tokenizer.decode(other),
+            layers=[Residual(layer=label, hook=hook) for label, hook in found.layers],
+            distance=[[round(d, DECIMALS) for d in row] for row in found.distance],
+            first_difference=found.first_difference,
+            prediction=vocab[found.predictions[0]],
+            other_prediction=vocab[found.predictions[1]],
+        )
+
+
+PRESENTER = GPTPresenter()

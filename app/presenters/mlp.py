@@ -1,57 +1,92 @@
-"""The MLP family in the API: its detail (with the exact analysis) and its forward pass, step by step."""
+"""The MLP family in the API: its detail (with the exact analysis) and its forward pass, step by step.
+
+Every number is the float32 value the model computed, unrounded.
+"""
 
 from __future__ import annotations
 
 import math
-from functools import cache
 
-import torch
-from torch import nn
+from pydantic import BaseModel, Field
 
 from app import schemas
 from app.errors import InputError, shortened
-from app.families.steps import Label, Layout, layout, steps_from_cache
-from app.walks import Walks
-from models.mlp import Affine, ReLULayer
-from models.piecewise import Region
-from models.registry import LoadedMLP
+from app.passes import PassCache
+from app.presenters.base import Label, Presenter, steps_from_cache
+from app.presenters.labels import relu_layer_label
+from models.families.mlp import LoadedMLP
+from models.piecewise import Region as PiecewiseRegion
 
 INPUT_LIMIT = 1000.0  # |x| bound: far outside the domain the float32 pass would overflow to ±inf
+SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty", "target"}
+
+
+class Region(BaseModel):
+    """On [left, right] the net is y = slope·x + intercept; null bounds are unbounded."""
+
+    left: float | None
+    right: float | None
+    slope: float
+    intercept: float
+    active: list[list[bool]] = Field(description="[hidden layer][unit]: true where the ReLU is on (z > 0)")
+
+
+class Unit(BaseModel):
+    layer: int = Field(description="0-based hidden layer, as in the hook name layers.{layer}")
+    unit: int
+
+
+class Breakpoint(BaseModel):
+    x: float
+    switched: list[Unit] = Field(description="The ReLUs that turn on or off at x")
+    slope_left: float
+    slope_right: float
+    kink: bool = Field(description="True where the slope changes at x")
+
+
+class Analysis(BaseModel):
+    """The net's exact piecewise-linear form over its training domain."""
+
+    domain: tuple[float, float]
+    n_regions: int
+    breakpoints: list[Breakpoint]
+    regions: list[Region]
+    curve: list[tuple[float, float]] = Field(
+        description="(x, f(x)) computed by the model at the domain ends and every breakpoint; f is linear between"
+    )
+
+
+class Limits(BaseModel):
+    input_min: float = Field(description="The smallest x served (the training domain is in `analysis`)")
+    input_max: float
+
+
+class Detail(schemas.ModelDetail):
+    analysis: Analysis
+    limits: Limits
+
+
+class Output(BaseModel):
+    y: float
+    target: float | None = Field(description="sqrt(x), what the net was trained to output; null for x < 0")
+    extrapolating: bool = Field(description="True when x is outside the training domain")
+    region: Region
+
+
+class Forward(schemas.ForwardResult):
+    output: Output
 
 
 def _bound(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
-def region(r: Region) -> schemas.Region:
-    return schemas.Region(
-        left=_bound(r.left), right=_bound(r.right), slope=r.slope, intercept=r.intercept,
+def region(r: PiecewiseRegion) -> Region:
+    bound = _bound
+    return Region(
+        left=bound(r.left), right=bound(r.right), slope=r.slope, intercept=r.intercept,
         active=[list(layer) for layer in r.active],
     )  # fmt: skip
-
-
-@cache
-def analysis(model: LoadedMLP) -> schemas.MLPAnalysis:
-    lo, hi = model.domain
-    xs = [lo, *(p.x for p in model.domain_breakpoints), hi]
-    with torch.no_grad():
-        ys = model.module(torch.tensor(xs, dtype=torch.float32).unsqueeze(1)).squeeze(1).tolist()  # [points]
-    return schemas.MLPAnalysis(
-        domain=(lo, hi),
-        n_regions=len(model.domain_regions),
-        breakpoints=[
-            schemas.Breakpoint(
-                x=p.x,
-                switched=[schemas.Unit(layer=layer, unit=unit) for layer, unit in p.switched],
-                slope_left=p.slope_left,
-                slope_right=p.slope_right,
-                kink=p.is_kink,
-            )
-            for p in model.domain_breakpoints
-        ],
-        regions=[region(r) for r in model.domain_regions],
-        curve=list(zip(xs, ys, strict=True)),
-    )
 
 
 def parse_input(value: float | str, domain: tuple[float, float]) -> float:
@@ -70,49 +105,55 @@ def parse_input(value: float | str, domain: tuple[float, float]) -> float:
     return float(value)
 
 
-def layer_label(module: nn.Module, name: str, source: str, last: str | None) -> Label:
-    """The article's labels for `layers.{i}.hook_z|a`: LAYER 1 (z1), LAYER 1 (a1 = ReLU(z1)), ...
+class MLPPresenter(Presenter[LoadedMLP]):
+    family = "mlp"
+    loaded = LoadedMLP
+    detail_schema = Detail
+    forward_schema = Forward
 
-    `source` names the first layer's input; `last`, when given, titles the last layer's z (the MLP's output).
-    """
-    parent_name, _, hook = name.rpartition(".")
-    parent = module.get_submodule(parent_name)
-    index = int(parent_name.rsplit(".", 1)[1])  # 0-based in the hook name, 1-based in the labels
-    k, a_in = index + 1, source if index == 0 else f"a{index}"
-    linear = parent.linear if hook == "hook_z" and isinstance(parent, Affine) else None
-    if hook == "hook_a":
-        return f"LAYER {k} (a{k} = ReLU(z{k}))", f"a{k} = max(0, z{k})", None
-    if last is not None and not isinstance(parent, ReLULayer):
-        return last, f"y = W{k}·{a_in} + b{k}", linear
-    return f"LAYER {k} (z{k})", f"z{k} = W{k}·{a_in} + b{k}", linear
+    def label(self, model: LoadedMLP, name: str) -> Label:
+        return relu_layer_label(model.module, name, "x", "OUTPUT (y)")
 
+    def detail_fields(self, model: LoadedMLP) -> dict[str, object]:
+        lo, hi = model.domain
+        analysis = Analysis(
+            domain=(lo, hi),
+            n_regions=len(model.domain_regions),
+            breakpoints=[
+                Breakpoint(
+                    x=p.x,
+                    switched=[Unit(layer=layer, unit=unit) for layer, unit in p.switched],
+                    slope_left=p.slope_left,
+                    slope_right=p.slope_right,
+                    kink=p.is_kink,
+                )
+                for p in model.domain_breakpoints
+            ],
+            regions=[region(r) for r in model.domain_regions],
+            curve=model.curve,
+        )
+        return {"analysis": analysis, "limits": Limits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT)}
 
-SAMPLING_FIELDS = {"temperature", "top_k", "top_p", "repetition_penalty", "target"}
+    def page_context(self, model: LoadedMLP) -> dict[str, object]:
+        lo, hi = model.domain
+        return {"domain": f"[{lo:g}, {hi:g}]"}
 
+    def forward(self, model: LoadedMLP, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        """The answer depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
+        if unused := sorted(request.model_fields_set & SAMPLING_FIELDS):
+            raise InputError(unused[0], "does not apply to an mlp model, which outputs a number", "Leave it out.")
+        x = parse_input(request.input, model.domain)
+        return passes.body((model.id, x.hex()), lambda: self.result(model, x).model_dump_json().encode())
 
-@cache
-def _layout(model: LoadedMLP) -> list[Layout]:
-    return layout(model.module, lambda name: layer_label(model.module, name, "x", "OUTPUT (y)"))
-
-
-def forward(model: LoadedMLP, request: schemas.ForwardRequest, walks: Walks) -> bytes:
-    """The result as JSON. It depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
-    if unused := sorted(request.model_fields_set & SAMPLING_FIELDS):
-        raise InputError(unused[0], "does not apply to an mlp model, which outputs a number", "Leave it out.")
-    x = parse_input(request.input, model.domain)
-    return walks.body((model.id, x.hex()), lambda: result(model, x).model_dump_json().encode())
-
-
-def result(model: LoadedMLP, x: float) -> schemas.ForwardResult:
-    y, cache_ = model.run_with_cache(x)
-    return schemas.ForwardResult(
-        model=model.id,
-        input=x,
-        steps=steps_from_cache(_layout(model), cache_),
-        output=schemas.MLPOutput(
+    def result(self, model: LoadedMLP, x: float) -> Forward:
+        y, cache = model.run_with_cache(x)
+        output = Output(
             y=y,
             target=model.target(x),
             extrapolating=model.extrapolating(x),
-            region=region(model.region_of_pass(x, cache_)),
-        ),
-    )
+            region=region(model.region_of_pass(x, cache)),
+        )
+        return Forward(model=model.id, input=x, steps=steps_from_cache(self.layout(model), cache), output=output)
+
+
+PRESENTER = MLPPresenter()

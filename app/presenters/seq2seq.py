@@ -1,19 +1,27 @@
-"""The translator in the API: the three attentions step by step, the next French word, and translation."""
+"""The translator in the API: the three attentions step by step, the alignment, the next target word, and
+translation with what each word read.
+
+Activations and the alignment go out rounded to 4 decimal places; masked scores are null; the next-word
+distribution is unrounded.
+"""
 
 from __future__ import annotations
 
 import secrets
-from functools import cache
+
+import orjson
+from pydantic import BaseModel, Field
 
 from app import schemas
 from app.errors import InputError
-from app.families import gpt, text
-from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks
+from app.passes import KeptPass, PassCache
+from app.presenters import text
+from app.presenters.base import DECIMALS, STEPS, Label, Presenter, rounded, steps_from_cache
+from app.presenters.labels import GELU, TRANSFORMER
+from models.families.seq2seq import LoadedSeq2Seq
 from models.generation import generate as run_generation
-from models.registry import LoadedSeq2Seq
 
-# The GPT's captions say "earlier" and "masked": true of masked self-attention only.
+# The shared captions say "earlier" and "masked": true of masked self-attention only.
 FORMULAS = {
     ("encoder", "attn", "hook_scores"): "q·kᵀ / √d_head; nothing is masked: every source word sees every other",
     ("encoder", "attn", "hook_pattern"): "softmax of each row: how much each source word attends to every source word",
@@ -33,106 +41,159 @@ ATTENTIONS = {
     ("decoder", "cross_attn"): "cross-attention (target → source)",
 }
 TITLES = {
-    **gpt.TITLES,
+    **TRANSFORMER,
     "ln_cross.hook_normalized": ("Layer norm before cross-attention", "(x − mean) / std · γ + β"),
     "hook_cross_out": ("Cross-attention output", "heads concatenated, then ·W_O + b_O"),
     "hook_resid_cross": ("Residual stream after cross-attention", "x + cross-attention output"),
 }
 
 
-def _label(name: str) -> Label:
-    side, _, rest = name.partition(".")
-    if not rest.startswith("blocks."):
-        if side == "encoder" and rest == "ln_final.hook_normalized":
-            return "Encoder output", "the final layer norm: what every cross-attention reads", None
-        title, formula = TITLES[rest]
-        return f"{side.title()} · {title}", formula, None
-    _, index, hook = rest.split(".", 2)
-    module, _, leaf = hook.partition(".")
-    if (side, module) in ATTENTIONS:
-        title, formula = TITLES[f"attn.{leaf}"]
-        formula = FORMULAS.get((side, module, leaf), formula)
-        return f"{side.title()} block {index} · {ATTENTIONS[side, module]} · {title}", formula, None
-    title, formula = TITLES[hook]
-    return f"{side.title()} block {index} · {title}", formula, None
+class Attentions(BaseModel):
+    """The hooks of the page's three attention plots; {layer} stands for the layer the page has chosen."""
+
+    encoder: str = Field(description="Encoder self-attention pattern, [n_heads][source_pos][source_pos]")
+    decoder: str = Field(description="Masked decoder self-attention scores, [n_heads][target_pos][target_pos]")
+    cross: str = Field(description="Cross-attention pattern, [n_heads][target_pos][source_pos]")
 
 
-def _ids(
-    model: LoadedSeq2Seq, source: float | str, target: str | None, field: str = "input"
-) -> tuple[list[int], list[int]]:
-    """The source's ids and the decoder's input (the start token, then the target prefix); `field` names the
-    source in messages (`prompt` on generate)."""
-    n_ctx = model.module.config.n_ctx
-    src = text.parse_text(model, source, field)
-    prefix: list[int] = []
-    if target is not None and any(token in target for token in ("<s>", "</s>")):
-        raise InputError("target", "it holds <s> or </s>", "The server adds the start and end tokens; leave them out.")
-    if target is not None and target.strip():
-        prefix = text.parse_text(model, target, "target", model.target_tokenizer)
-    if len(src) > n_ctx:
-        raise InputError(field, f"the text is {len(src)} tokens long", f"The encoder holds {n_ctx}; send fewer.")
-    if len(prefix) + 1 > n_ctx:
-        raise InputError("target", f"the prefix is {len(prefix)} tokens long", f"Send at most {n_ctx - 1}.")
-    return src, [model.bos_id, *prefix]
+ATTENTION_HOOKS = Attentions(
+    encoder="encoder.blocks.{layer}.attn.hook_pattern",
+    decoder="decoder.blocks.{layer}.attn.hook_scores",
+    cross="decoder.blocks.{layer}.cross_attn.hook_pattern",
+)
 
 
-@cache
-def _layout(model: LoadedSeq2Seq) -> list[Layout]:
-    return layout(model.module, _label)
+class Detail(schemas.ModelDetail):
+    vocab: list[str] = Field(description="The source vocabulary, in id order")
+    target_vocab: list[str] = Field(description="The target vocabulary, in id order; <s> and </s> first")
+    attentions: Attentions
+    limits: text.TextLimits = Field(description="max_tokens is the source's; a target prefix holds one fewer")
 
 
-def walk(model: LoadedSeq2Seq, source: list[int], target: list[int]) -> Walk:
-    logits, cache_ = model.run_with_cache(source, target)
-    return Walk({"steps": STEPS.dump_json(steps_from_cache(_layout(model), cache_, gpt.rounded))}, logits[-1])
-
-
-def forward(model: LoadedSeq2Seq, request: schemas.ForwardRequest, walks: Walks) -> bytes:
-    source, target = _ids(model, request.input, request.target)
-    text.check_top_k(model, request.top_k, model.target_tokenizer)
-    return text.respond(
-        walks, (model.id, tuple(source), tuple(target)), lambda: walk(model, source, target), request,
-        model.target_tokenizer.vocab, target, (model.bos_id,),  # the start token only ever starts: never next
-        model=model.id, input=request.input, tokens=model.tokenizer.decode(source), ids=source,
-        target_tokens=model.target_tokenizer.decode(target),
-    )  # fmt: skip
-
-
-def generate(model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> schemas.GenerateResult:
-    """Translate one word at a time; each step carries the cross-attention row it was made with."""
-    source, start = _ids(model, request.prompt, None, "prompt")
-    text.check_top_k(model, request.top_k, model.target_tokenizer)
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    room = model.module.config.n_ctx - 1
-    result = run_generation(
-        model.next_logits_for(source), start, eos_id=model.eos_id, max_new_tokens=min(request.max_new_tokens, room),
-        seed=seed, temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-        repetition_penalty=request.repetition_penalty, exclude=(model.bos_id,),
-    )  # fmt: skip
-    # Step j was produced at decoder position j; the decoder is causal, so one pass over them gives every row.
-    _, cache = model.run_with_cache(source, [*start, *result.ids][: len(result.steps)])
-    last = model.module.config.n_layers - 1
-    rows = cache[f"decoder.blocks.{last}.cross_attn.hook_pattern"].mean(0)  # [steps, source_pos]
-    vocab = model.target_tokenizer.vocab
-    words = [vocab[i] for i in result.ids if i != model.eos_id]
-    return schemas.GenerateResult(
-        model=model.id,
-        prompt_tokens=model.tokenizer.decode(source),
-        text=" ".join(words),
-        steps=[
-            schemas.GeneratedToken(
-                token=vocab[s.id],
-                id=s.id,
-                prob=s.prob,
-                top=[(vocab[i], p) for i, p in s.top],
-                cross=[round(float(v), gpt.DECIMALS) for v in row],
-            )
-            for s, row in zip(result.steps, rows, strict=True)
-        ],
-        stop_reason=result.stop_reason,
-        loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
-        seed=seed,
+class Forward(schemas.ForwardResult):
+    tokens: list[str] = Field(description="The source's tokens")
+    ids: list[int] = Field(description="The source tokens' ids")
+    target_tokens: list[str] = Field(description="The decoder's input, <s> first")
+    output: text.TextOutput
+    alignment: list[list[list[float]]] = Field(
+        description="[layer][target_pos][source_pos]: each layer's cross-attention averaged over its heads"
     )
 
 
-def detail_fields(model: LoadedSeq2Seq) -> dict[str, object]:
-    return {"vocab": model.tokenizer.vocab, "target_vocab": model.target_tokenizer.vocab}
+class GeneratedToken(schemas.GeneratedToken):
+    cross: list[float] = Field(description="The last decoder layer's cross-attention row, averaged over heads")
+
+
+class Translation(schemas.GenerateResult):
+    steps: list[GeneratedToken]  # type: ignore[assignment]
+
+
+class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
+    family = "seq2seq"
+    loaded = LoadedSeq2Seq
+    detail_schema = Detail
+    forward_schema = Forward
+    generate_schema = Translation
+
+    def label(self, model: LoadedSeq2Seq, name: str) -> Label:
+        side, _, rest = name.partition(".")
+        if not rest.startswith("blocks."):
+            if side == "encoder" and rest == "ln_final.hook_normalized":
+                return Label("Encoder output", "the final layer norm: what every cross-attention reads")
+            title, formula = TITLES[rest]
+            return Label(f"{side.title()} · {title}", formula)
+        _, index, hook = rest.split(".", 2)
+        module, _, leaf = hook.partition(".")
+        if (side, module) in ATTENTIONS:
+            title, formula = TITLES[f"attn.{leaf}"]
+            formula = FORMULAS.get((side, module, leaf), formula)
+            return Label(f"{side.title()} block {index} · {ATTENTIONS[side, module]} · {title}", formula)
+        title, formula = TITLES[hook]
+        return Label(f"{side.title()} block {index} · {title}", formula, activation="GELU" if hook == GELU else None)
+
+    def detail_fields(self, model: LoadedSeq2Seq) -> dict[str, object]:
+        target_vocab = model.target_tokenizer.vocab
+        return {
+            "vocab": model.tokenizer.vocab,
+            "target_vocab": target_vocab,
+            "attentions": ATTENTION_HOOKS,
+            "limits": text.limits(len(target_vocab), model.module.config.n_ctx),
+        }
+
+    def ids(
+        self, model: LoadedSeq2Seq, source: float | str, target: str | None, field: str = "input"
+    ) -> tuple[list[int], list[int]]:
+        """The source's ids and the decoder's input (the start token, then the target prefix); `field` names the
+        source in messages (`prompt` on generate)."""
+        n_ctx = model.module.config.n_ctx
+        src = text.parse_text(model.id, model.tokenizer, source, field)
+        prefix: list[int] = []
+        if target is not None and any(token in target for token in ("<s>", "</s>")):
+            raise InputError(
+                "target", "it holds <s> or </s>", "The server adds the start and end tokens; leave them out."
+            )
+        if target is not None and target.strip():
+            prefix = text.parse_text(model.id, model.target_tokenizer, target, "target", listing="target_vocab")
+        if len(src) > n_ctx:
+            raise InputError(field, f"the text is {len(src)} tokens long", f"The encoder holds {n_ctx}; send fewer.")
+        if len(prefix) + 1 > n_ctx:
+            raise InputError("target", f"the prefix is {len(prefix)} tokens long", f"Send at most {n_ctx - 1}.")
+        return src, [model.bos_id, *prefix]
+
+    def capture(self, model: LoadedSeq2Seq, source: list[int], target: list[int]) -> KeptPass:
+        logits, cache = model.run_with_cache(source, target)
+        steps = STEPS.dump_json(steps_from_cache(self.layout(model), cache, rounded))
+        alignment = orjson.dumps(rounded(model.alignment(cache)))
+        return KeptPass({"steps": steps, "alignment": alignment}, logits[-1])
+
+    def forward(self, model: LoadedSeq2Seq, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        source, target = self.ids(model, request.input, request.target)
+        target_vocab = model.target_tokenizer.vocab
+        text.check_top_k(request.top_k, len(target_vocab))
+        fields = {
+            "model": model.id, "input": request.input, "tokens": model.tokenizer.decode(source), "ids": source,
+            "target_tokens": model.target_tokenizer.decode(target),
+        }  # fmt: skip
+        return text.respond(
+            passes, schema=Forward, key=(model.id, tuple(source), tuple(target)),
+            capture=lambda: self.capture(model, source, target), request=request, vocab=target_vocab,
+            previous=target, exclude=(model.bos_id,),  # the start token only ever starts: never next
+            fields=fields,
+        )  # fmt: skip
+
+    def generate(self, model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> Translation:
+        """Translate one word at a time; each step carries the cross-attention row it was made with."""
+        source, start = self.ids(model, request.prompt, None, "prompt")
+        vocab = model.target_tokenizer.vocab
+        text.check_top_k(request.top_k, len(vocab))
+        seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        room = model.module.config.n_ctx - 1
+        result = run_generation(
+            model.next_logits_for(source), start, eos_id=model.eos_id, max_new_tokens=min(request.max_new_tokens, room),
+            seed=seed, temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+            repetition_penalty=request.repetition_penalty, exclude=(model.bos_id,),
+        )  # fmt: skip
+        # Step j was produced at decoder position j: its reading is row j of one pass over the translation.
+        rows = model.reading(source, [*start, *result.ids][: len(result.steps)])  # [steps, source_pos]
+        words = [i for i in result.ids if i != model.eos_id]
+        return Translation(
+            model=model.id,
+            prompt_tokens=model.tokenizer.decode(source),
+            text=model.target_tokenizer.text(words),
+            steps=[
+                GeneratedToken(
+                    token=vocab[s.id],
+                    id=s.id,
+                    prob=s.prob,
+                    top=[(vocab[i], p) for i, p in s.top],
+                    cross=[round(float(v), DECIMALS) for v in row],
+                )
+                for s, row in zip(result.steps, rows, strict=True)
+            ],
+            stop_reason=result.stop_reason,
+            loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+            seed=seed,
+        )
+
+
+PRESENTER = Seq2SeqPresenter()

@@ -1,36 +1,73 @@
-"""What every text family shares in the API: reading text, the next-token distribution, and generation."""
+"""What every text family shares in the API: reading text, the next-token distribution after a kept pass, the
+limits a page must respect, and generation."""
 
 from __future__ import annotations
 
 import difflib
 import secrets
 import unicodedata
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
-import torch
+from pydantic import BaseModel, Field
 
 from app import schemas
 from app.errors import InputError
-from app.walks import Walk, Walks, spliced
+from app.passes import KeptPass, PassCache, spliced
+from app.presenters.base import Presenter
+from models.families import TextModel
 from models.generation import generate as run_generation
-from models.registry import LoadedModel, TextModel
 from models.sampling import Distribution, next_token_distribution
-from models.tokenizers import UnknownWordError, WordTokenizer
+from models.tokenizers import Tokenizer, UnknownTokenError
 
 LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-word message
+T = TypeVar("T", bound=TextModel[Any])
 
 
-def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: WordTokenizer | None = None) -> list[int]:
-    """The ids of a text input (read with the model's tokenizer unless another is given), or an InputError that
-    names the problem and the fix."""
-    listing = "vocab" if tokenizer is None else "target_vocab"  # which list of the model's detail holds the words
-    tokenizer = tokenizer or model.tokenizer  # type: ignore[union-attr]
+class TextOutput(BaseModel):
+    """The next token after the last position."""
+
+    logits: list[float] = Field(description="[vocab], after the repetition penalty if one was given")
+    scaled: list[float] | None = Field(description="logits / T, [vocab]; null at T = 0")
+    probs: list[float] = Field(description="softmax(logits / T) after top-k and top-p, renormalised; [vocab]")
+    kept: list[int] = Field(description="The ids top-k and top-p let through, most probable first")
+    prediction: str = Field(description="The argmax token: what greedy decoding picks")
+    prediction_id: int
+    entropy: float = Field(description="Entropy of `probs`, in bits")
+
+
+class TextLimits(BaseModel):
+    """What the server accepts from this model's requests, so a page can keep to it (docs/api.md, Limits)."""
+
+    max_chars: int = Field(description="Characters of text in `input`, `prompt` or `target`")
+    max_tokens: int = Field(description="Tokens of input the model reads at once (its context)")
+    temperature_min: float = Field(description="The smallest temperature above 0 (0 itself is the argmax)")
+    temperature_max: float
+    top_k_max: int = Field(description="The vocabulary size")
+    repetition_penalty_max: float
+    max_new_tokens: int
+    seed_max: int
+
+
+def limits(vocab_size: int, max_tokens: int) -> TextLimits:
+    return TextLimits(
+        max_chars=schemas.MAX_TEXT_CHARS, max_tokens=max_tokens, temperature_min=schemas.TEMPERATURE_MIN,
+        temperature_max=schemas.TEMPERATURE_CAP, top_k_max=vocab_size, repetition_penalty_max=schemas.PENALTY_CAP,
+        max_new_tokens=schemas.MAX_NEW_TOKENS, seed_max=schemas.SEED_MAX,
+    )  # fmt: skip
+
+
+def parse_text(
+    model_id: str, tokenizer: Tokenizer, value: float | str, field: str, listing: str = "vocab"
+) -> list[int]:
+    """The ids of a text input, or an InputError that names the problem and the fix. `listing` names the list of
+    the model's detail that holds the words."""
     vocab = tokenizer.vocab
     if not isinstance(value, str):
         example = next((word for word in vocab if word.isalpha()), vocab[0])
         raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{example}'.")
     if not value.strip():
-        raise InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model.id}).")
+        raise InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model_id}).")
     if len(value) > schemas.MAX_TEXT_CHARS:
         raise InputError(field, f"the text is {len(value)} characters long", f"Send at most {schemas.MAX_TEXT_CHARS}.")
     control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
@@ -42,15 +79,15 @@ def parse_text(model: LoadedModel, value: float | str, field: str, tokenizer: Wo
         raise InputError(field, problem, "Send valid Unicode text.")
     try:
         return tokenizer.encode(value)
-    except UnknownWordError as error:
+    except UnknownTokenError as error:
         if len(vocab) <= LIST_WHOLE_VOCAB:
             raise InputError(
-                field, str(error), f"Use only those words (GET /api/models/{model.id} lists them)."
+                field, str(error), f"Use only those words (GET /api/models/{model_id} lists them)."
             ) from None
-        near = difflib.get_close_matches(error.word, vocab, n=3)
+        near = difflib.get_close_matches(error.token, vocab, n=3)
         hint = f"Nearest known: {', '.join(near)}. " if near else ""
-        problem = f"'{error.word}' is not in the vocabulary"
-        fix = f"{hint}GET /api/models/{model.id} lists all {len(vocab)} words (its {listing})."
+        problem = f"'{error.token}' is not in the vocabulary"
+        fix = f"{hint}GET /api/models/{model_id} lists all {len(vocab)} words (its {listing})."
         raise InputError(field, problem, fix) from None
 
 
@@ -61,62 +98,15 @@ def no_target(request: schemas.ForwardRequest, family: str) -> None:
         )
 
 
-def check_top_k(model: LoadedModel, top_k: int | None, tokenizer: WordTokenizer | None = None) -> None:
-    size = len((tokenizer or model.tokenizer).vocab)  # type: ignore[union-attr]
-    if top_k is not None and top_k > size:
-        raise InputError("top_k", f"{top_k} is more than the vocabulary's {size} words", f"Send 1 to {size}, or null.")
-
-
-# Stands in for a result's output until spliced() puts the kept JSON of the real one in its place.
-_PLACEHOLDER = schemas.TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
-
-
-def respond(
-    walks: Walks,
-    key: Hashable,
-    make: Callable[[], Walk],
-    request: schemas.ForwardRequest,
-    vocab: list[str],
-    previous: list[int],
-    exclude: tuple[int, ...] = (),
-    **fields: object,
-) -> bytes:
-    """A text model's forward answer as JSON: the pass kept under `key` (made by `make` the first time), the
-    next-token distribution for the request's settings (kept too), and the result's other `fields`."""
-    kept = walks.get(key, make)
-    placeholders: dict[str, object] = {name: [] for name in kept.parts}  # steps, lens: spliced in below
-    result = schemas.ForwardResult.model_validate({**fields, **placeholders, "output": _PLACEHOLDER})
-    out = _next_token_json(walks, key, kept.logits, request, vocab, previous, exclude)
-    return spliced(result, {**kept.parts, "output": out})
-
-
-def _next_token_json(
-    walks: Walks,
-    key: Hashable,
-    logits: torch.Tensor,
-    request: schemas.ForwardRequest,
-    vocab: list[str],
-    previous: list[int],
-    exclude: tuple[int, ...],
-) -> bytes:
-    """The next-token distribution after the pass kept under `key`, as JSON, for the request's sampling settings.
-
-    It is kept too: a slider has a hundred positions and a class drags the same ones. `previous` counts only
-    through the repetition penalty, so only then is it part of the key."""
-    penalised = frozenset(previous) if request.repetition_penalty is not None else frozenset()
-    settings = (request.temperature, request.top_k, request.top_p, request.repetition_penalty, penalised)
-
-    def make() -> bytes:
-        dist = next_token_distribution(
-            logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous, exclude
+def check_top_k(top_k: int | None, vocab_size: int) -> None:
+    if top_k is not None and top_k > vocab_size:
+        raise InputError(
+            "top_k", f"{top_k} is more than the vocabulary's {vocab_size} words", f"Send 1 to {vocab_size}, or null."
         )
-        return output(dist, vocab).model_dump_json().encode()
-
-    return walks.body(("next token", key, settings), make)
 
 
-def output(dist: Distribution, vocab: list[str]) -> schemas.TextOutput:
-    return schemas.TextOutput(
+def output(dist: Distribution, vocab: list[str]) -> TextOutput:
+    return TextOutput(
         logits=dist.logits.tolist(),
         scaled=None if dist.scaled is None else dist.scaled.tolist(),
         probs=dist.probs.tolist(),
@@ -127,32 +117,70 @@ def output(dist: Distribution, vocab: list[str]) -> schemas.TextOutput:
     )
 
 
-def generate(model: TextModel, request: schemas.GenerateRequest) -> schemas.GenerateResult:
-    prompt = parse_text(model, request.prompt, "prompt")
-    check_top_k(model, request.top_k)
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    result = run_generation(
-        model.next_logits,
-        prompt,
-        eos_id=model.eos_id,
-        max_new_tokens=request.max_new_tokens,
-        seed=seed,
-        temperature=request.temperature,
-        top_k=request.top_k,
-        top_p=request.top_p,
-        repetition_penalty=request.repetition_penalty,
-        reads=model.reads,
-    )
-    vocab = model.tokenizer.vocab
-    return schemas.GenerateResult(
-        model=model.id,
-        prompt_tokens=model.tokenizer.decode(prompt),
-        text=" ".join(model.tokenizer.decode(prompt + result.ids)),
-        steps=[
-            schemas.GeneratedToken(token=vocab[s.id], id=s.id, prob=s.prob, top=[(vocab[i], p) for i, p in s.top])
-            for s in result.steps
-        ],
-        stop_reason=result.stop_reason,
-        loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
-        seed=seed,
-    )
+# Stands in for a result's output until spliced() puts the kept JSON of the real one in its place.
+_PLACEHOLDER = TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
+
+
+def respond(
+    passes: PassCache,
+    *,
+    schema: type[schemas.ForwardResult],
+    key: Hashable,
+    capture: Callable[[], KeptPass],
+    request: schemas.ForwardRequest,
+    vocab: list[str],
+    previous: list[int],
+    exclude: tuple[int, ...] = (),
+    fields: Mapping[str, object],
+) -> bytes:
+    """A text model's forward answer as JSON: the pass kept under `key` (made by `capture` the first time), the
+    next-token distribution for the request's settings (kept too), and the answer's other `fields`.
+
+    `previous` is the text so far (for the repetition penalty); `exclude` lists tokens that may never come next."""
+    kept = passes.get(key, capture)
+    placeholders: dict[str, object] = {name: [] for name in kept.parts}  # steps, lens…: spliced in below
+    result = schema.model_validate({**fields, **placeholders, "output": _PLACEHOLDER})
+    penalised = frozenset(previous) if request.repetition_penalty is not None else frozenset()
+    settings = (request.temperature, request.top_k, request.top_p, request.repetition_penalty, penalised)
+
+    def distribution() -> bytes:
+        dist = next_token_distribution(
+            kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous,
+            exclude,
+        )  # fmt: skip
+        return output(dist, vocab).model_dump_json().encode()
+
+    # Kept too: a slider has a hundred positions and a class drags the same ones. `previous` counts only through the
+    # repetition penalty, so only then is it part of the key.
+    out = passes.body(("next token", key, settings), distribution)
+    return spliced(result, {**kept.parts, "output": out})
+
+
+class TextPresenter(Presenter[T]):
+    """A family of models that read words and predict the next one: they generate text."""
+
+    generate_schema = schemas.GenerateResult
+
+    def generate(self, model: T, request: schemas.GenerateRequest) -> schemas.GenerateResult:
+        tokenizer = model.tokenizer
+        prompt = parse_text(model.id, tokenizer, request.prompt, "prompt")
+        check_top_k(request.top_k, len(tokenizer.vocab))
+        seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
+        result = run_generation(
+            model.next_logits, prompt, eos_id=model.eos_id, max_new_tokens=request.max_new_tokens, seed=seed,
+            temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+            repetition_penalty=request.repetition_penalty, reads=model.reads,
+        )  # fmt: skip
+        vocab = tokenizer.vocab
+        return schemas.GenerateResult(
+            model=model.id,
+            prompt_tokens=tokenizer.decode(prompt),
+            text=tokenizer.text(prompt + result.ids),
+            steps=[
+                schemas.GeneratedToken(token=vocab[s.id], id=s.id, prob=s.prob, top=[(vocab[i], p) for i, p in s.top])
+                for s in result.steps
+            ],
+            stop_reason=result.stop_reason,
+            loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+            seed=seed,
+        )

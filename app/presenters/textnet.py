@@ -1,48 +1,84 @@
-"""The text-net family in the API: its detail and its forward pass (one token in, a distribution out)."""
+"""The text-net family in the API: its detail (vocabulary and embedding table) and its forward pass: one token in,
+a distribution out. Every number is the float32 value the model computed, unrounded."""
 
 from __future__ import annotations
 
-from functools import cache
+from typing import Any
+
+from pydantic import Field
 
 from app import schemas
-from app.families import text
-from app.families.mlp import layer_label
-from app.families.steps import STEPS, Label, Layout, layout, steps_from_cache
-from app.walks import Walk, Walks
-from models.registry import LoadedTextNet
+from app.passes import KeptPass, PassCache
+from app.presenters import text
+from app.presenters.base import STEPS, Label, Layout, layout, steps_from_cache
+from app.presenters.labels import relu_layer_label
+from models.families.textnet import LoadedTextNet
 
 
-def detail_fields(model: LoadedTextNet) -> dict[str, object]:
-    return {"vocab": model.tokenizer.vocab, "embedding": model.module.embed.weight.tolist()}
+class Training(schemas.Training):
+    seed_search: dict[str, Any] = Field(description="Seeds tried, and why this one was kept")
+    predictions: list[dict[str, Any]] = Field(description="Each training pair's prediction")
+    greedy_chains: list[dict[str, Any]] = Field(description="The greedy chain from every word")
 
 
-def _label(model: LoadedTextNet, name: str, word: str) -> Label:
-    if name == "hook_embed":
-        return f"Embedding vector for '{word}'", f"e = E['{word}'], row {model.tokenizer.ids[word]} of the table", None
-    if name == "hook_logits":
-        k = model.module.config.n_layers
-        return "OUTPUT LAYER (logits)", f"logits = W_out·a{k} + b_out", model.module.unembed
-    return layer_label(model.module, name, "e", None)
+class Detail(schemas.ModelDetail):
+    training: Training
+    vocab: list[str] = Field(description="The vocabulary, in id order")
+    embedding: list[list[float]] = Field(description="The table, [vocab][d_embed]")
+    limits: text.TextLimits
 
 
-@cache
-def _layout(model: LoadedTextNet, word: str) -> list[Layout]:
-    return layout(model.module, lambda name: _label(model, name, word))
+class Forward(schemas.ForwardResult):
+    tokens: list[str] = Field(description="The input's tokens; the net reads the last one")
+    output: text.TextOutput
 
 
-def walk(model: LoadedTextNet, token: int) -> Walk:
-    """The pass over one token: the net reads only the last token of its input."""
-    logits, cache_ = model.run_with_cache([token])
-    steps = steps_from_cache(_layout(model, model.tokenizer.vocab[token]), cache_)
-    return Walk({"steps": STEPS.dump_json(steps)}, logits)
+class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
+    family = "textnet"
+    loaded = LoadedTextNet
+    detail_schema = Detail
+    forward_schema = Forward
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._word_layouts: dict[tuple[LoadedTextNet, int], list[Layout]] = {}
+
+    def label(self, model: LoadedTextNet, name: str, token: int = 0) -> Label:
+        word = model.tokenizer.vocab[token]
+        if name == model.name_of(model.module.hook_embed):
+            return Label(f"Embedding vector for '{word}'", f"e = E['{word}'], row {token} of the table")
+        if name == model.name_of(model.module.hook_logits):
+            k = model.module.config.n_layers
+            return Label("OUTPUT LAYER (logits)", f"logits = W_out·a{k} + b_out", model.module.unembed)
+        return relu_layer_label(model.module, name, "e", None)
+
+    def word_layout(self, model: LoadedTextNet, token: int) -> list[Layout]:
+        """The steps' labels name the word read, so they are kept per word."""
+        key = (model, token)
+        if key not in self._word_layouts:
+            self._word_layouts[key] = layout(model.hook_names(), lambda name: self.label(model, name, token))
+        return self._word_layouts[key]
+
+    def detail_fields(self, model: LoadedTextNet) -> dict[str, object]:
+        vocab = model.tokenizer.vocab
+        return {"vocab": vocab, "embedding": model.embedding, "limits": text.limits(len(vocab), 1)}
+
+    def capture(self, model: LoadedTextNet, token: int) -> KeptPass:
+        """The pass over one token: the net reads only the last token of its input."""
+        logits, cache = model.run_with_cache([token])
+        return KeptPass({"steps": STEPS.dump_json(steps_from_cache(self.word_layout(model, token), cache))}, logits)
+
+    def forward(self, model: LoadedTextNet, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        text.no_target(request, self.family)
+        tokenizer = model.tokenizer
+        ids = text.parse_text(model.id, tokenizer, request.input, "input")
+        text.check_top_k(request.top_k, len(tokenizer.vocab))
+        last = ids[-1]
+        return text.respond(
+            passes, schema=Forward, key=(model.id, last), capture=lambda: self.capture(model, last), request=request,
+            vocab=tokenizer.vocab, previous=ids,
+            fields={"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids)},
+        )  # fmt: skip
 
 
-def forward(model: LoadedTextNet, request: schemas.ForwardRequest, walks: Walks) -> bytes:
-    text.no_target(request, "textnet")
-    ids = text.parse_text(model, request.input, "input")
-    text.check_top_k(model, request.top_k)
-    last = ids[-1]
-    return text.respond(
-        walks, (model.id, last), lambda: walk(model, last), request, model.tokenizer.vocab, ids,
-        model=model.id, input=request.input, tokens=model.tokenizer.decode(ids),
-    )  # fmt: skip
+PRESENTER = TextNetPresenter()

@@ -1,20 +1,24 @@
-"""The JSON API: the models, their details, and their forward pass."""
+"""The JSON API: the models, their details, their forward pass, generation and comparison.
+
+Every route reaches the model's family through its presenter (app/presenters), so no route names a family. The
+routes are made for one app, from the presenters registered when it is created: each answer's documented schema
+is the union of the families' own.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Union
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app import schemas
-from app.deps import ModelDep, RegistryDep, WalksDep
+from app.deps import ModelDep, PassesDep, RegistryDep
 from app.errors import BUSY, documented
-from app.families import gpt, mlp, seq2seq, text, textnet
-from app.schemas import FAMILY_ORDER
-from models.hooks import hook_names
-from models.registry import LoadedMLP, LoadedModel, LoadedSeq2Seq, LoadedTextNet
+from app.presenters import PRESENTERS, NotOfferedError, Presenter, presenter_for
+from models.families import FAMILIES, LoadedModel
 
 UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {404: documented("Unknown model; the message lists the known ids")}
 # FastAPI documents a 422 of its own shape for every route with a parameter, though no id can fail validation;
@@ -26,13 +30,12 @@ ANY_ID: dict[int | str, dict[str, Any]] = {
 }
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: documented("A body that cannot be parsed: not UTF-8, JSON nested too deeply, or a number too long"),
-    **UNKNOWN_MODEL,
+    404: documented("Unknown model, or a model whose family does not answer this request; the message says which do"),
     413: documented("Request body over the size limit"),
     422: documented("Invalid input; the message names the field, the bad value and the fix"),
     **BUSY,
 }
-
-router = APIRouter(prefix="/api", tags=["api"])
+WHAT = {"generate": "generate text", "compare": "compare two inputs"}
 
 
 def as_json(result: BaseModel) -> Response:
@@ -41,70 +44,76 @@ def as_json(result: BaseModel) -> Response:
     return Response(result.model_dump_json(), media_type="application/json")
 
 
-def summary(model: LoadedModel) -> schemas.ModelSummary:
-    r = model.record
-    return schemas.ModelSummary(
-        id=model.id, family=model.family, title=r["title"], description=r["description"], n_params=model.n_params
+def one_of(schemas_: Sequence[type[BaseModel]]) -> Any:
+    """The union of the families' schemas, as a route documents its answer."""
+    return Union[tuple(dict.fromkeys(schemas_))]  # noqa: UP007
+
+
+def gallery_order(model: LoadedModel[Any]) -> tuple[int, int, str]:
+    """By family in the order they were registered (the teaching path), then smallest first."""
+    return list(FAMILIES).index(model.family), model.n_params, model.id
+
+
+def summaries(models: list[LoadedModel[Any]]) -> list[schemas.ModelSummary]:
+    return [presenter_for(model).summary(model) for model in sorted(models, key=gallery_order)]
+
+
+def offered(presenter: Presenter[Any], what: str) -> bool:
+    return (presenter.generate_schema if what == "generate" else presenter.compare_schema) is not None
+
+
+def not_offered(model: LoadedModel[Any], what: str, registry: RegistryDep) -> HTTPException:
+    """A 404 that says which models do answer the request."""
+    able = ", ".join(m.id for m in registry.load_all() if offered(presenter_for(m), what)) or "none"
+    doers = "Text models" if what == "generate" else "Models that do"
+    return HTTPException(
+        status_code=404, detail=f"'{model.id}' ({model.family}) does not {WHAT[what]}. {doers}: {able}."
     )
 
 
-def gallery_order(model: schemas.ModelSummary) -> tuple[int, int, str]:
-    return FAMILY_ORDER.index(model.family), model.n_params, model.id
+def router() -> APIRouter:
+    """The API's routes, documenting the answers of every presenter registered now."""
+    presenters = list(PRESENTERS.values())
+    generators = [p.generate_schema for p in presenters if p.generate_schema is not None]
+    comparers = [p.compare_schema for p in presenters if p.compare_schema is not None]
+    api = APIRouter(prefix="/api", tags=["api"])
 
+    @api.get("/models", responses=BUSY)
+    async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary]:
+        """Every model served: by family, from neuron to transformer, then smallest first."""
+        return summaries(registry.load_all())
 
-@router.get("/models", responses=BUSY)
-async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary]:
-    """Every model served: by family, then smallest first."""
-    return sorted((summary(model) for model in registry.load_all()), key=gallery_order)
+    @api.get("/models/{model_id}", response_model=one_of([p.detail_schema for p in presenters]), responses=ANY_ID)
+    async def model_detail(model: ModelDep) -> Response:
+        """One model: config, hook names, training record, and its family's own fields: an MLP's exact
+        piecewise-linear form, a text model's vocabulary, the limits its requests must keep to."""
+        return as_json(presenter_for(model).detail(model))
 
-
-@router.get("/models/{model_id}", responses=ANY_ID)
-async def model_detail(model: ModelDep) -> schemas.ModelDetail:
-    """One model: config, hook names, training record; MLPs add their exact piecewise-linear form, text nets
-    their vocabulary and embedding table."""
-    family: dict[str, object] = {}
-    if isinstance(model, LoadedMLP):
-        family = {"analysis": mlp.analysis(model)}
-    elif isinstance(model, LoadedTextNet):
-        family = textnet.detail_fields(model)
-    elif isinstance(model, LoadedSeq2Seq):
-        family = seq2seq.detail_fields(model)
-    else:
-        family = {"vocab": model.tokenizer.vocab}
-    return schemas.ModelDetail.model_validate(
-        {
-            **summary(model).model_dump(),
-            "config": model.record["config"],
-            "hook_names": hook_names(model.module),
-            "training": schemas.Training.model_validate(model.record),
-            **family,
-        }
+    @api.post(
+        "/models/{model_id}/forward", response_model=one_of([p.forward_schema for p in presenters]), responses=ERRORS
     )
+    async def forward(model: ModelDep, request: schemas.ForwardRequest, passes: PassesDep) -> Response:
+        """Run one input through the model and return every intermediate value, in order."""
+        return Response(presenter_for(model).forward(model, request, passes), media_type="application/json")
 
+    if generators:
 
-@router.post("/models/{model_id}/forward", response_model=schemas.ForwardResult, responses=ERRORS)
-async def forward(model: ModelDep, request: schemas.ForwardRequest, walks: WalksDep) -> Response:
-    """Run one input through the model and return every intermediate value, in order."""
-    if isinstance(model, LoadedMLP):
-        body = mlp.forward(model, request, walks)
-    elif isinstance(model, LoadedTextNet):
-        body = textnet.forward(model, request, walks)
-    elif isinstance(model, LoadedSeq2Seq):
-        body = seq2seq.forward(model, request, walks)
-    else:
-        body = gpt.forward(model, request, walks)
-    return Response(body, media_type="application/json")
+        @api.post("/models/{model_id}/generate", response_model=one_of(generators), responses=ERRORS)
+        async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> Response:
+            """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
+            try:
+                return as_json(presenter_for(model).generate(model, request))
+            except NotOfferedError:
+                raise not_offered(model, "generate", registry) from None
 
+    if comparers:
 
-@router.post("/models/{model_id}/generate", response_model=schemas.GenerateResult, responses=ERRORS)
-async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> Response:
-    """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
-    if isinstance(model, LoadedMLP):
-        text_models = ", ".join(m.id for m in registry.load_all() if not isinstance(m, LoadedMLP))
-        raise HTTPException(
-            status_code=404,
-            detail=f"'{model.id}' is an {model.family} model and does not generate text. Text models: {text_models}.",
-        )
-    if isinstance(model, LoadedSeq2Seq):
-        return as_json(seq2seq.generate(model, request))
-    return as_json(text.generate(model, request))
+        @api.post("/models/{model_id}/compare", response_model=one_of(comparers), responses=ERRORS)
+        async def compare(model: ModelDep, request: schemas.CompareRequest, registry: RegistryDep) -> Response:
+            """Run two inputs and show where their residual streams part, layer by layer and position by position."""
+            try:
+                return as_json(presenter_for(model).compare(model, request))
+            except NotOfferedError:
+                raise not_offered(model, "compare", registry) from None
+
+    return api

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import ModelDep, RegistryDep
-from app.routes.api import list_models, summary
+from app.presenters import presenter_for
+from app.routes.api import summaries
 from app.templating import templates
-from models.registry import LoadedMLP
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -16,17 +16,13 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 @router.get("/", name="gallery")
 async def gallery(request: Request, registry: RegistryDep) -> HTMLResponse:
     """The gallery of served models."""
-    models = await list_models(registry)
-    return templates.TemplateResponse(request, "index.html", {"models": models})
+    return templates.TemplateResponse(request, "index.html", {"models": summaries(registry.load_all())})
 
 
 @router.get("/models/{model_id}", name="model_page")
 async def model_page(request: Request, model: ModelDep, registry: RegistryDep) -> HTMLResponse:
-    """A model's page; its state (x) lives in the query string."""
-    context: dict[str, object] = {"model": summary(model)}
-    if isinstance(model, LoadedMLP):
-        lo, hi = model.domain
-        context["domain"] = f"[{lo:g}, {hi:g}]"
-    else:  # the other models of the family, one click apart
-        context["siblings"] = [m for m in await list_models(registry) if m.family == model.family]
-    return templates.TemplateResponse(request, f"{model.family}.html", context)
+    """A model's page, drawn by its family's template; its state lives in the query string."""
+    presenter = presenter_for(model)
+    siblings = [m for m in summaries(registry.load_all()) if m.family == model.family]  # one click apart
+    context = {"model": presenter.summary(model), "siblings": siblings, **presenter.page_context(model)}
+    return templates.TemplateResponse(request, presenter.template, context)

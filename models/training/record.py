@@ -1,35 +1,74 @@
-"""What every training run writes: ID.safetensors (the state dict) and ID.json (the record)."""
+"""The one training record: what every run writes as ID.json beside ID.safetensors (its state dict).
+
+The record is what the app serves as a model's `training` and what `python -m models.train ID` reproduces: config,
+seed, data, optimizer, epochs, loss curve, metrics, and when, how long, with what and how to do it again.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
-LOSS_CURVE_POINTS = 100
+
+@dataclass(frozen=True)
+class Optimizer:
+    """How the weights were moved: the optimizer, its learning rate and schedule, and the batch."""
+
+    name: Literal["SGD", "Adam", "AdamW"]
+    lr: float
+    batch: int | Literal["full"] = "full"
+    schedule: Literal["cosine decay to 0", "constant"] = "constant"
+    weight_decay: float = 0.0
 
 
-def keeps_loss(epoch: int, epochs: int) -> bool:
-    """Whether `epoch` goes into the loss curve: the first, then about LOSS_CURVE_POINTS evenly spaced."""
-    return epoch == 1 or epoch % max(1, epochs // LOSS_CURVE_POINTS) == 0
+@dataclass(frozen=True)
+class TrainingRecord:
+    id: str
+    family: str
+    title: str
+    description: str
+    config: dict[str, Any]  # the model's Config as a dict: loading is Config(**record["config"])
+    seed: int
+    init: str
+    data: dict[str, Any]  # what it was trained on, in the family's words (samples, pairs, corpus)
+    optimizer: Optimizer
+    loss: str
+    epochs: int  # optimizer steps
+    loss_curve: list[list[float]]  # [step, loss], about LOSS_CURVE_POINTS of them
+    metrics: dict[str, float]
+    trained_at: str
+    duration_s: float
+    torch_version: str
+    command: str
+    extra: dict[str, Any] = field(default_factory=dict)  # the family's own findings (a seed search, predictions)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as ID.json holds it: the family's extra fields sit beside the common ones."""
+        common = asdict(self)
+        extra = common.pop("extra")
+        return {**common, **extra}
 
 
-def stamp(model_id: str, seconds: float) -> dict[str, Any]:
-    """The fields every record ends with: when, how long, with what, and how to do it again."""
-    return {
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "duration_s": round(seconds, 2),
-        "torch_version": torch.__version__,
-        "command": f"python -m models.train {model_id}",
-    }
+def command(model_id: str) -> str:
+    return f"python -m models.train {model_id}"
 
 
-def save(model: nn.Module, record: dict[str, Any], out_dir: Path) -> None:
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def torch_version() -> str:
+    return torch.__version__
+
+
+def save(module: nn.Module, record: TrainingRecord, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file(model.state_dict(), str(out_dir / f"{record['id']}.safetensors"))
-    (out_dir / f"{record['id']}.json").write_text(json.dumps(record, indent=1) + "\n")
+    save_file(module.state_dict(), str(out_dir / f"{record.id}.safetensors"))
+    (out_dir / f"{record.id}.json").write_text(json.dumps(record.to_json(), indent=1) + "\n")

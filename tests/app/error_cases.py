@@ -137,8 +137,11 @@ SECTIONS: dict[str, list[Case]] = {
         Case("an unknown model", "/api/models/nope", None, UNKNOWN_MODEL, 404, "GET"),
         Case("forward on an unknown model", "/api/models/nope/forward", '{"input": 1.0}', UNKNOWN_MODEL, 404),
         Case("generate on an MLP", f"{MLP}/generate", '{"prompt": "dog"}',
-             "'sqrt-mlp-2x2' is an mlp model and does not generate text. Text models: textnet-2d-sgd, "
-             "textnet-4d-adam, tiny-gpt, tiny-translator.", 404),
+             "'sqrt-mlp-2x2' (mlp) does not generate text. Text models: textnet-2d-sgd, textnet-4d-adam, tiny-gpt, "
+             "tiny-translator.", 404),
+        Case("compare on a model that does not compare", f"{TRANSLATOR}/compare",
+             '{"input": "the cat sleeps .", "other": "the dog sleeps ."}',
+             "'tiny-translator' (seq2seq) does not compare two inputs. Models that do: tiny-gpt.", 404),
     ],
     "MLP: forward": [
         Case("NaN", f"{MLP}/forward", '{"input": NaN}', f"input: nan {NOT_FINITE}"),
@@ -249,6 +252,15 @@ SECTIONS: dict[str, list[Case]] = {
              "words (its vocab)."),
         Case("top_k above the vocabulary size", f"{GPT}/generate", '{"prompt": "the dog", "top_k": 999}',
              "top_k: 999 is more than the vocabulary's 48 words. Send 1 to 48, or null."),
+    ],
+    "GPT: compare": [
+        Case("a word outside the vocabulary in the other text", f"{GPT}/compare",
+             '{"input": "the dog", "other": "the horse"}',
+             "other: 'horse' is not in the vocabulary. Nearest known: mouse. GET /api/models/tiny-gpt lists all 48 "
+             "words (its vocab)."),
+        Case("more tokens than the context", f"{GPT}/compare", '{"input": "the dog", "other": "' + "the " * 25 + '"}',
+             "other: the text is 25 tokens long. The context holds 24; send fewer."),
+        Case("the other text missing", f"{GPT}/compare", '{"input": "the dog"}', f"'other' is missing. {SEE_DOCS}"),
     ],
     "Translator: forward": [
         Case("an English word outside the vocabulary", f"{TRANSLATOR}/forward", '{"input": "the horse sleeps ."}',

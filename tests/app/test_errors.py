@@ -50,7 +50,7 @@ def test_an_unexpected_failure_is_a_500_without_a_stack_trace(monkeypatch: pytes
     def broken(*_args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("app.families.mlp.forward", broken)
+    monkeypatch.setattr("app.presenters.mlp.MLPPresenter.forward", broken)
     response = Client(app).post(FORWARD, json={"input": 1.0})
     assert response.status_code == 500
     assert "secret internals" not in response.text

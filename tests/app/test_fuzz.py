@@ -59,18 +59,18 @@ def _words(vocab: list[str], min_size: int = 1) -> st.SearchStrategy[str]:
 
 def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """`body`, valid by the schema, changed where it must be for this model to serve it."""
-    family, vocab = detail["family"], detail["vocab"]
+    family, vocab = detail["family"], detail.get("vocab", [])
     fields: dict[str, st.SearchStrategy[Any]] = {}
     if family == "mlp":  # a number near the training domain; no sampling settings, no target
         body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
         fields["input"] = st.floats(-20, 20)
         return st.fixed_dictionaries(fields).map(lambda drawn: {**body, **drawn})
-    outputs = detail["target_vocab"] or vocab
+    outputs = detail.get("target_vocab") or vocab
     if (body.get("top_k") or 0) > len(outputs):
         fields["top_k"] = st.integers(1, len(outputs))
     if 0 < body.get("temperature", 1) < TEMPERATURE_MIN:
         fields["temperature"] = st.just(0.0)
-    for name in ("input", "prompt"):
+    for name in ("input", "prompt", "other"):
         if name in body:
             fields[name] = _words(vocab)
     if family == "seq2seq" and "input" in body:
@@ -94,8 +94,11 @@ def fuzzed(model_id: str | None) -> schemathesis.BaseSchema:
 
     def make_servable(_ctx: schemathesis.HookContext, case: schemathesis.Case[Any]) -> st.SearchStrategy[Any]:
         positive = case.meta is not None and case.meta.generation.mode.is_positive
-        mlp_generates = detail["family"] == "mlp" and case.path.endswith("/generate")  # a 404 by design
-        if not positive or not isinstance(case.body, dict) or mlp_generates:
+        family = detail["family"]
+        refused = (family == "mlp" and case.path.endswith("/generate")) or (  # a 404 by design
+            family != "gpt" and case.path.endswith("/compare")
+        )
+        if not positive or not isinstance(case.body, dict) or refused:
             return st.just(case)
 
         def servable(body: dict[str, Any]) -> schemathesis.Case[Any]:

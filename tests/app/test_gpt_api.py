@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import torch
 
-from models.registry import LoadedGPT, Registry
+from models.families.gpt import LoadedGPT
+from models.registry import Registry
 from tests.app.conftest import Client
 
 URL = "/api/models/tiny-gpt"

@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from models.data import grammar
-from models.gpt import GPT, Block, GPTConfig, sinusoidal_positions
+from models.families.gpt import LoadedGPT
+from models.gpt import GPT, GPTConfig
 from models.hooks import hook_names, run_with_cache
-from models.registry import WEIGHTS_DIR, LoadedGPT, Registry
+from models.parts import Block, sinusoidal_positions
+from models.registry import WEIGHTS_DIR, Registry
 from models.tokenizers import WordTokenizer
-from models.train_gpt import evaluate
+from models.training.gpt import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from models.data import translation
+from models.families.seq2seq import LoadedSeq2Seq
 from models.hooks import hook_names, run_with_cache
-from models.registry import WEIGHTS_DIR, LoadedSeq2Seq, Registry
+from models.registry import WEIGHTS_DIR, Registry
 from models.seq2seq import DecoderBlock, Seq2Seq, Seq2SeqConfig
-from models.train_seq2seq import evaluate
+from models.training.seq2seq import evaluate
 
 
 @pytest.fixture(scope="module")

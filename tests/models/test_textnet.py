@@ -12,8 +12,9 @@ from models.hooks import hook_names, run_with_cache
 from models.mlp import ReLULayer
 from models.registry import WEIGHTS_DIR
 from models.textnet import TextNet, TextNetConfig
-from models.tokenizers import UnknownWordError, WordTokenizer
-from models.train_textnet import TEXTNET_RECIPES, fit, greedy_chains, predictions
+from models.tokenizers import UnknownTokenError, WordTokenizer
+from models.training.loop import train_seed
+from models.training.textnet import RECIPES, greedy_chains, predictions
 from tests import shipped
 
 TEXTNETS = ["textnet-2d-sgd", "textnet-4d-adam"]
@@ -61,7 +62,7 @@ def test_the_sgd_net_falls_into_the_dog_loop_as_recorded() -> None:
     chains = greedy_chains(model.module)  # recomputed from the shipped weights
     assert chains == record["greedy_chains"]
     assert any(c["loop"] == ["dog", "dog"] for c in chains)
-    dog = model.next_logits([model.tokenizer.ids["dog"]])
+    dog = model.next_logits([model.tokenizer.id_of("dog")])
     assert VOCAB[int(dog.argmax())] == "dog"  # dog predicts dog
     assert len({p["predicted"] for p in predictions(model.module)}) >= 2  # a trap, not a dead net
 
@@ -69,7 +70,7 @@ def test_the_sgd_net_falls_into_the_dog_loop_as_recorded() -> None:
 def test_the_adam_net_predicts_all_six_pairs_and_every_chain_reaches_the_end() -> None:
     model = shipped.textnet("textnet-4d-adam")
     for source, target in PAIRS:
-        logits = model.next_logits([model.tokenizer.ids[source]])
+        logits = model.next_logits([model.tokenizer.id_of(source)])
         assert VOCAB[int(logits.argmax())] == target, source
     assert all(c["stop_reason"] == "eos" for c in greedy_chains(model.module))
 
@@ -86,13 +87,13 @@ def test_the_recorded_predictions_are_those_of_the_shipped_weights(model_id: str
 def test_the_tokenizer_lowercases_splits_punctuation_and_names_an_unknown_word() -> None:
     tok = WordTokenizer(VOCAB)
     assert tok.decode(tok.encode("Hello  world!")) == ["hello", "world", "!"]
-    with pytest.raises(UnknownWordError, match=r"'horse' is not in the vocabulary \(hello, world, cat"):
+    with pytest.raises(UnknownTokenError, match=r"'horse' is not in the vocabulary \(hello, world, cat"):
         tok.encode("hello horse")
 
 
 @pytest.mark.parametrize("model_id", TEXTNETS)
 def test_retraining_at_the_recorded_seed_gives_the_shipped_weights(model_id: str) -> None:
     record = json.loads((WEIGHTS_DIR / f"{model_id}.json").read_text())
-    model, curve = fit(TEXTNET_RECIPES[model_id], record["seed"])
+    model, curve = train_seed(RECIPES[model_id], record["seed"])
     torch.testing.assert_close(model.state_dict(), shipped.textnet(model_id).module.state_dict(), rtol=1e-4, atol=1e-6)
     assert [loss for _, loss in curve] == pytest.approx([loss for _, loss in record["loss_curve"]], rel=1e-4)

@@ -9,7 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from models.train import MLP_RECIPES, WEIGHTS_DIR, main, sqrt_metrics
+from models.registry import WEIGHTS_DIR
+from models.train import main
+from models.training.mlp import RECIPES, MLPRecipe, sqrt_metrics
 from tests import shipped
 
 
@@ -33,24 +35,25 @@ def test_retraining_the_small_net_from_scratch_lands_on_its_record(tmp_path: Pat
     torch.testing.assert_close(fresh_weights, shipped_weights, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("model_id", sorted(MLP_RECIPES))
+@pytest.mark.parametrize("model_id", sorted(RECIPES))
 def test_each_record_holds_how_the_weights_were_trained(model_id: str) -> None:
     record = _record(model_id)
-    recipe = MLP_RECIPES[model_id]
+    recipe = RECIPES[model_id]
+    assert isinstance(recipe, MLPRecipe)
     assert record["config"] == recipe.config.to_dict()
-    assert record["seed"] == recipe.seed
-    assert record["epochs"] == recipe.epochs
-    assert record["optimizer"]["lr"] == recipe.lr
+    assert record["seed"] in recipe.seeds
+    assert record["epochs"] == recipe.steps
+    assert record["optimizer"]["lr"] == recipe.optimizer.lr
     assert record["data"]["n_samples"] == len(record["data"]["samples"]) == recipe.n_samples
     epochs = [epoch for epoch, _ in record["loss_curve"]]
     assert epochs[0] == 1
-    assert epochs[-1] == recipe.epochs
+    assert epochs[-1] == recipe.steps
     assert epochs == sorted(epochs)
     assert record["command"] == f"python -m models.train {model_id}"
     assert record["trained_at"]
 
 
-@pytest.mark.parametrize("model_id", sorted(MLP_RECIPES))
+@pytest.mark.parametrize("model_id", sorted(RECIPES))
 def test_recorded_metrics_are_those_of_the_shipped_weights(model_id: str) -> None:
     recomputed = sqrt_metrics(shipped.mlp(model_id).module)
     recorded = _record(model_id)["metrics"]

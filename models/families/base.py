@@ -1,0 +1,82 @@
+"""What every loaded model is: an id, its training record and its module, and how a family loads one."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import torch
+from torch import nn
+
+from models.hooks import HookPoint, hook_names, name_of
+from models.tokenizers import Tokenizer
+
+M = TypeVar("M", bound=nn.Module)
+Weights = dict[str, torch.Tensor]  # a state dict, as read from ID.safetensors
+
+
+def ready(module: M, weights: Weights) -> M:
+    """The module with its trained weights (every one, no more, no fewer), in evaluation mode."""
+    module.load_state_dict(weights, strict=True)
+    module.eval()
+    return module
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded model
+class LoadedModel(ABC, Generic[M]):
+    """A trained model of one family. A family is one such class, registered in models/families/__init__.py."""
+
+    family: ClassVar[str]  # the name records, the API and the pages use
+    id: str
+    record: dict[str, Any]  # ID.json: title, description, config, how it was trained
+    module: M
+
+    @classmethod
+    @abstractmethod
+    def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
+        """The model from its record (config and training) and its weights."""
+
+    @property
+    def title(self) -> str:
+        return str(self.record["title"])
+
+    @property
+    def description(self) -> str:
+        return str(self.record["description"])
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    def hook_names(self) -> list[str]:
+        """Every hook point, in forward order: the names of the values a forward pass shows."""
+        return hook_names(self.module)
+
+    def name_of(self, point: HookPoint) -> str:
+        """A hook point's name, read from the module tree."""
+        return name_of(self.module, point)
+
+
+@dataclass(frozen=True, eq=False)
+class TextModel(LoadedModel[M]):
+    """A model that reads tokens and predicts the next one: it generates text."""
+
+    tokenizer: Tokenizer
+
+    @property
+    @abstractmethod
+    def eos(self) -> str:
+        """The token that ends a text."""
+
+    @property
+    def eos_id(self) -> int:
+        return self.tokenizer.id_of(self.eos)
+
+    @abstractmethod
+    def reads(self, context: list[int]) -> tuple[int, ...]:
+        """What the model sees of a context (for loop detection in generation)."""
+
+    @abstractmethod
+    def next_logits(self, context: list[int]) -> torch.Tensor:
+        """The logits ([vocab]) for the token after `context`."""

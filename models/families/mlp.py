@@ -1,0 +1,95 @@
+"""The sqrt(x) MLP family: a ReLU net of one input, with its exact piecewise-linear form.
+
+The analyses the page shows are computed here: every linear region and breakpoint (models/piecewise.py), the curve of
+the model's own outputs at the domain ends and every kink, and the region a captured pass was in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Self
+
+import torch
+
+from models.families.base import LoadedModel, Weights, ready
+from models.hooks import run_with_cache
+from models.mlp import MLP, MLPConfig, ReLULayer
+from models.piecewise import (
+    Breakpoint,
+    Region,
+    breakpoints,
+    linear_regions,
+    region_at,
+    region_of_pass,
+    within,
+)
+from models.piecewise import Weights as Weights64
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedMLP(LoadedModel[MLP]):
+    """A trained sqrt MLP with its exact piecewise-linear form, computed once on first use."""
+
+    family = "mlp"
+
+    @classmethod
+    def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
+        return cls(model_id, record, ready(MLP(MLPConfig(**record["config"])), weights))
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        lo, hi = self.record["data"]["domain"]
+        return float(lo), float(hi)
+
+    @cached_property
+    def weights64(self) -> Weights64:
+        """Every layer's (W, b) in float64, for the exact analysis."""
+        return [(w.double().numpy(), b.double().numpy()) for w, b in self.module.weights()]
+
+    @cached_property
+    def regions(self) -> list[Region]:
+        """Every linear region on the whole real line (the outer two are unbounded)."""
+        return linear_regions(self.weights64, -math.inf, math.inf)
+
+    @cached_property
+    def domain_regions(self) -> list[Region]:
+        return within(self.regions, *self.domain)
+
+    @cached_property
+    def domain_breakpoints(self) -> list[Breakpoint]:
+        lo, hi = self.domain
+        return [p for p in breakpoints(self.regions) if lo < p.x < hi]
+
+    @cached_property
+    def curve(self) -> list[tuple[float, float]]:
+        """(x, f(x)) computed by the model at the domain ends and every breakpoint: f is linear between them."""
+        lo, hi = self.domain
+        xs = [lo, *(p.x for p in self.domain_breakpoints), hi]
+        with torch.no_grad():
+            ys = self.module(torch.tensor(xs, dtype=torch.float32).unsqueeze(1)).squeeze(1).tolist()  # [points]
+        return list(zip(xs, ys, strict=True))
+
+    def run_with_cache(self, x: float) -> tuple[float, dict[str, torch.Tensor]]:
+        """y = f(x) and every hook's value for this one input, without the batch axis."""
+        out, cache = run_with_cache(self.module, torch.tensor([[x]], dtype=torch.float32))
+        return float(out[0, 0]), {name: value[0] for name, value in cache.items()}
+
+    def region_at(self, x: float) -> Region:
+        return region_at(self.regions, x)
+
+    def region_of_pass(self, x: float, cache: dict[str, torch.Tensor]) -> Region:
+        """The region the captured pass at x was in, chosen by that pass's own ReLUs (a > 0 is on)."""
+        relus = [layer for layer in self.module.layers if isinstance(layer, ReLULayer)]
+        active = tuple(tuple(cache[self.name_of(layer.hook_a)].gt(0).tolist()) for layer in relus)
+        return region_of_pass(self.regions, self.weights64, x, active)
+
+    @staticmethod
+    def target(x: float) -> float | None:
+        """What the net was trained to output, sqrt(x); None where sqrt is undefined (x < 0)."""
+        return math.sqrt(x) if x >= 0 else None
+
+    def extrapolating(self, x: float) -> bool:
+        lo, hi = self.domain
+        return not lo <= x <= hi

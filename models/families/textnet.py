@@ -1,0 +1,50 @@
+"""The article's text net family: one token in, one logit per word out. It reads only the last token of a text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Self
+
+import torch
+
+from models.families.base import TextModel, Weights, ready
+from models.hooks import run_with_cache
+from models.textnet import TextNet, TextNetConfig
+from models.tokenizers import WordTokenizer
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedTextNet(TextModel[TextNet]):
+    """A trained text net with its tokenizer."""
+
+    family = "textnet"
+
+    @classmethod
+    def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
+        config = TextNetConfig(**record["config"])
+        return cls(model_id, record, ready(TextNet(config), weights), WordTokenizer(list(config.vocab)))
+
+    @property
+    def eos(self) -> str:
+        return self.module.config.eos
+
+    @property
+    def embedding(self) -> list[list[float]]:
+        """The whole table, [vocab][d_embed]: every word's point."""
+        table: list[list[float]] = self.module.embed.weight.tolist()
+        return table
+
+    def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The logits after the last token ([vocab]) and every hook's value, without the batch axis."""
+        logits, cache = run_with_cache(self.module, torch.tensor(ids[-1:]))
+        return logits[0], {name: value[0] for name, value in cache.items()}
+
+    def reads(self, context: list[int]) -> tuple[int, ...]:
+        """What the net sees of a context: its last token."""
+        return tuple(context[-1:])
+
+    def next_logits(self, context: list[int]) -> torch.Tensor:
+        """The logits after `context`, which for this net means after its last token."""
+        with torch.no_grad():
+            logits: torch.Tensor = self.module(torch.tensor(context[-1:]))[0]  # [vocab]
+        return logits

@@ -1,0 +1,111 @@
+"""The one training loop, and the run around it that every recipe shares.
+
+`fit` moves a model's weights: at each step the recipe's loss (which draws its own batch), backward, the optimizer's
+step and the schedule's; the loss curve keeps about LOSS_CURVE_POINTS of the steps. `train` seeds, asks the recipe
+for its model and loss, fits, lets the recipe evaluate, and writes the weights and the record. One thread: the same
+seed gives the same floats.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.training import record
+from models.training.progress import Progress
+from models.training.recipe import LossAt, Outcome, Recipe
+from models.training.record import Optimizer, TrainingRecord
+
+LOSS_CURVE_POINTS = 100
+
+
+def keeps_loss(step: int, steps: int) -> bool:
+    """Whether `step` goes into the loss curve: the first, then about LOSS_CURVE_POINTS evenly spaced."""
+    return step == 1 or step % max(1, steps // LOSS_CURVE_POINTS) == 0
+
+
+def optimizer_for(model: nn.Module, spec: Optimizer) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if spec.name == "SGD":
+        return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    if spec.name == "Adam":
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
+
+
+def fit(model: nn.Module, loss_at: LossAt, steps: int, spec: Optimizer, progress: Progress) -> list[list[float]]:
+    """Train `model` for `steps` steps of `loss_at(step)`; returns the loss curve, [step, loss] pairs."""
+    optimizer = optimizer_for(model, spec)
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps) if spec.schedule != "constant" else None
+    )
+    model.train()
+    curve: list[list[float]] = []
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss = loss_at(step)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        if keeps_loss(step, steps):
+            curve.append([step, loss.item()])
+        progress.update(step, loss.item())
+    model.eval()
+    return curve
+
+
+def train_seed(recipe: Recipe, seed: int, bar: Progress | None = None) -> tuple[nn.Module, list[list[float]]]:
+    """The recipe's model trained from `seed` (in eval mode), and its loss curve."""
+    torch.set_num_threads(1)  # one thread: the same seed gives the same floats
+    torch.manual_seed(seed)
+    setup = recipe.setup(seed)
+    curve = fit(setup.model, setup.loss_at, recipe.steps, recipe.optimizer, bar or Progress("", 1, enabled=False))
+    return setup.model, curve
+
+
+def train(recipe: Recipe, out_dir: Path, progress: bool = True) -> TrainingRecord:
+    """Train `recipe` from its seed (trying its seeds in order until one is accepted), write its weights and
+    record to out_dir, and return the record."""
+    started = time.perf_counter()
+    seeds = recipe.seeds
+    searching = len(seeds) > 1
+    outcomes: list[Outcome] = []
+    for seed in seeds:
+        bar = Progress(f"{recipe.id} seed {seed}" if searching else recipe.id, recipe.steps, enabled=progress)
+        bar.enabled &= not searching or bar.live  # a log of a seed search gets one line per seed, below
+        model, curve = train_seed(recipe, seed, bar)
+        outcome = recipe.evaluate(model, seed, curve)
+        outcomes.append(outcome)
+        if searching and progress:
+            bar.enabled = True
+            bar.note(", ".join(f"{key} {value}" for key, value in outcome.summary.items() if key != "seed"))
+        if outcome.accepted:
+            break
+    else:
+        raise RuntimeError(f"{recipe.id}: no seed in {seeds} gives what the recipe wants")
+    trained = TrainingRecord(
+        id=recipe.id,
+        family=recipe.family,
+        title=recipe.title,
+        description=recipe.description,
+        config=recipe.config_dict(),
+        seed=seed,
+        init=recipe.init,
+        data=outcome.data,
+        optimizer=recipe.optimizer,
+        loss=recipe.loss,
+        epochs=recipe.steps,
+        loss_curve=curve,
+        metrics=outcome.metrics,
+        trained_at=record.now(),
+        duration_s=round(time.perf_counter() - started, 2),
+        torch_version=record.torch_version(),
+        command=record.command(recipe.id),
+        extra={**recipe.seed_search(outcomes), **outcome.extra},
+    )
+    record.save(model, trained, out_dir)
+    return trained

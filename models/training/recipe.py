@@ -1,0 +1,65 @@
+"""A recipe: how one shipped model is trained. The loop (models/training/loop.py) is shared; a recipe supplies the
+model, the loss of a step (drawing its own batch), and the evaluation whose figures go into the record."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from models.training.record import Optimizer
+
+LossAt = Callable[[int], torch.Tensor]  # step (1-based) → the training loss on that step's batch
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A model just built from the seed, and the loss to train it on."""
+
+    model: nn.Module
+    loss_at: LossAt
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the trained model achieved: its metrics, the record's data and extra fields, and whether the recipe
+    keeps it (a recipe that searches seeds rejects those that do not show what the model is for)."""
+
+    metrics: dict[str, float]
+    data: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+    accepted: bool = True
+    summary: dict[str, Any] = field(default_factory=dict)  # one entry of a seed search
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe(ABC):
+    family: ClassVar[str]
+    id: str
+    title: str
+    description: str
+    seeds: tuple[int, ...]  # tried in order until `evaluate` accepts one; most recipes name one
+    steps: int
+    optimizer: Optimizer
+    loss: str  # the loss, in words
+    init: str = "PyTorch defaults"
+
+    @abstractmethod
+    def config_dict(self) -> dict[str, Any]:
+        """The model's config, as the record stores it."""
+
+    @abstractmethod
+    def setup(self, seed: int) -> Setup:
+        """The model and its training loss, built after the global torch seed is set to `seed`."""
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, seed: int, curve: list[list[float]]) -> Outcome:
+        """The trained model's figures (`model` is in eval mode)."""
+
+    def seed_search(self, outcomes: list[Outcome]) -> dict[str, Any]:
+        """The record's account of the seeds tried, when there were several to try."""
+        return {}
