@@ -2,7 +2,7 @@
 
 Starts the server with the production command on a free loopback port and drives the system Chromium (headless,
 through Playwright) over the gallery and every model page. The times are read from the page's own performance
-marks (static/js/perf.js), so they measure the app's real path: navigation start to the page's first drawn state,
+marks (static/js/core/perf.js), so they measure the app's real path: navigation start to the page's first drawn state,
 and a slider's input event to the redrawn plots, API round trip included. Page weight is read from the page's
 Resource Timing: every response that finished before that first state was drawn.
 
@@ -129,7 +129,7 @@ class Timings(TypedDict):
     first: float | None
     fcp: float | None
     load: float
-    plotly: float | None  # Plotly has been run (static/js/plots.js)
+    plotly: float | None  # Plotly has been run (static/js/views/plotly.js)
     api_start: float | None  # the first API request of the page (its module has started)
     api_end: float | None  # the last API response before the first render
     responses: list[Entry]
@@ -226,7 +226,7 @@ class Bench:
             except PlaywrightTimeoutError:
                 raise NotMeasuredError(
                     f"no layerwalk:first-render mark {TIMEOUT_MS} ms after navigation start (did the page fail, or "
-                    "not set body[data-rendered]? is static/js/perf.js loaded?)"
+                    "not set body[data-rendered]? is static/js/core/perf.js loaded?)"
                 ) from None
         timings: Timings = page.evaluate(TIMINGS_JS)
         return timings

@@ -7,6 +7,8 @@ attention scores (a later word, above the diagonal) are null. The next-token dis
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -27,21 +29,27 @@ class Stage(BaseModel):
     label: str = Field(description="Its name on the page, and its key in static/captions/gpt.json")
     hooks: list[str] = Field(description="Hook names; {layer} stands for the block the page has chosen")
     per_head: bool = Field(default=False, description="The values have a head axis first: one head is shown")
-    square: bool = Field(default=False, description="[query_pos][key_pos]: both axes are the tokens")
     all_heads: bool = Field(default=False, description="Every head is shown too, side by side")
+    columns: Literal["index", "tokens", "vocab"] = Field(
+        default="index",
+        description="What the last axis counts: a vector's index, the tokens (key positions), or the vocabulary",
+    )
+    probabilities: bool = Field(default=False, description="The values are probabilities (0 to 1), not signed")
 
 
 # The walk, in forward order. Each hook is checked against the model's own hook names (tests/app/test_gpt_api.py).
+HEADS = {"per_head": True}
+SQUARE = {"per_head": True, "columns": "tokens"}
 STAGES = [
     Stage(label="embeddings", hooks=["hook_embed"]),
     Stage(label="positions", hooks=["hook_pos_embed"]),
     Stage(label="sum", hooks=["blocks.0.hook_resid_pre"]),
     Stage(label="layer norm", hooks=["blocks.{layer}.ln1.hook_normalized"]),
-    Stage(label="Q, K, V", hooks=[f"blocks.{{layer}}.attn.hook_{x}" for x in "qkv"], per_head=True),
-    Stage(label="q·kᵀ", hooks=["blocks.{layer}.attn.hook_scores_raw"], per_head=True, square=True),
-    Stage(label="÷√d, mask", hooks=["blocks.{layer}.attn.hook_scores"], per_head=True, square=True),
-    Stage(label="softmax", hooks=["blocks.{layer}.attn.hook_pattern"], per_head=True, square=True, all_heads=True),
-    Stage(label="heads", hooks=["blocks.{layer}.attn.hook_z"], per_head=True),
+    Stage(label="Q, K, V", hooks=[f"blocks.{{layer}}.attn.hook_{x}" for x in "qkv"], **HEADS),
+    Stage(label="q·kᵀ", hooks=["blocks.{layer}.attn.hook_scores_raw"], **SQUARE),
+    Stage(label="÷√d, mask", hooks=["blocks.{layer}.attn.hook_scores"], **SQUARE),
+    Stage(label="softmax", hooks=["blocks.{layer}.attn.hook_pattern"], **SQUARE, all_heads=True, probabilities=True),
+    Stage(label="heads", hooks=["blocks.{layer}.attn.hook_z"], **HEADS),
     Stage(label="attention out", hooks=["blocks.{layer}.hook_attn_out", "blocks.{layer}.hook_resid_mid"]),
     Stage(label="layer norm 2", hooks=["blocks.{layer}.ln2.hook_normalized"]),
     Stage(
@@ -50,7 +58,7 @@ STAGES = [
     ),
     Stage(label="residual out", hooks=["blocks.{layer}.hook_resid_post"]),
     Stage(label="final layer norm", hooks=["ln_final.hook_normalized"]),
-    Stage(label="logits", hooks=["hook_logits"]),
+    Stage(label="logits", hooks=["hook_logits"], columns="vocab"),
 ]
 
 

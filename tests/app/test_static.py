@@ -29,23 +29,23 @@ def test_a_gzip_client_gets_the_file_compressed_and_a_browser_may_keep_vendored_
 
 
 def test_a_client_without_gzip_gets_the_plain_file_and_our_own_files_are_revalidated(client: Client) -> None:
-    response = client.get("/static/js/mlp.js", headers={"accept-encoding": "identity"})
+    response = client.get("/static/js/pages/mlp.js", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in response.headers
-    assert response.content == (STATIC_DIR / "js/mlp.js").read_bytes()
+    assert response.content == (STATIC_DIR / "js/pages/mlp.js").read_bytes()
     assert response.headers["vary"] == "Accept-Encoding"
     assert response.headers["cache-control"] == REVALIDATE
-    refused = client.get("/static/js/mlp.js", headers={"accept-encoding": "gzip;q=0"})
+    refused = client.get("/static/js/pages/mlp.js", headers={"accept-encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers
 
 
 def test_each_variant_answers_304_to_its_own_etag(client: Client) -> None:
-    zipped = client.get("/static/js/mlp.js", headers=GZIP).headers["etag"]
-    plain = client.get("/static/js/mlp.js", headers={"accept-encoding": "identity"}).headers["etag"]
+    zipped = client.get("/static/js/pages/mlp.js", headers=GZIP).headers["etag"]
+    plain = client.get("/static/js/pages/mlp.js", headers={"accept-encoding": "identity"}).headers["etag"]
     assert zipped != plain
-    again = client.get("/static/js/mlp.js", headers={**GZIP, "if-none-match": zipped})
+    again = client.get("/static/js/pages/mlp.js", headers={**GZIP, "if-none-match": zipped})
     assert (again.status_code, again.content) == (304, b"")
     assert again.headers["cache-control"] == REVALIDATE
-    assert client.get("/static/js/mlp.js", headers={**GZIP, "if-none-match": plain}).status_code == 200
+    assert client.get("/static/js/pages/mlp.js", headers={**GZIP, "if-none-match": plain}).status_code == 200
 
 
 def test_a_range_request_and_a_tiny_file_are_served_plain(client: Client) -> None:

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.injects]
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = [
     ("/", None),
-    ("/models/sqrt-mlp-2x2", "body[data-rendered-x]"),
+    ("/models/sqrt-mlp-2x2", "body[data-rendered]"),
     ("/models/textnet-4d-adam", "body[data-rendered]"),
     ("/models/tiny-gpt", "body[data-rendered]"),
     ("/models/tiny-translator", "body[data-rendered]"),

@@ -34,7 +34,7 @@ def test_the_gallery_shows_every_model_and_a_card_opens_its_page(page: Page, ser
         expect(card).to_contain_text(f"{model['n_params']:,} parameters")
     cards.first.locator("a").click()
     page.wait_for_url(f"{server}/models/{models[0]['id']}")
-    page.wait_for_selector("body[data-rendered-x]")
+    page.wait_for_selector("body[data-rendered]", state="attached")
 
 
 def test_a_mistyped_model_link_shows_the_known_models_and_leads_back_to_the_gallery(

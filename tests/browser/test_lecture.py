@@ -36,7 +36,7 @@ def test_presentation_mode_is_large_high_contrast_and_chrome_free_at_1920(page: 
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(f"{server}{path}?present=1")
     if path != "/":
-        page.wait_for_selector("body[data-rendered], body[data-rendered-x]", state="attached")
+        page.wait_for_selector("body[data-rendered]", state="attached")
     style = page.evaluate("""() => { const s = getComputedStyle(document.body);
         return {size: parseFloat(s.fontSize), color: s.color, background: s.backgroundColor}; }""")
     assert style["size"] >= 24
@@ -110,7 +110,7 @@ def test_share_shows_the_link_and_a_qr_code_that_decodes_to_it(page: Page, serve
 
 def test_plots_download_as_png_and_svg_and_the_view_as_json(page: Page, server: str) -> None:
     page.goto(f"{server}/models/sqrt-mlp-2x2?x=3")
-    page.wait_for_selector('body[data-rendered-x="3"]', state="attached")
+    wait_for_state(page, x=3)
     plot = page.locator("#plot-function")
     plot.hover()
     assert plot.locator('[data-title="Share chart..."]').count() == 0  # Plotly's cloud upload is removed

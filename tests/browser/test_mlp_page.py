@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Guard
+from tests.browser.conftest import Guard, wait_for_state
 
 pytestmark = pytest.mark.browser
 MLPS = ["sqrt-mlp-2x2", "sqrt-mlp-16x16"]
@@ -21,12 +21,12 @@ def _api_forward(server: str, model_id: str, x: float) -> dict:  # type: ignore[
 
 
 def _wait_for_x(page: Page, x: str) -> None:
-    page.wait_for_selector(f'body[data-rendered-x="{x}"]', state="attached")
+    wait_for_state(page, x=float(x))
 
 
 def _walk_numbers(page: Page) -> dict[str, list[str]]:
     """The numbers the walk prints for each hook, as text."""
-    rows = page.locator("#walk .step")
+    rows = page.locator("#trace .step")
     return {
         row.get_attribute("data-hook") or "": row.evaluate(
             "r => (r.textContent.split(': ').slice(1).join(': ').match(/-?\\d+\\.\\d+/g) || [])"
@@ -97,7 +97,7 @@ def test_relus_that_are_off_are_marked_in_the_walk_the_tables_and_the_diagram(pa
     assert off > 0
     page.goto(f"{server}/models/sqrt-mlp-16x16?x=1")
     _wait_for_x(page, "1")
-    expect(page.locator("#walk .off")).to_have_count(off)
+    expect(page.locator("#trace .off")).to_have_count(off)
     expect(page.locator("#layers tr.off")).to_have_count(off)
     expect(page.locator("#network circle.off")).to_have_count(off)
 
@@ -124,7 +124,7 @@ def test_an_out_of_range_x_shows_the_servers_message_and_keeps_the_last_view(
         page.locator("#x-number").press("Enter")
     expect(page.locator("#error")).to_contain_text("5000.0 is out of range")
     expect(page.locator("#error")).to_contain_text("between -1000 and 1000")
-    assert page.locator("body").get_attribute("data-rendered-x") == "4"
+    assert page.evaluate("() => JSON.parse(document.body.dataset.rendered).x") == 4
 
 
 def test_the_controls_wait_for_the_first_render(page: Page, server: str) -> None:

@@ -1,4 +1,4 @@
-"""The performance marks `make bench` reads (static/js/perf.js) exist on every page kind and come in order, and a
+"""The performance marks `make bench` reads (static/js/core/perf.js) exist on every page kind and come in order, and a
 model page loads in the order that keeps its first render fast (its API requests before Plotly runs, every module
 preloaded).
 

@@ -20,7 +20,7 @@ def _api(server: str, model_id: str, endpoint: str, body: dict[str, Any]) -> dic
 
 
 def _walk(page: Page) -> dict[str, list[str]]:
-    rows = page.locator("#walk .step").all()
+    rows = page.locator("#trace .step").all()
     script = "r => r.textContent.split(': ').slice(1).join(': ').match(/-?\\d+\\.\\d+/g)"
     return {row.get_attribute("data-hook") or "": row.evaluate(script) for row in rows}
 
@@ -36,7 +36,7 @@ def test_picking_a_word_walks_it_and_greedy_shows_the_dog_trap(page: Page, serve
     wait_for_state(page, word="dog")
     expected = _api(server, "textnet-2d-sgd", "forward", {"input": "dog", "temperature": 1})
     assert _walk(page) == {s["name"]: [f"{v:.4f}" for v in s["data"]] for s in expected["steps"]}
-    expect(page.locator("#walk")).to_contain_text("Predicted token: dog")
+    expect(page.locator("#trace")).to_contain_text("Predicted token: dog")
     expect(page.get_by_role("button", name="dog", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#chain-greedy")).to_contain_text("dog → dog → dog")
     expect(page.locator("#chain-greedy [data-stop=loop]")).to_have_text("stuck: dog → dog")

@@ -1,4 +1,4 @@
-// fetch + error display. Every API error carries {"detail": "..."} naming the problem and the fix.
+// Requests to our own API. Every API error carries {"detail": "..."} naming the problem and the fix.
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -28,34 +28,25 @@ export async function postJSON(url, payload) {
   );
 }
 
-const box = () => document.getElementById("error");
-
-export function showError(error) {
-  const el = box();
-  el.textContent = error instanceof ApiError ? `${error.detail} (HTTP ${error.status})` : String(error);
-  el.hidden = false;
-}
-
-export function clearError() {
-  const el = box();
-  el.hidden = true;
-  el.textContent = "";
-}
-
 // Run `task(value)` for the newest value only, one call at a time: a slider sends many values while a request
-// is in flight; the ones in between are skipped, and the last one is always served.
+// is in flight; the ones in between are skipped, and the last one is always served. Each call returns a promise
+// that resolves once the newest value has been served.
 export function coalesced(task) {
   let pending = null;
-  let busy = false;
-  return async (value) => {
+  let running = null;
+  return (value) => {
     pending = { value };
-    if (busy) return;
-    busy = true;
-    while (pending !== null) {
-      const next = pending.value;
-      pending = null;
-      await task(next);
-    }
-    busy = false;
+    running ??= (async () => {
+      try {
+        while (pending !== null) {
+          const next = pending.value;
+          pending = null;
+          await task(next);
+        }
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
   };
 }

@@ -1,4 +1,4 @@
-// Thin wrappers around the vendored Plotly, so every page draws with the same look.
+// The vendored Plotly, and what every plot shares: its configuration, colours, layout and number format.
 /* global Plotly */
 
 // Plotly (1.5 MB) is a classic script that each model page loads with `defer` *after* its own module
@@ -7,7 +7,7 @@
 export const plotlyReady = new Promise((resolve, reject) => {
   const script = document.getElementById("plotly");
   const ready = () => {
-    performance.mark("layerwalk:plotly-ready"); // for the bench (static/js/perf.js lists the marks)
+    performance.mark("layerwalk:plotly-ready"); // for the bench (static/js/core/perf.js lists the marks)
     resolve(window.Plotly);
   };
   if (window.Plotly) ready();
@@ -35,6 +35,8 @@ export const CONFIG = {
 export const BLUE = "#2166ac";
 export const RED = "#b2182b";
 export const GREY = "#8a8a8a";
+export const ORANGE = "#e08214"; // what is selected: the current word, the argmax, the region holding x
+export const CUT = "#d4d4d4"; // a token top-k or top-p cut
 // Signed values: a diverging scale centred on 0 (blue +, red −), readable by colour-blind viewers.
 export const DIVERGING = [
   [0, RED],
@@ -57,7 +59,7 @@ export function drawnFrom() {
 export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits);
 // In presentation mode every plot's text is sized for the back row of a lecture hall.
 export const PRESENT = document.documentElement.classList.contains("present");
-const TEXT = PRESENT ? 24 : 13;
+export const TEXT = PRESENT ? 24 : 13;
 
 export function baseLayout(extra = {}) {
   return {
@@ -67,44 +69,4 @@ export function baseLayout(extra = {}) {
     plot_bgcolor: "rgba(0,0,0,0)",
     ...extra,
   };
-}
-
-// A matrix as an annotated heatmap: numbers on the cells when there are few enough to read.
-// Signed values get the diverging scale centred on 0; magnitudes (`sequential`) get viridis from 0. Null cells
-// (masked attention scores) are left blank.
-export function heatmap(el, { z, x, y, title, annotate = true, highlightRow = null, sequential = false }) {
-  const cells = z.length * (z[0]?.length ?? 0);
-  const showText = annotate && cells <= 64 && (z[0]?.length ?? 0) <= 8;
-  const limit = Math.max(1e-9, ...z.flat().filter((v) => v !== null).map(Math.abs));
-  const scale = sequential ? { colorscale: "Viridis", zmin: 0, zmax: limit } : { colorscale: DIVERGING, zmin: -limit, zmax: limit, zmid: 0 };
-  const trace = {
-    type: "heatmap",
-    z,
-    x,
-    y,
-    ...scale,
-    hovertemplate: "%{y}, %{x}: %{z:.4f}<extra></extra>",
-    texttemplate: showText ? "%{z:.3f}" : "",
-    textfont: { size: PRESENT ? 20 : 12 },
-    showscale: false,
-  };
-  const layout = baseLayout({
-    title: { text: title, font: { size: TEXT } },
-    height: Math.min(PRESENT ? 640 : 420, (PRESENT ? 110 : 70) + (PRESENT ? 36 : 22) * z.length),
-    margin: { l: 16 + (PRESENT ? 14 : 7) * Math.max(4, ...y.map((label) => String(label).length)), r: 10, t: PRESENT ? 50 : 30, b: PRESENT ? 60 : 30 },
-    yaxis: { autorange: "reversed", type: "category" },
-    xaxis: { type: "category", side: "bottom" },
-    plot_bgcolor: z.flat().some((v) => v === null) ? "#b8b8b8" : "rgba(0,0,0,0)", // null cells show as grey: masked
-    shapes: highlightRow === null ? [] : [{ type: "rect", xref: "paper", x0: 0, x1: 1, y0: highlightRow - 0.5,
-      y1: highlightRow + 0.5, yref: "y", line: { color: "#e08214", width: 3 } }],
-  });
-  return Plotly.react(el, [trace], layout, CONFIG);
-}
-
-// A training loss curve from a record's [[epoch, loss]] pairs, on a log scale.
-export function lossPlot(el, curve, lossName) {
-  const trace = { x: curve.map((p) => p[0]), y: curve.map((p) => p[1]), mode: "lines", line: { color: BLUE } };
-  const layout = baseLayout({ height: 260, xaxis: { title: { text: "epoch" } },
-    yaxis: { type: "log", title: { text: lossName } } });
-  return Plotly.react(el, [trace], layout, CONFIG);
 }

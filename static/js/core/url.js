@@ -1,4 +1,4 @@
-// The page's state lives in the query string, so a reload or a shared link restores the view.
+// The view's state in the query string, so a reload or a shared link restores it.
 
 export function readState(defaults) {
   const params = new URLSearchParams(window.location.search);
@@ -16,15 +16,12 @@ export function readState(defaults) {
   return state;
 }
 
-// A link's numbers are checked before use: each key with a check that fails falls back to its default alone.
-export const within = (v, lo, hi) => Number.isFinite(v) && v >= lo && v <= hi;
-export const whole = (v, lo, hi) => Number.isInteger(v) && within(v, lo, hi);
-export function keepValid(state, defaults, checks) {
-  for (const [key, ok] of Object.entries(checks)) if (!ok(state[key])) state[key] = defaults[key];
-}
-
 export function writeState(state) {
   const params = new URLSearchParams(window.location.search);
   for (const [key, value] of Object.entries(state)) params.set(key, String(value));
   window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
 }
+
+// A link's numbers are checked before use: each key whose check fails falls back to its default alone.
+export const within = (v, lo, hi) => Number.isFinite(v) && v >= lo && v <= hi;
+export const whole = (v, lo, hi) => Number.isInteger(v) && within(v, lo, hi);

@@ -1,4 +1,8 @@
-// Building DOM nodes from data: text only (textContent), never HTML strings.
+// Building DOM nodes from data (text only: textContent, never HTML strings), the page's error box, and its
+// "download JSON" link.
+import { ApiError } from "./api.js";
+
+export const $ = (id) => document.getElementById(id);
 
 export function el(tag, { dataset = {}, ...props } = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -16,6 +20,19 @@ export function svgEl(tag, attrs = {}, text = null) {
   return node;
 }
 
+// The error box: the server's message (it names the problem and the fix), in view of whoever caused it.
+export function showError(error) {
+  const box = $("error");
+  box.textContent = error instanceof ApiError ? `${error.detail} (HTTP ${error.status})` : String(error);
+  box.hidden = false;
+}
+
+export function clearError() {
+  const box = $("error");
+  box.hidden = true;
+  box.textContent = "";
+}
+
 // The page's "download JSON" link: the API's answer behind what is on screen, as a file. Writing the file out takes
 // milliseconds for a big answer, so it is done after the state is on screen, or at once if the link is used first.
 let offered = null; // the link's object URL
@@ -26,10 +43,10 @@ function writeOut() {
   pending = null;
   if (offered) URL.revokeObjectURL(offered);
   offered = URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }));
-  Object.assign(document.getElementById("download-json"), { href: offered, download: filename, hidden: false });
+  Object.assign($("download-json"), { href: offered, download: filename, hidden: false });
 }
 for (const type of ["click", "auxclick", "contextmenu"]) {
-  document.getElementById("download-json")?.addEventListener(type, writeOut);
+  $("download-json")?.addEventListener(type, writeOut);
 }
 export function offerJSON(data, filename) {
   if (pending === null) requestAnimationFrame(() => setTimeout(writeOut)); // after the next frame is painted

@@ -1,6 +1,7 @@
-// The walk in the article's words: one line per step, ReLUs that are off struck through.
-import { el } from "./dom.js";
-import { fmt } from "./plots.js";
+// The trace: an input followed through the net in the article's words, one line per step, ReLUs that are off
+// struck through.
+import { el } from "../core/dom.js";
+import { fmt } from "./plotly.js";
 
 // Units of a ReLU step whose z (the step just before it) was ≤ 0.
 export function offUnits(steps, index) {
@@ -18,11 +19,10 @@ function vector(data, off) {
   return line;
 }
 
-export function renderWalk(pre, steps, { before = [], after = [] } = {}) {
+export function trace(pre, steps, { before = [], after = [] } = {}) {
   pre.replaceChildren(...before.map((text) => el("div", {}, text)));
   steps.forEach((step, i) => {
-    const isA = step.name.endsWith(".hook_a");
-    const off = isA ? offUnits(steps, i) : new Set();
+    const off = step.activation === "ReLU" ? offUnits(steps, i) : new Set();
     const row = el("div", { className: "step", dataset: { hook: step.name } }, `${step.title}: `);
     const scalar = step.shape.length === 1 && step.shape[0] === 1;
     row.append(scalar ? el("span", {}, fmt(step.data[0])) : vector(step.data, off));

@@ -1,0 +1,54 @@
+// The selection store: the one view state of a page ({stage, layer, head, text, t, …}). Every view and control
+// subscribes to it and sets it; the URL mirrors it. Nothing keeps a private copy.
+import { readState, writeState } from "./url.js";
+
+export class Store extends EventTarget {
+  #state;
+
+  // `defaults` names every key and its type (number or string); the URL's values replace them where valid.
+  constructor(defaults, checks = {}) {
+    super();
+    this.defaults = Object.freeze({ ...defaults });
+    this.#state = Object.freeze(readState(defaults));
+    this.check(checks);
+  }
+
+  get state() {
+    return this.#state;
+  }
+
+  // Checks a value must pass (some are known only once the model's detail is in: the number of heads, say).
+  // A value in the store that fails its check falls back to its default, alone; `defaults` known only then (the
+  // vocabulary's first word) replace the ones given at first.
+  check(checks, defaults = {}) {
+    this.defaults = Object.freeze({ ...this.defaults, ...defaults });
+    const fixed = {};
+    for (const [key, ok] of Object.entries(checks)) if (!ok(this.#state[key])) fixed[key] = this.defaults[key];
+    this.#state = Object.freeze({ ...this.#state, ...fixed });
+  }
+
+  // Writes the whole state into the URL (the first view drawn: its link is complete from the start).
+  mirror() {
+    writeState(this.#state);
+  }
+
+  // Changes some keys; subscribers hear which changed. `quiet` changes are announced as {quiet: true}, so a
+  // controller can tell a revert from a wish.
+  set(change, { quiet = false } = {}) {
+    const changed = new Set(Object.keys(change).filter((key) => !Object.is(this.#state[key], change[key])));
+    if (!changed.size) return changed;
+    this.#state = Object.freeze({ ...this.#state, ...change });
+    writeState(this.#state);
+    this.dispatchEvent(new CustomEvent("change", { detail: { state: this.#state, changed, quiet } }));
+    return changed;
+  }
+
+  // fn(state, changed, quiet) after every change to any of `keys` (all keys when none are given).
+  subscribe(fn, keys = null) {
+    const listener = ({ detail: { state, changed, quiet } }) => {
+      if (keys === null || keys.some((key) => changed.has(key))) fn(state, changed, quiet);
+    };
+    this.addEventListener("change", listener);
+    return () => this.removeEventListener("change", listener);
+  }
+}

@@ -1,0 +1,171 @@
+// The GPT page: step through every stage of the forward pass, the next-word distribution, the logit lens,
+// generation one word at a time, and the comparison of two inputs. Every number comes from /api; the store,
+// mirrored in the URL, holds the whole view. Which hooks each stage shows comes from the model's detail.
+/* global Plotly */
+import { getJSON, postJSON } from "../core/api.js";
+import { $, el, showError } from "../core/dom.js";
+import { PageController } from "../core/page.js";
+import { Store } from "../core/store.js";
+import { whole, within } from "../core/url.js";
+import { heatmap } from "../views/heatmap.js";
+import { nextToken } from "../views/next-token.js";
+import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
+import { sampling, samplingControls } from "../views/sampling.js";
+import { digitKeys, stepper } from "../views/stepper.js";
+import { walk } from "../views/walk.js";
+
+const page = $("page");
+const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
+  "the boy took the money , reached the bank and saw the", "dog bites man ."];
+const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart on an axis
+
+const load = (s) => Promise.all([
+  postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
+  s.cmp.trim() ? postJSON(page.dataset.compareUrl, { input: s.text, other: s.cmp }) : null,
+]);
+const store = new Store({ text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
+const controller = new PageController({
+  store,
+  requestKeys: ["text", "t", "k", "p", "rp", "cmp"],
+  load,
+  draw,
+  summary: (s) => ({ text: s.text, stage: s.stage, layer: s.layer, head: s.head, ...sampling(s), cmp: s.cmp }),
+  download: ([result, comparison]) => [comparison ? { forward: result, compare: comparison } : result, `${page.dataset.modelId}-forward.json`],
+});
+controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
+const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const { vocab, config, limits, stages } = detail;
+// A bad number in a link falls back alone; the text stays (the server checks it).
+store.check({
+  t: (v) => v === 0 || within(v, limits.temperature_min, limits.temperature_max), p: (v) => within(v, 0, 1),
+  rp: (v) => v === 0 || within(v, 1, limits.repetition_penalty_max), seed: (v) => whole(v, 0, limits.seed_max - config.n_ctx),
+  k: (v) => whole(v, 0, limits.top_k_max), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
+  stage: (v) => whole(v, 0, stages.length - 1),
+});
+
+// ---- the stage on screen: its hooks' values, one head at a time where they have heads ----------------------------
+function stagePlot(box, step, tokens, stage, { head = null, small = false } = {}) {
+  const z = head === null ? step.data : step.data[head];
+  const y = labels(tokens);
+  const x = { tokens: y, vocab }[stage.columns] ?? z[0].map((_, d) => `${d}`);
+  const div = el("div", { className: small ? "plot heat small" : "plot heat", dataset: { hook: step.name, head: head ?? "" } });
+  box.append(div);
+  const title = head === null ? step.title : `${step.title}, head ${head}`;
+  return heatmap(div, { z, x, y, title, annotate: stage.columns === "tokens" && tokens.length <= 8, sequential: stage.probabilities });
+}
+
+function drawStage(result, { stage: index, layer, head }) {
+  const stage = stages[index];
+  const steps = Object.fromEntries(result.steps.map((s) => [s.name, s]));
+  const names = stage.hooks.map((hook) => hook.replace("{layer}", String(layer)));
+  $("stage-title").textContent = `${index + 1}. ${names.map((n) => steps[n].title).join(" · ")}`;
+  const masked = names.some((n) => steps[n].data.flat(3).includes(null)) ? "   (grey cells: masked)" : "";
+  $("stage-formula").textContent = names.map((n) => steps[n].formula).join("   |   ") + masked;
+  const box = $("stage-plots");
+  for (const div of box.querySelectorAll(".plot")) Plotly.purge(div);
+  box.replaceChildren();
+  for (const name of names) stagePlot(box, steps[name], result.tokens, stage, { head: stage.per_head ? head : null });
+  if (stage.all_heads) {
+    const grid = el("div", { className: "all-heads" });
+    box.append(el("h4", {}, "All heads"), grid);
+    for (let h = 0; h < config.n_heads; h++) stagePlot(grid, steps[names[0]], result.tokens, stage, { head: h, small: true });
+  }
+}
+
+// ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
+function lensTable(result) {
+  const head = el("tr", {}, el("th", { scope: "col" }, "after"), ...result.tokens.map((t, i) => el("th", { scope: "col" }, `${i} ${t}`)));
+  const rows = result.lens.map((layer) => el("tr", {}, el("th", { scope: "row" }, layer.layer),
+    ...layer.top.map(([[word, p]]) => el("td", { title: `top: ${word} ${fmt(p, 3)}` }, `${word} ${fmt(p, 2)}`))));
+  $("lens").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function compare(c) {
+  if (!c) {
+    $("compare-summary").textContent = "Type another text to compare, e.g. 'man bites dog .' against 'dog bites man .'.";
+    Plotly.purge("plot-compare");
+    return;
+  }
+  const n = c.distance[0].length;
+  const x = Array.from({ length: n }, (_, i) => `${i} ${c.tokens[i]}${c.tokens[i] === c.other_tokens[i] ? "" : ` | ${c.other_tokens[i]}`}`);
+  heatmap($("plot-compare"), { z: c.distance, x, y: c.layers.map((l) => l.layer), title: "‖a − b‖", sequential: true, annotate: false });
+  const first = c.first_difference;
+  $("compare-summary").textContent = (first === null ? `The two texts agree on their first ${n} words. `
+    : `They first differ at position ${first} ('${c.tokens[first]}' / '${c.other_tokens[first]}'). `) +
+    `Next word: '${c.prediction}' for the first, '${c.other_prediction}' for the second.`;
+}
+
+// ---- generation, one word at a time: the page shows the whole text in one pass, so it stops when the context is full
+const room = () => config.n_ctx - (controller.results?.[0].tokens.length ?? config.n_ctx);
+function generationButtons(busy) {
+  for (const id of ["step-one", "to-end"]) $(id).disabled = busy || room() <= 0;
+  $("gen-note").textContent = room() <= 0 ? `The context is full (${config.n_ctx} words): start a new text to go on.` : "";
+}
+
+async function generate(maxNew) {
+  const { text: prompt, seed } = store.state;
+  generationButtons(true);
+  try {
+    const start = $("generated").querySelectorAll("li:not(.stop)").length;
+    const body = { prompt, max_new_tokens: Math.min(maxNew, room()), ...sampling(store.state), seed: seed + start };
+    const out = await postJSON(page.dataset.generateUrl, body);
+    if (store.state.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
+    for (const step of out.steps) {
+      $("generated").append(el("li", {}, el("strong", {}, step.token), ` drawn with p = ${fmt(step.prob, 3)} from: `,
+        step.top.map(([w, p]) => `${w} ${fmt(p, 3)}`).join(", ")));
+    }
+    if (out.stop_reason !== "max_new_tokens") $("generated").append(el("li", { className: "stop" }, out.stop_reason === "eos" ? "end of sentence" : `repeated ${out.loop.join(" → ")}`));
+    await controller.update({ text: out.text });
+  } catch (error) {
+    showError(error);
+  } finally {
+    generationButtons(false);
+  }
+}
+
+// ---- one drawing: the activations depend on the text alone, so a temperature move redraws the next word alone --
+const changed = drawnFrom();
+async function draw([result, comparison], state) {
+  showControls(state);
+  if (changed("text", state.text)) {
+    $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));
+    lensTable(result);
+  }
+  if (changed("stage", [state.text, state.stage, state.layer, state.head])) drawStage(result, state);
+  if (changed("compare", [state.text, state.cmp])) compare(comparison);
+  generationButtons(false);
+  if (changed("next", [state.text, sampling(state)])) await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
+}
+
+function showControls(state) {
+  $("text").value = state.text;
+  $("compare").value = state.cmp;
+  $("layer").value = String(state.layer);
+  $("head").value = String(state.head);
+}
+
+function buildControls() {
+  $("examples").replaceChildren(...EXAMPLES.map((text) => {
+    const button = el("button", { type: "button", className: "word", disabled: true }, text);
+    button.addEventListener("click", () => { $("generated").replaceChildren(); store.set({ text }); });
+    return button;
+  }));
+  $("layer").replaceChildren(...Array.from({ length: config.n_layers }, (_, L) => el("option", { value: String(L) }, String(L))));
+  $("head").replaceChildren(...Array.from({ length: config.n_heads }, (_, h) => el("option", { value: String(h) }, String(h))));
+  $("layer").addEventListener("change", () => store.set({ layer: Number($("layer").value) }));
+  $("head").addEventListener("change", () => store.set({ head: Number($("head").value) }));
+  const submit = () => { $("generated").replaceChildren(); store.set({ text: $("text").value }); };
+  $("run").addEventListener("click", submit);
+  $("text").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
+  $("compare").addEventListener("change", () => store.set({ cmp: $("compare").value }));
+  $("step-one").addEventListener("click", () => generate(1));
+  $("to-end").addEventListener("click", () => generate(limits.max_new_tokens));
+}
+
+buildControls();
+const keys = samplingControls(store);
+await controller.start();
+for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
+stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });
+walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" });
+generationButtons(false);

@@ -1,0 +1,165 @@
+// The text-net page: pick a word, follow it through the net, turn logits into a next word, generate chains.
+// Every number comes from /api (the page's JSON twin); the store, mirrored in the URL, holds the whole view.
+/* global Plotly */
+import { getJSON, postJSON } from "../core/api.js";
+import { $, el } from "../core/dom.js";
+import { PageController } from "../core/page.js";
+import { Store } from "../core/store.js";
+import { whole } from "../core/url.js";
+import { heatmap } from "../views/heatmap.js";
+import { lossPlot } from "../views/loss.js";
+import { nextToken } from "../views/next-token.js";
+import { BLUE, CONFIG, ORANGE, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
+import { samplingControls } from "../views/sampling.js";
+import { stepper } from "../views/stepper.js";
+import { trace } from "../views/trace.js";
+import { walk } from "../views/walk.js";
+
+const page = $("page");
+
+// The greedy chain depends on the word alone: it is asked for once per word.
+const greedy = new Map();
+function load(s) {
+  const settings = { temperature: s.t, top_k: s.k || null, top_p: s.p || null };
+  if (!greedy.has(s.word)) {
+    greedy.set(s.word, postJSON(page.dataset.generateUrl, { prompt: s.word, temperature: 0 }));
+    greedy.get(s.word).catch(() => greedy.delete(s.word)); // a refused word is asked again, and refused again
+  }
+  return Promise.all([
+    postJSON(page.dataset.forwardUrl, { input: s.word, ...settings }),
+    greedy.get(s.word),
+    postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed }),
+  ]);
+}
+
+// A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
+// the vocabulary's first, known from the detail.
+const store = new Store({ word: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 });
+const controller = new PageController({
+  store,
+  requestKeys: ["word", "t", "k", "p", "seed"],
+  load,
+  draw,
+  summary: (s) => ({ word: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, seed: s.seed }),
+  download: ([forward, greedyChain, sampled], s) => [{ forward, greedy: greedyChain, sampled }, `${page.dataset.modelId}-${s.word}.json`],
+});
+if (store.state.word) controller.prefetch();
+const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const { vocab, embedding, training } = detail;
+const dEmbed = embedding[0].length;
+const dimension = (d) => whole(d, 0, dEmbed - 1); // which of the table's columns the plot shows
+store.check({ word: (w) => w !== "", dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
+
+// ---- controls ------------------------------------------------------------------------------------------------
+function buildControls() {
+  $("picker").replaceChildren(...vocab.map((word) => {
+    const button = el("button", { type: "button", className: "word", disabled: true, dataset: { word } }, word);
+    button.addEventListener("click", () => store.set({ word }));
+    return button;
+  }));
+  $("top-k").replaceChildren(el("option", { value: "0" }, "off"), ...vocab.map((_, i) => el("option", { value: String(i + 1) }, String(i + 1))));
+  if (dEmbed > 2) {
+    $("dims").hidden = false;
+    for (const [id, key] of [["dim-x", "dx"], ["dim-y", "dy"]]) {
+      $(id).replaceChildren(...embedding[0].map((_, d) => el("option", { value: String(d) }, String(d))));
+      $(id).addEventListener("change", () => store.set({ [key]: Number($(id).value) }));
+    }
+  }
+  $("sample-again").addEventListener("click", () => store.set({ seed: store.state.seed + 1 }));
+}
+
+function showControls(state) {
+  for (const button of $("picker").children) button.setAttribute("aria-pressed", String(button.dataset.word === state.word));
+  if (dEmbed > 2) {
+    $("dim-x").value = String(state.dx);
+    $("dim-y").value = String(state.dy);
+  }
+  for (const link of document.querySelectorAll("[data-model-link]")) link.search = window.location.search; // the other model opens on the same view
+}
+
+// ---- the trace and the weights it used -----------------------------------------------------------------------
+function weights(result) {
+  const matrices = [
+    { id: "heat-embed", title: `E, the embedding table [${vocab.length}×${dEmbed}]`, z: embedding, y: vocab,
+      x: embedding[0].map((_, d) => `dim ${d}`), row: vocab.indexOf(result.tokens.at(-1)) },
+    ...result.steps.filter((s) => s.W).map((s, i, all) => {
+      const last = i === all.length - 1;
+      return { id: `heat-${i}`, title: `${last ? "W_out" : `W${i + 1}`} [${s.W.length}×${s.W[0].length}]`, z: s.W,
+        y: last ? vocab : s.W.map((_, j) => `unit ${j}`), x: s.W[0].map((_, k) => `${i === 0 ? "e" : `a${i}`}[${k}]`) };
+    }),
+  ];
+  if (!$("weights").children.length) $("weights").append(...matrices.map((m) => el("div", { id: m.id, className: "plot heat layer" })));
+  for (const m of matrices) heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null });
+}
+
+// ---- embeddings ----------------------------------------------------------------------------------------------
+function embeddingPlot({ word, dx, dy }) {
+  const selected = vocab.indexOf(word);
+  const trace = {
+    type: "scatter", mode: "markers+text", x: embedding.map((e) => e[dx]), y: embedding.map((e) => e[dy]),
+    text: vocab, textposition: "top center", hovertemplate: "%{text}: (%{x:.4f}, %{y:.4f})<extra></extra>",
+    marker: { size: vocab.map((_, i) => (i === selected ? 16 : 10)), color: vocab.map((_, i) => (i === selected ? ORANGE : BLUE)),
+      line: { color: "black", width: 1 } },
+  };
+  const layout = baseLayout({ height: 340, showlegend: false, xaxis: { title: { text: `dim ${dx}` }, zeroline: true },
+    yaxis: { title: { text: `dim ${dy}` }, zeroline: true } });
+  return Plotly.react("plot-embed", [trace], layout, CONFIG);
+}
+
+// ---- generation: a greedy chain that repeats a transition can never leave it; a sampled one repeated it by chance
+function chain(box, result, isGreedy) {
+  const parts = result.prompt_tokens.map((t) => el("span", { className: "token prompt" }, t));
+  for (const step of result.steps) {
+    parts.push(el("span", { className: "arrow", ariaHidden: "true" }, " → "),
+      el("span", { className: "token", title: `p = ${fmt(step.prob)}; top: ${step.top.map(([t, p]) => `${t} ${fmt(p, 3)}`).join(", ")}` }, step.token));
+  }
+  const end = {
+    eos: ["done", `reached '${result.steps.at(-1)?.token}'`],
+    max_new_tokens: ["warn", `stopped after ${result.steps.length} new words`],
+    loop: isGreedy ? ["stuck", `stuck: ${result.loop?.join(" → ")}`] : ["warn", `repeated ${result.loop?.join(" → ")}`],
+  }[result.stop_reason];
+  parts.push(el("span", { className: `badge ${end[0]}`, dataset: { stop: result.stop_reason } }, end[1]));
+  box.replaceChildren(...parts);
+}
+
+// ---- training, drawn once --------------------------------------------------------------------------------------
+function trainingPanel() {
+  const search = training.seed_search;
+  $("training-summary").textContent =
+    `${training.optimizer.name} (lr ${training.optimizer.lr}, full batch) for ${training.epochs} epochs on the six pairs; ` +
+    `final loss ${fmt(training.metrics.final_loss, 4)}. Seed ${training.seed}: ${search.why} ` +
+    `(${search.tried.length} tried). Reproduce with: ${training.command}`;
+  lossPlot("plot-loss", training.loss_curve, "cross-entropy");
+  const head = el("tr", {}, ...["input", "target", "predicted", "p", ""].map((t) => el("th", { scope: "col" }, t)));
+  const rows = training.predictions.map((p) => {
+    const right = p.predicted === p.target;
+    return el("tr", { className: right ? "" : "wrong" }, ...[p.input, p.target, p.predicted, fmt(p.prob, 3), right ? "✓" : "✗"].map((t) => el("td", {}, t)));
+  });
+  $("pairs").replaceChildren(el("caption", {}, "Each training pair, as the trained net predicts it"), el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+// ---- one drawing: the weights and the embeddings do not depend on the sampling settings --------------------------
+const changed = drawnFrom();
+let drawn = null; // the answers on screen
+async function draw(answers, state) {
+  const [forward, greedyChain, sampled] = answers;
+  const fresh = answers !== drawn;
+  drawn = answers;
+  showControls(state);
+  if (fresh) {
+    trace($("trace"), forward.steps, { after: [["target", `Predicted token: ${forward.output.prediction}`]] });
+    chain($("chain-greedy"), greedyChain, true);
+    chain($("chain-sampled"), sampled, false);
+  }
+  if (changed("weights", state.word)) weights(forward);
+  if (changed("embedding", [state.word, state.dx, state.dy])) await embeddingPlot(state);
+  if (fresh) await nextToken($("plot-dist"), forward.output, vocab, { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t });
+}
+
+buildControls(); // while the requests are on the wire
+trainingPanel();
+const keys = samplingControls(store);
+await controller.start();
+for (const control of page.querySelectorAll("button, select, input")) control.disabled = false;
+stepper(store, { count: captions.stages.length, extraKeys: keys });
+walk(store, captions.stages);
