@@ -117,7 +117,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             "vocab": model.tokenizer.vocab,
             "target_vocab": target_vocab,
             "attentions": ATTENTION_HOOKS,
-            "limits": text.limits(len(target_vocab), model.module.config.n_ctx),
+            "limits": text.limits(len(target_vocab), model.module.config.n_ctx, room=model.module.config.n_ctx - 1),
         }
 
     def ids(

@@ -45,15 +45,19 @@ class TextLimits(BaseModel):
     temperature_max: float
     top_k_max: int = Field(description="The vocabulary size")
     repetition_penalty_max: float
-    max_new_tokens: int
+    max_new_tokens: int = Field(
+        description="The most tokens one generation adds (a request may ask for more, up to 20)"
+    )
     seed_max: int
 
 
-def limits(vocab_size: int, max_tokens: int) -> TextLimits:
+def limits(vocab_size: int, max_tokens: int, room: int = schemas.MAX_NEW_TOKENS) -> TextLimits:
+    """The limits of a model with this vocabulary and context; `room`: the most tokens a generation can add (a
+    translation stops at the decoder's context)."""
     return TextLimits(
         max_chars=schemas.MAX_TEXT_CHARS, max_tokens=max_tokens, temperature_min=schemas.TEMPERATURE_MIN,
         temperature_max=schemas.TEMPERATURE_CAP, top_k_max=vocab_size, repetition_penalty_max=schemas.PENALTY_CAP,
-        max_new_tokens=schemas.MAX_NEW_TOKENS, seed_max=schemas.SEED_MAX,
+        max_new_tokens=min(room, schemas.MAX_NEW_TOKENS), seed_max=schemas.SEED_MAX,
     )  # fmt: skip
 
 

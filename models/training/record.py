@@ -7,7 +7,7 @@ seed, data, optimizer, epochs, loss curve, metrics, and when, how long, with wha
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,10 @@ class TrainingRecord:
     torch_version: str
     command: str
     extra: dict[str, Any] = field(default_factory=dict)  # the family's own findings (a seed search, predictions)
+
+    def __post_init__(self) -> None:
+        if clash := sorted(set(self.extra) & {f.name for f in fields(self)}):
+            raise ValueError(f"{self.id}: the extra fields {clash} would replace the record's own")
 
     def to_json(self) -> dict[str, Any]:
         """The record as ID.json holds it: the family's extra fields sit beside the common ones."""

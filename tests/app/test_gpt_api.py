@@ -210,3 +210,100 @@ def test_generation_past_the_context_slides_a_window_of_the_last_24_words(client
         context = words[: len(result["prompt_tokens"]) + n][-24:]  # what the model saw for this step
         out = _forward(client, " ".join(context), temperature=0)["output"]
         assert step["token"] == out["prediction"]
+
+
+def test_every_hook_of_every_stage_is_a_hook_of_the_model_in_every_layer(client: Client) -> None:
+    detail = client.get(URL).json()
+    hooks = [hook for stage in detail["stages"] for hook in stage["hooks"]]
+    assert hooks[0] == "hook_embed"
+    assert hooks[-1] == "hook_logits"
+    for hook in hooks:
+        for layer in range(detail["config"]["n_layers"]):
+            assert hook.format(layer=layer) in detail["hook_names"], (hook, layer)
+
+
+def test_a_forward_of_max_tokens_is_served_and_one_more_is_refused(client: Client) -> None:
+    detail = client.get(URL).json()
+    n = detail["limits"]["max_tokens"]
+    assert n == detail["config"]["n_ctx"]
+    assert len(_forward(client, "the " * n)["tokens"]) == n
+    response = client.post(f"{URL}/forward", json={"input": "the " * (n + 1)})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"input: the text is {n + 1} tokens long")
+
+
+@pytest.mark.parametrize(
+    ("limit", "route", "field", "past"),
+    [
+        ("top_k_max", "forward", "top_k", 1),
+        ("temperature_max", "forward", "temperature", 0.01),
+        ("temperature_min", "forward", "temperature", -0.00005),  # below the smallest T above 0
+        ("repetition_penalty_max", "forward", "repetition_penalty", 0.01),
+        ("max_new_tokens", "generate", "max_new_tokens", 1),
+        ("seed_max", "generate", "seed", 1),
+    ],
+)
+def test_each_limit_in_the_detail_is_served_and_a_step_past_it_is_refused(
+    client: Client, limit: str, route: str, field: str, past: float
+) -> None:
+    value = client.get(URL).json()["limits"][limit]
+    body = {"input" if route == "forward" else "prompt": "the dog chased the"}
+    served = client.post(f"{URL}/{route}", json={**body, field: value})
+    assert served.status_code == 200, served.text
+    refused = client.post(f"{URL}/{route}", json={**body, field: value + past})
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith(f"{field}: ")
+
+
+def test_a_prompt_of_max_chars_is_served_and_one_more_character_is_refused(client: Client) -> None:
+    n = client.get(URL).json()["limits"]["max_chars"]
+    prompt = "the dog".ljust(n)  # spaces count as characters
+    served = client.post(f"{URL}/generate", json={"prompt": prompt, "temperature": 0, "max_new_tokens": 1})
+    assert served.status_code == 200, served.text
+    refused = client.post(f"{URL}/generate", json={"prompt": prompt + " ", "temperature": 0})
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith(f"prompt: the text is {n + 1} characters long")
+
+
+def _compare(client: Client, text: str, other: str) -> dict[str, Any]:
+    response = client.post(f"{URL}/compare", json={"input": text, "other": other})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_comparing_two_texts_gives_the_distance_of_their_residual_streams_in_the_forward_answers(
+    client: Client,
+) -> None:
+    text, other = "the dog chased the cat", "the dog chased the fox ."
+    found = _compare(client, text, other)
+    a, b = _forward(client, text), _forward(client, other)
+    assert (found["model"], found["tokens"], found["other_tokens"]) == ("tiny-gpt", a["tokens"], b["tokens"])
+    assert found["layers"] == [{"layer": lens["layer"], "hook": lens["hook"]} for lens in a["lens"]]
+    assert len(found["distance"]) == len(found["layers"])
+    for layer, row in zip(found["layers"], found["distance"], strict=True):
+        xs, ys = _steps(a)[layer["hook"]]["data"], _steps(b)[layer["hook"]]["data"]
+        assert len(row) == 5  # every position both texts have
+        for pos, d in enumerate(row):
+            norm = math.sqrt(sum((x - y) ** 2 for x, y in zip(xs[pos], ys[pos], strict=True)))
+            assert d == pytest.approx(norm, abs=1e-3), (layer, pos)  # from steps rounded to 4 places
+    assert found["first_difference"] == 4
+    assert all(d == 0 for row in found["distance"] for d in row[:4])
+    assert (found["prediction"], found["other_prediction"]) == (a["output"]["prediction"], b["output"]["prediction"])
+
+
+def test_when_one_text_begins_the_other_the_streams_never_part(client: Client) -> None:
+    found = _compare(client, "the dog chased", "the dog chased the cat")
+    assert found["first_difference"] is None
+    assert found["distance"] == [[0.0, 0.0, 0.0]] * len(found["layers"])
+
+
+def test_comparing_on_the_translator_is_a_404_naming_the_model_that_compares(client: Client) -> None:
+    response = client.post("/api/models/tiny-translator/compare", json={"input": "the cat .", "other": "a cat ."})
+    assert response.status_code == 404
+    assert "tiny-gpt" in response.json()["detail"]
+
+
+def test_a_comparison_without_the_other_text_is_a_422_naming_it(client: Client) -> None:
+    response = client.post(f"{URL}/compare", json={"input": "the dog"})
+    assert response.status_code == 422
+    assert "'other'" in response.json()["detail"]

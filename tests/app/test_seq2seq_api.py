@@ -109,3 +109,26 @@ def test_the_cross_rows_are_those_of_a_forward_pass_on_the_translation(client: C
 def test_seeded_sampled_translation_is_reproducible(client: Client) -> None:
     body = {"prompt": "the cats see a book .", "temperature": 3.0, "seed": 4}
     assert client.post(f"{URL}/generate", json=body).json() == client.post(f"{URL}/generate", json=body).json()
+
+
+def test_the_alignment_is_each_layers_cross_attention_averaged_over_its_heads(client: Client) -> None:
+    result = _forward(client, "the black cat sees a white house .", "le chat noir")
+    steps = _steps(result)
+    n_layers = client.get(URL).json()["config"]["n_layers"]
+    alignment = result["alignment"]  # [layer][target_pos][source_pos]
+    assert [len(alignment), len(alignment[0]), len(alignment[0][0])] == [n_layers, 4, 8]
+    for layer in range(n_layers):
+        pattern = steps[f"decoder.blocks.{layer}.cross_attn.hook_pattern"]["data"]  # [heads][target_pos][source_pos]
+        for i, row in enumerate(alignment[layer]):
+            mean = [sum(head[i][j] for head in pattern) / len(pattern) for j in range(len(row))]
+            assert row == pytest.approx(mean, abs=1e-3), (layer, i)
+            assert sum(row) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_attention_hooks_in_the_detail_are_hooks_of_the_model_in_every_layer(client: Client) -> None:
+    detail = client.get(URL).json()
+    assert set(detail["attentions"]) == {"encoder", "decoder", "cross"}
+    for hook in detail["attentions"].values():
+        assert "{layer}" in hook
+        for layer in range(detail["config"]["n_layers"]):
+            assert hook.format(layer=layer) in detail["hook_names"], (hook, layer)

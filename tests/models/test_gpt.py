@@ -144,3 +144,64 @@ def test_a_sentence_deep_in_the_context_is_still_predicted(gpt: LoadedGPT) -> No
     assert len(ids) == 19
     with torch.no_grad():
         assert gpt.tokenizer.vocab[int(gpt.module(torch.tensor([ids]))[0, -1].argmax())] == "are"
+
+
+def test_the_residual_stream_is_read_before_block_0_and_after_every_block(gpt: LoadedGPT) -> None:
+    n_layers = gpt.module.config.n_layers
+    expected = [("embeddings", "blocks.0.hook_resid_pre")]
+    expected += [(f"block {i}", f"blocks.{i}.hook_resid_post") for i in range(n_layers)]
+    assert gpt.residual_stream() == expected
+    assert {hook for _, hook in expected} <= set(gpt.hook_names())
+
+
+def test_the_logit_lens_is_each_residual_stream_through_ln_final_and_the_unembedding(gpt: LoadedGPT) -> None:
+    _, cache = gpt.run_with_cache(gpt.tokenizer.encode("the dogs that chased the cat"))
+    ln, unembed = gpt.module.ln_final.ln, gpt.module.unembed
+    lens = gpt.logit_lens(cache, top=3)
+    assert [(layer.layer, layer.hook) for layer in lens] == gpt.residual_stream()
+    for layer in lens:
+        normed = torch.nn.functional.layer_norm(cache[layer.hook], ln.normalized_shape, ln.weight, ln.bias, ln.eps)
+        with torch.no_grad():
+            probs = torch.softmax(normed @ unembed.weight.T + unembed.bias, dim=-1)  # [pos, vocab]
+        assert len(layer.top) == 6
+        for pos, top in enumerate(layer.top):
+            best = torch.topk(probs[pos], 3)
+            assert [i for i, _ in top] == best.indices.tolist(), (layer.layer, pos)
+            assert [p for _, p in top] == pytest.approx(best.values.tolist(), abs=1e-6)
+
+
+def _ids(model: LoadedGPT, text: str) -> list[int]:
+    return model.tokenizer.encode(text)
+
+
+def test_comparing_two_texts_gives_the_distance_of_their_residual_streams_at_each_shared_position(
+    gpt: LoadedGPT,
+) -> None:
+    a, b = _ids(gpt, "the dog chased the cat"), _ids(gpt, "the dog chased the fox .")
+    found = gpt.compare(a, b)
+    assert found.layers == gpt.residual_stream()
+    _, cache_a = gpt.run_with_cache(a)  # each text run alone, with every hook
+    _, cache_b = gpt.run_with_cache(b)
+    assert len(found.distance) == len(found.layers)
+    for (_, hook), row in zip(found.layers, found.distance, strict=True):
+        assert len(row) == 5  # the shorter text's length
+        for pos, d in enumerate(row):
+            assert d == pytest.approx(float((cache_a[hook][pos] - cache_b[hook][pos]).square().sum().sqrt()), abs=1e-5)
+    assert found.first_difference == 4  # "the dog chased the" is shared
+    # Zero up to float noise: passes over 5 and 6 positions sum in different orders (about 1e-6 here).
+    assert all(d == pytest.approx(0, abs=1e-4) for row in found.distance for d in row[:4])
+    assert all(row[4] > 1 for row in found.distance)  # "cat" and "fox" part from their embeddings on
+
+
+def test_the_predictions_compared_are_each_texts_own_next_word(gpt: LoadedGPT) -> None:
+    a, b = _ids(gpt, "the king met the girl and"), _ids(gpt, "the dogs that saw the fox")
+    found = gpt.compare(a, b)
+    assert found.predictions == (int(gpt.next_logits(a).argmax()), int(gpt.next_logits(b).argmax()))
+    assert [gpt.tokenizer.vocab[i] for i in found.predictions] == ["he", "are"]
+
+
+def test_when_one_text_begins_the_other_there_is_no_first_difference(gpt: LoadedGPT) -> None:
+    found = gpt.compare(_ids(gpt, "the dog chased"), _ids(gpt, "the dog chased the cat"))
+    assert found.first_difference is None
+    assert all(len(row) == 3 for row in found.distance)
+    assert all(d == pytest.approx(0, abs=1e-4) for row in found.distance for d in row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -39,3 +41,24 @@ def test_config_round_trips_through_the_json_record() -> None:
     config = MLPConfig(hidden=(16, 16))
     assert MLPConfig(**config.to_dict()) == config
     assert config.widths == [1, 16, 16, 1]
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_the_curve_is_the_models_output_at_the_domain_ends_and_every_breakpoint(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    lo, hi = model.domain
+    xs = [x for x, _ in model.curve]
+    assert xs == [lo, *sorted(p.x for p in model.domain_breakpoints), hi]
+    assert all(a < b for a, b in itertools.pairwise(xs))
+    for x, y in model.curve:
+        assert y == pytest.approx(model.run_with_cache(x)[0], rel=1e-6, abs=1e-6), x
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_between_two_curve_points_the_model_is_a_straight_line(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    # A few float32 ulps at y ≈ 3; skipping any one kink of these nets puts a midpoint 3.6e-5 or more off the line.
+    for (x0, y0), (x1, y1) in itertools.pairwise(model.curve):
+        for t in (0.25, 0.5, 0.75):
+            y, _ = model.run_with_cache(x0 + t * (x1 - x0))
+            assert y == pytest.approx(y0 + t * (y1 - y0), abs=4e-6), (x0, x1, t)

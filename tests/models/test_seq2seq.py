@@ -122,3 +122,24 @@ def test_generation_encodes_the_source_once_and_gives_the_full_pass_logits(trans
         translator.module(torch.tensor([source]), torch.tensor([context[:1]]))[0, -1].detach(),
         atol=1e-6,
     )
+
+
+def test_the_alignment_is_each_layers_cross_attention_averaged_over_its_heads(translator: LoadedSeq2Seq) -> None:
+    source = translator.tokenizer.encode("the black cat sees a white house .")
+    target = [translator.bos_id, *translator.target_tokenizer.encode("le chat noir")]
+    _, cache = translator.run_with_cache(source, target)
+    config = translator.module.config
+    alignment = translator.alignment(cache)
+    assert alignment.shape == (config.n_layers, 4, 8)  # [layer, target_pos, source_pos]
+    for layer in range(config.n_layers):
+        pattern = cache[f"decoder.blocks.{layer}.cross_attn.hook_pattern"]  # [heads, target_pos, source_pos]
+        heads = sum(pattern[h] for h in range(config.n_heads)) / config.n_heads
+        torch.testing.assert_close(alignment[layer], heads)
+    torch.testing.assert_close(alignment.sum(-1), torch.ones(config.n_layers, 4))
+
+
+def test_what_each_target_word_read_is_the_last_layers_alignment(translator: LoadedSeq2Seq) -> None:
+    source = translator.tokenizer.encode("the small dogs fall .")
+    target = [translator.bos_id, *translator.target_tokenizer.encode("les petits chiens")]
+    _, cache = translator.run_with_cache(source, target)
+    torch.testing.assert_close(translator.reading(source, target), translator.alignment(cache)[-1])
