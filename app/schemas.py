@@ -52,6 +52,7 @@ class Training(BaseModel):
 class ModelDetail(ModelSummary):
     """One model: what every family's detail holds. Each family's detail adds its own fields."""
 
+    input: Literal["number", "text"] = Field(description="What `input` of a forward request is for this model")
     config: dict[str, Any]
     hook_names: list[str]
     training: Training

@@ -14,7 +14,8 @@ ROOT = Path(__file__).parents[1]
 JS = ROOT / "static" / "js"
 IMPORT = re.compile(r"""^\s*import\s+(?:[^'"]*?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
 
-templates = Jinja2Templates(directory=ROOT / "templates")
+TEMPLATES = ROOT / "templates"
+templates = Jinja2Templates(directory=TEMPLATES)
 
 
 @cache

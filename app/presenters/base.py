@@ -19,6 +19,7 @@ from torch import nn
 
 from app import schemas
 from app.passes import PassCache
+from app.templating import TEMPLATES
 from models.families import LoadedModel
 
 L = TypeVar("L", bound=LoadedModel[Any])
@@ -114,14 +115,16 @@ class Presenter(ABC, Generic[L]):
     forward_schema: ClassVar[type[schemas.ForwardResult]]
     generate_schema: ClassVar[type[schemas.GenerateResult] | None] = None  # None: the family does not generate
     compare_schema: ClassVar[type[BaseModel] | None] = None  # None: the family does not compare two inputs
+    input_kind: ClassVar[Literal["number", "text"]] = "text"  # what a forward request's `input` is
 
     def __init__(self) -> None:
         self._layouts: WeakKeyDictionary[L, list[Layout]] = WeakKeyDictionary()
 
     @property
     def template(self) -> str:
-        """The page's Jinja template."""
-        return f"{self.family}.html"
+        """The page's Jinja template: the family's own (templates/<family>.html), else the page any family gets."""
+        own = f"{self.family}.html"
+        return own if (TEMPLATES / own).exists() else "model.html"
 
     @abstractmethod
     def label(self, model: L, name: str) -> Label:
@@ -143,6 +146,7 @@ class Presenter(ABC, Generic[L]):
         """Config, hook names and training record, and the family's own fields (`detail_fields`)."""
         common = {
             **self.summary(model).model_dump(),
+            "input": self.input_kind,
             "config": model.record["config"],
             "hook_names": model.hook_names(),
             "training": model.record,

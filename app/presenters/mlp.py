@@ -110,6 +110,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
     loaded = LoadedMLP
     detail_schema = Detail
     forward_schema = Forward
+    input_kind = "number"
 
     def label(self, model: LoadedMLP, name: str) -> Label:
         return relu_layer_label(model.module, name, "x", "OUTPUT (y)")

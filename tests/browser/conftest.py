@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,20 +53,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[str]:
-    """The app as it is served in production (uvicorn, the app factory), on a free loopback port."""
+@contextmanager
+def serving(factory: str) -> Iterator[str]:
+    """The app made by `factory` as it is served in production (uvicorn, an app factory) on a free loopback port."""
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--no-access-log",
-    ]
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--no-access-log"]
     process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -83,6 +75,13 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[str]:
+    """The app, serving the shipped models."""
+    with serving("app.main:create_app") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""axe-core (from npm, pinned in package-lock.json) audits every page in both modes: no serious or critical
-violation. The API docs page (/docs) is Swagger UI's own markup and is audited with one known exception."""
+"""axe-core (from npm, pinned in package-lock.json) audits the gallery and every served model's page, in both modes,
+on a projector's screen and a phone's: no serious or critical violation. The API docs page (/docs) is Swagger UI's
+own markup and is audited with one known exception."""
 
 from __future__ import annotations
 
@@ -9,17 +10,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from models.registry import Registry
 from tests.browser.conftest import Guard
 
 pytestmark = [pytest.mark.browser, pytest.mark.injects]
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-PAGES = [
-    ("/", None),
-    ("/models/sqrt-mlp-2x2", "body[data-rendered]"),
-    ("/models/textnet-4d-adam", "body[data-rendered]"),
-    ("/models/tiny-gpt", "body[data-rendered]"),
-    ("/models/tiny-translator", "body[data-rendered]"),
-]
+PAGES = ["/", *(f"/models/{model_id}" for model_id in Registry().ids())]
+SCREENS = {"1920x1080": (1920, 1080), "390x844": (390, 844)}
 
 
 def _serious(page: Page) -> list[dict[str, Any]]:
@@ -30,15 +27,17 @@ def _serious(page: Page) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.parametrize("screen", SCREENS)
 @pytest.mark.parametrize("mode", ["", "?present=1"], ids=["normal", "presentation"])
-@pytest.mark.parametrize(("path", "ready"), PAGES)
+@pytest.mark.parametrize("path", PAGES)
 def test_no_serious_or_critical_accessibility_violation(
-    page: Page, server: str, path: str, ready: str | None, mode: str
+    page: Page, server: str, path: str, mode: str, screen: str
 ) -> None:
-    page.set_viewport_size({"width": 1920, "height": 1080})
+    width, height = SCREENS[screen]
+    page.set_viewport_size({"width": width, "height": height})
     page.goto(f"{server}{path}{mode}")
-    if ready:
-        page.wait_for_selector(ready, state="attached")
+    if path != "/":
+        page.wait_for_selector("body[data-rendered]", state="attached")
         page.wait_for_selector("#tour[data-stage], #stage-title:not(:empty)", state="attached")
     assert _serious(page) == []
 

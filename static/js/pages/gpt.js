@@ -11,13 +11,13 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
+import { drawStage } from "../views/stage.js";
 import { digitKeys, stepper } from "../views/stepper.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
 const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
   "the boy took the money , reached the bank and saw the", "dog bites man ."];
-const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart on an axis
 
 const load = (s) => Promise.all([
   postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
@@ -42,35 +42,6 @@ store.check({
   k: (v) => whole(v, 0, limits.top_k_max), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1),
 });
-
-// ---- the stage on screen: its hooks' values, one head at a time where they have heads ----------------------------
-function stagePlot(box, step, tokens, stage, { head = null, small = false } = {}) {
-  const z = head === null ? step.data : step.data[head];
-  const y = labels(tokens);
-  const x = { tokens: y, vocab }[stage.columns] ?? z[0].map((_, d) => `${d}`);
-  const div = el("div", { className: small ? "plot heat small" : "plot heat", dataset: { hook: step.name, head: head ?? "" } });
-  box.append(div);
-  const title = head === null ? step.title : `${step.title}, head ${head}`;
-  return heatmap(div, { z, x, y, title, annotate: stage.columns === "tokens" && tokens.length <= 8, sequential: stage.probabilities });
-}
-
-function drawStage(result, { stage: index, layer, head }) {
-  const stage = stages[index];
-  const steps = Object.fromEntries(result.steps.map((s) => [s.name, s]));
-  const names = stage.hooks.map((hook) => hook.replace("{layer}", String(layer)));
-  $("stage-title").textContent = `${index + 1}. ${names.map((n) => steps[n].title).join(" · ")}`;
-  const masked = names.some((n) => steps[n].data.flat(3).includes(null)) ? "   (grey cells: masked)" : "";
-  $("stage-formula").textContent = names.map((n) => steps[n].formula).join("   |   ") + masked;
-  const box = $("stage-plots");
-  for (const div of box.querySelectorAll(".plot")) Plotly.purge(div);
-  box.replaceChildren();
-  for (const name of names) stagePlot(box, steps[name], result.tokens, stage, { head: stage.per_head ? head : null });
-  if (stage.all_heads) {
-    const grid = el("div", { className: "all-heads" });
-    box.append(el("h4", {}, "All heads"), grid);
-    for (let h = 0; h < config.n_heads; h++) stagePlot(grid, steps[names[0]], result.tokens, stage, { head: h, small: true });
-  }
-}
 
 // ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
 function lensTable(result) {
@@ -131,7 +102,9 @@ async function draw([result, comparison], state) {
     $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));
     lensTable(result);
   }
-  if (changed("stage", [state.text, state.stage, state.layer, state.head])) drawStage(result, state);
+  if (changed("stage", [state.text, state.stage, state.layer, state.head])) {
+    drawStage(result, stages[state.stage], { number: state.stage + 1, layer: state.layer, head: state.head, heads: config.n_heads, vocab });
+  }
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons(false);
   if (changed("next", [state.text, sampling(state)])) await nextToken($("plot-next"), result.output, vocab, { order: "logit" });

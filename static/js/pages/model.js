@@ -1,0 +1,68 @@
+// The page of a family with no page of its own: every hook of its forward pass is one stage of the walk, drawn from
+// the API alone (titles and formulas from the steps, the input's kind and limits from the detail).
+import { getJSON, postJSON } from "../core/api.js";
+import { $, el } from "../core/dom.js";
+import { PageController } from "../core/page.js";
+import { Store } from "../core/store.js";
+import { whole } from "../core/url.js";
+import { nextToken } from "../views/next-token.js";
+import { drawnFrom, plotlyReady } from "../views/plotly.js";
+import { sampling, samplingControls } from "../views/sampling.js";
+import { drawStage } from "../views/stage.js";
+import { digitKeys, stepper } from "../views/stepper.js";
+import { walk } from "../views/walk.js";
+
+const page = $("page");
+const [detail] = await Promise.all([getJSON(page.dataset.detailUrl), plotlyReady]);
+const text = detail.input === "text";
+const input = text ? "" : 0;
+const store = new Store({ input, stage: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0 });
+const body = (s) => ({ input: s.input, ...(text ? sampling(s) : {}) });
+const controller = new PageController({
+  store,
+  requestKeys: ["input", ...(text ? ["t", "k", "p", "rp"] : [])],
+  load: (s) => postJSON(page.dataset.forwardUrl, body(s)),
+  draw,
+  summary: (s) => ({ ...body(s), stage: s.stage, head: s.head }),
+  download: (result) => [result, `${page.dataset.modelId}-forward.json`],
+});
+store.check({ input: (v) => !text || v !== "" }, { input: text ? detail.vocab[0] : 0 });
+
+// The stages are the model's hooks, the same for every input: read off the first answer.
+let stages = null;
+let heads = 1;
+function shape(result) {
+  stages = result.steps.map((s) => ({ label: s.title, hooks: [s.name], per_head: s.shape.length === 3, columns: "index" }));
+  heads = Math.max(1, ...result.steps.map((s) => (s.shape.length === 3 ? s.shape[0] : 1)));
+  store.check({ stage: (v) => whole(v, 0, stages.length - 1), head: (v) => whole(v, 0, heads - 1) });
+  $("head").replaceChildren(...Array.from({ length: heads }, (_, h) => el("option", { value: String(h) }, String(h))));
+}
+
+const changed = drawnFrom();
+async function draw(result, state) {
+  if (stages === null) {
+    shape(result);
+    state = store.state; // the stage and head, checked against the model's
+  }
+  $("input").value = String(state.input);
+  $("head").value = String(state.head);
+  if (result.tokens) $("tokens").replaceChildren(...result.tokens.map((t) => el("span", { className: "token" }, t)));
+  if (changed("stage", [state.input, state.stage, state.head])) {
+    drawStage(result, stages[state.stage], { number: state.stage + 1, head: state.head, heads, vocab: detail.vocab ?? [] });
+  }
+  if (result.output?.probs && changed("next", [state.input, sampling(state)])) {
+    $("next-section").hidden = false;
+    await nextToken($("plot-next"), result.output, detail.vocab, { order: "logit", top: 24 });
+  }
+}
+
+Object.assign($("input"), { type: text ? "text" : "number", step: "any" });
+$("head").addEventListener("change", () => store.set({ head: Number($("head").value) }));
+const submit = () => store.set({ input: text ? $("input").value : Number($("input").value) });
+$("run").addEventListener("click", submit);
+$("input").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
+const keys = text ? samplingControls(store) : {};
+await controller.start();
+for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
+stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(heads, (head) => store.set({ head })) } });
+walk(store, controller.results.steps.map((s) => ({ what: s.title, formula: s.formula ?? "" })), { into: "caption" });
