@@ -11,22 +11,17 @@ bytes in flight are on a real network.
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
-import httpx
 import pytest
 
 from tests.app.error_cases import TOO_LARGE
+from tests.servers import serving
 
-ROOT = Path(__file__).parents[2]
 FORWARD = "/api/models/sqrt-mlp-2x2/forward"
 BODY_BYTES = 2 * 2**20
 BODY = b" " * BODY_BYTES
@@ -38,41 +33,17 @@ ATTEMPTS = 30
 HTTP_PARSERS = ("httptools", "h11")  # uvicorn[standard] uses httptools; h11 is its fallback
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ports() -> Iterator[dict[str, int]]:
-    """One server per HTTP parser, started side by side: the parser's name → its port."""
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-               "--no-access-log"]  # fmt: skip
-    env = {**os.environ, "LAYERWALK_MAX_BODY_BYTES": "16384"}
-    ports = {parser: _free_port() for parser in HTTP_PARSERS}
-    processes = [
-        subprocess.Popen([*command, "--http", parser, "--port", str(port)], cwd=ROOT, env=env)
-        for parser, port in ports.items()
-    ]
-    try:
-        deadline = time.monotonic() + 30
-        for process, port in zip(processes, ports.values(), strict=True):
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start (exit code {process.poll()})")
-                time.sleep(0.1)
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=10)
+    """One server per HTTP parser: the parser's name → its port."""
+    with ExitStack() as servers:
+        urls = {
+            parser: servers.enter_context(
+                serving("app.main:create_app", "--http", parser, env={"LAYERWALK_MAX_BODY_BYTES": "16384"})
+            )
+            for parser in HTTP_PARSERS
+        }
+        yield {parser: int(url.rsplit(":", 1)[1]) for parser, url in urls.items()}
 
 
 def connect(port: int) -> socket.socket:

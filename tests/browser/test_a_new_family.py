@@ -10,7 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import serving, wait_for_state
+from tests.browser.conftest import wait_for_state
+from tests.servers import serving
 from tests.toy.family import MODEL_ID
 
 pytestmark = pytest.mark.browser
