@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-MODELS := sqrt-mlp-2x2 sqrt-mlp-16x16 textnet-2d-sgd textnet-4d-adam tiny-gpt tiny-translator
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup run test lint bench load audit lock errors-doc train clean docker-smoke
@@ -66,8 +65,9 @@ errors-doc: setup
 docker-smoke:
 	scripts/docker-smoke
 
+# Every model with a recipe (models/training/<family>.py), into models/weights/.
 train: setup
-	@for id in $(MODELS); do $(BIN)/python -m models.train $$id || exit 1; done
+	$(BIN)/python -m models.train --all
 
 clean:
 	rm -rf $(VENV) .venv-lock .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artifacts *.egg-info

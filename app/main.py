@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import errors
 from app.config import Settings
-from app.limits import BodySizeLimit, Capacity, RootPath, SecurityHeaders
+from app.middleware import BodySizeLimit, Capacity, RootPath, SecurityHeaders
 from app.passes import PassCache
 from app.routes import api, docs, health, pages, share
 from app.static import Static

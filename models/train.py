@@ -1,4 +1,4 @@
-"""`python -m models.train ID [--out DIR]`: train one shipped model reproducibly and write its weights and record.
+"""`python -m models.train ID|--all [--out DIR]`: train shipped models reproducibly, writing weights and records.
 
 Writes DIR/ID.safetensors (the state dict) and DIR/ID.json (config, seed, data, optimizer, epochs, loss curve,
 metrics, time). The default DIR is models/weights, where the app finds them.
@@ -18,11 +18,14 @@ from models.training.loop import train
 def main(argv: list[str] | None = None) -> int:
     known = recipes()
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
-    parser.add_argument("id", choices=list(known), help="the model to train")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", choices=list(known), help="the model to train")
+    which.add_argument("--all", action="store_true", help="train every model that has a recipe, one after another")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where to write ID.safetensors and ID.json")
     args = parser.parse_args(argv)
-    record = train(known[args.id], args.out)
-    print(json.dumps({"id": record.id, **record.metrics, "duration_s": record.duration_s}, indent=1))
+    for model_id in known if args.all else [args.id]:
+        record = train(known[model_id], args.out)
+        print(json.dumps({"id": record.id, **record.metrics, "duration_s": record.duration_s}, indent=1))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -119,8 +120,9 @@ class Presenter(ABC, Generic[L]):
 
     def __init__(self) -> None:
         self._layouts: WeakKeyDictionary[L, list[Layout]] = WeakKeyDictionary()
+        self._details: WeakKeyDictionary[L, bytes] = WeakKeyDictionary()
 
-    @property
+    @cached_property
     def template(self) -> str:
         """The page's Jinja template: the family's own (templates/<family>.html), else the page any family gets."""
         own = f"{self.family}.html"
@@ -152,6 +154,13 @@ class Presenter(ABC, Generic[L]):
             "training": model.record,
         }
         return self.detail_schema.model_validate({**common, **self.detail_fields(model)})
+
+    def detail_json(self, model: L) -> bytes:
+        """The detail as JSON: the same for the model's whole life, so it is made once."""
+        found = self._details.get(model)
+        if found is None:
+            found = self._details[model] = self.detail(model).model_dump_json().encode()
+        return found
 
     def detail_fields(self, model: L) -> dict[str, object]:
         return {}

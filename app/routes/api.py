@@ -87,7 +87,7 @@ def router() -> APIRouter:
     async def model_detail(model: ModelDep) -> Response:
         """One model: config, hook names, training record, and its family's own fields: an MLP's exact
         piecewise-linear form, a text model's vocabulary, the limits its requests must keep to."""
-        return as_json(presenter_for(model).detail(model))
+        return Response(presenter_for(model).detail_json(model), media_type="application/json")
 
     @api.post(
         "/models/{model_id}/forward", response_model=one_of([p.forward_schema for p in presenters]), responses=ERRORS

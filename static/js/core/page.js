@@ -51,7 +51,6 @@ export class PageController {
       results = await this.load(this.store.state);
     }
     this.#results = results;
-    this.store.mirror();
     await this.#show(this.store.state);
     this.store.subscribe((state, changed, quiet) => this.#changed(state, changed, quiet));
   }
@@ -93,6 +92,7 @@ export class PageController {
 
   async #show(state) {
     this.#shown = state;
+    this.store.mirror();
     await this.draw(this.#results, state);
     const [data, filename] = this.download(this.#results, state);
     offerJSON(data, filename);

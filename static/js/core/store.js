@@ -1,5 +1,6 @@
 // The selection store: the one view state of a page ({stage, layer, head, text, t, …}). Every view and control
-// subscribes to it and sets it; the URL mirrors it. Nothing keeps a private copy.
+// subscribes to it and sets it; the URL mirrors it once it is drawn (core/page.js: a slider's every move would
+// write the URL faster than browsers allow). Nothing keeps a private copy.
 import { readState, writeState } from "./url.js";
 
 export class Store extends EventTarget {
@@ -27,7 +28,7 @@ export class Store extends EventTarget {
     this.#state = Object.freeze({ ...this.#state, ...fixed });
   }
 
-  // Writes the whole state into the URL (the first view drawn: its link is complete from the start).
+  // Writes the whole state into the URL, so that a reload or a shared link restores it.
   mirror() {
     writeState(this.#state);
   }
@@ -38,7 +39,6 @@ export class Store extends EventTarget {
     const changed = new Set(Object.keys(change).filter((key) => !Object.is(this.#state[key], change[key])));
     if (!changed.size) return changed;
     this.#state = Object.freeze({ ...this.#state, ...change });
-    writeState(this.#state);
     this.dispatchEvent(new CustomEvent("change", { detail: { state: this.#state, changed, quiet } }));
     return changed;
   }

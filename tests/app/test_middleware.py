@@ -1,4 +1,5 @@
-"""The ASGI limits of the real app: requests handled at once (503 with Retry-After beyond them) and CORS."""
+"""The ASGI middleware of the real app: requests handled at once (503 with Retry-After beyond them), CORS, and
+bodies over the limit (413, the rest of the body read and dropped)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.limits import BodySizeLimit
 from app.main import create_app
+from app.middleware import BodySizeLimit
 from tests.app.conftest import Client
 
 

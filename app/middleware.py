@@ -1,4 +1,4 @@
-"""ASGI wrappers: a limit on requests handled at once, a request-body size limit, the root path a reverse proxy
+"""ASGI middleware: a limit on requests handled at once, a request-body size limit, the root path a reverse proxy
 serves the app under, security headers."""
 
 from __future__ import annotations
