@@ -8,7 +8,7 @@ import torch
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import errors
+from app import errors, presenters
 from app.config import Settings
 from app.middleware import BodySizeLimit, Capacity, RootPath, SecurityHeaders
 from app.passes import PassCache
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.root_path:
         app.add_middleware(RootPath, root_path=settings.root_path)
     app.include_router(health.router)
+    presenters.discover()  # every registered family's, before the routes document their answers
     app.include_router(api.router())
     app.include_router(share.router)
     app.include_router(pages.router)

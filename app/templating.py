@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 
 ROOT = Path(__file__).parents[1]
 JS = ROOT / "static" / "js"
-IMPORT = re.compile(r"""^\s*import\s+(?:[^'"]*?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
+# A static import or re-export at the start of a line: `import "./a.js"`, `import { b } from "./b.js"`, `export * from`.
+IMPORT = re.compile(r"""^\s*(?:import|export)\s+(?:[^'";]*?\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
 
 TEMPLATES = ROOT / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)
@@ -37,6 +38,8 @@ def modules(entry: str) -> list[str]:
 def _normal(path: str) -> str:
     parts: list[str] = []
     for part in path.split("/"):
+        if part == ".." and not parts:
+            raise ValueError(f"{path} leaves static/js")
         if part == "..":
             parts.pop()
         elif part not in ("", "."):

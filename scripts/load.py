@@ -189,7 +189,7 @@ class Student:
         if model.family == "mlp":  # dragging x: small steps, now and then a jump
             self.x = rng.uniform(0, 10) if rng.random() < 0.1 else min(10.0, max(0.0, self.x + rng.gauss(0, 0.3)))
             await self.send(f"forward {kind}", post_json(forward, {"input": round(self.x, 2)}))
-        elif model.family == "textnet":  # a word or a control: the walk, the greedy chain and a sampled chain
+        elif model.family == "textnet":  # a word or a control: the pass, the greedy chain and a sampled chain
             word = rng.choice(model.vocab)
             params = self.sampling(model)
             self.seed += rng.random() < 0.2  # "sample again"

@@ -53,6 +53,10 @@ def test_the_familys_walk_has_captions_for_every_stage(family: str) -> None:
     assert stages
     captions = stages.values() if isinstance(stages, dict) else stages
     assert all(caption["what"] and caption["formula"] and caption["intuition"] for caption in captions)
+    if isinstance(stages, dict):  # captions by stage label: one for each stage of the walk the API gives
+        model = next(m for m in Registry().load_all() if m.family == family)
+        walk = json.loads(PRESENTERS[family].detail_json(model))["stages"]
+        assert list(stages) == [stage["label"] for stage in walk]
     if isinstance(stages, list):  # each stage highlights an element of the page
         markup = "".join((ROOT / "templates" / name).read_text() for name in (f"{family}.html", "_partials.html"))
         ids = set(re.findall(r'\bid="([^"]+)"', markup))
@@ -73,9 +77,16 @@ def test_the_family_has_its_tests(family: str) -> None:
         assert (ROOT / "tests" / test).is_file(), test
 
 
-def test_no_page_script_types_a_hook_name_or_a_server_limit() -> None:
-    """Hook names and limits come from the API (the detail's stages, attentions and limits; each step's name)."""
+def test_no_page_types_a_hook_name_or_a_server_limit() -> None:
+    """Hook names and limits come from the API (the detail's stages, attentions and limits; each step's name): no
+    script names a hook or holds the server's smallest temperature or largest seed, and no control in a template
+    bounds a value the server bounds (top-k, the penalty, the seed, x): the pages set those bounds from the detail."""
+    limits = re.compile(r"(?<![\w.])(1e-4|0\.0001|2 \*\* 31|2147483647)(?![\w.])")
     for script in (ROOT / "static" / "js").rglob("*.js"):
-        source = script.read_text()
-        assert "hook_" not in source, script
-        assert not re.search(r"\b(1e-4|0\.0001|2 \*\* 31|2147483647)\b", source), script
+        code = re.sub(r"//.*", "", script.read_text())  # a comment may say what a limit is
+        assert not re.search(r"\bhook_(?!names\b)\w+", code), script  # the detail's `hook_names` is not a hook
+        assert not limits.search(code), f"{script}: {limits.search(code)}"
+    for template in (ROOT / "templates").glob("*.html"):
+        bounded = r'<input id="(?:top-k|penalty|seed|x-number)"[^>]*>'  # top-p is a probability: (0, 1]
+        for control in re.findall(bounded, template.read_text()):
+            assert " max=" not in control, f"{template.name}: {control}"

@@ -26,11 +26,27 @@ def unregister(family: str) -> None:
     PRESENTERS.pop(family, None)
 
 
+SHARED = {"base", "labels", "text"}  # modules here that every family shares: no family may take their names
+
+
 def discover() -> None:
-    """A presenter for every registered family: app/presenters/<family>.py, unless one was registered already."""
+    """A presenter for every registered family: app/presenters/<family>.py, unless one was registered already.
+    create_app() calls it, so a family registered after this package was imported is found too."""
     for family in FAMILIES:
-        if family not in PRESENTERS:
-            register(importlib.import_module(f"{__name__}.{family}").PRESENTER)
+        if family in PRESENTERS:
+            continue
+        if family in SHARED:
+            raise ValueError(f"the family name '{family}' is taken by app/presenters/{family}.py; choose another")
+        try:
+            module = importlib.import_module(f"{__name__}.{family}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{family}":
+                raise
+            raise LookupError(
+                f"the family '{family}' has no presenter: add app/presenters/{family}.py with a PRESENTER, or register "
+                "one (app.presenters.register)"
+            ) from None
+        register(module.PRESENTER)
 
 
 def presenter_for(model: LoadedModel[Any]) -> Presenter[Any]:

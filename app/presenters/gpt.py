@@ -62,10 +62,8 @@ STAGES = [
 ]
 
 
-class Detail(schemas.ModelDetail):
-    vocab: list[str] = Field(description="The vocabulary, in id order")
+class GPTDetail(text.TextDetail):
     stages: list[Stage] = Field(description="The page's walk: which hooks each stage shows")
-    limits: text.TextLimits
 
 
 class LensLayer(BaseModel):
@@ -76,7 +74,7 @@ class LensLayer(BaseModel):
     top: list[list[tuple[str, float]]] = Field(description="[pos][rank]: the top tokens and their probabilities")
 
 
-class Forward(schemas.ForwardResult):
+class GPTForward(schemas.ForwardResult):
     tokens: list[str] = Field(description="The input's tokens")
     ids: list[int] = Field(description="The tokens' ids")
     output: text.TextOutput
@@ -109,17 +107,18 @@ LENS = TypeAdapter(list[LensLayer])
 class GPTPresenter(text.TextPresenter[LoadedGPT]):
     family = "gpt"
     loaded = LoadedGPT
-    detail_schema = Detail
-    forward_schema = Forward
+    detail_schema = GPTDetail
+    forward_schema = GPTForward
     compare_schema = Comparison
 
     def label(self, model: LoadedGPT, name: str) -> Label:
         return transformer_label(name)
 
+    def max_tokens(self, model: LoadedGPT) -> int:
+        return model.module.config.n_ctx
+
     def detail_fields(self, model: LoadedGPT) -> dict[str, object]:
-        vocab = model.tokenizer.vocab
-        limits = text.limits(len(vocab), model.module.config.n_ctx)
-        return {"vocab": vocab, "stages": STAGES, "limits": limits}
+        return {**super().detail_fields(model), "stages": STAGES}
 
     def ids(self, model: LoadedGPT, value: float | str, field: str) -> list[int]:
         ids = text.parse_text(model.id, model.tokenizer, value, field)
@@ -151,7 +150,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         text.check_top_k(request.top_k, len(tokenizer.vocab))
         fields = {"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids), "ids": ids}
         return text.respond(
-            passes, schema=Forward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
+            passes, schema=GPTForward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
         )  # fmt: skip
 

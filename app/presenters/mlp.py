@@ -44,7 +44,7 @@ class Breakpoint(BaseModel):
     kink: bool = Field(description="True where the slope changes at x")
 
 
-class Analysis(BaseModel):
+class MLPAnalysis(BaseModel):
     """The net's exact piecewise-linear form over its training domain."""
 
     domain: tuple[float, float]
@@ -56,25 +56,26 @@ class Analysis(BaseModel):
     )
 
 
-class Limits(BaseModel):
+class MLPLimits(BaseModel):
     input_min: float = Field(description="The smallest x served (the training domain is in `analysis`)")
     input_max: float
 
 
-class Detail(schemas.ModelDetail):
-    analysis: Analysis
-    limits: Limits
+class MLPDetail(schemas.ModelDetail):
+    analysis: MLPAnalysis
+    limits: MLPLimits
 
 
-class Output(BaseModel):
+class MLPOutput(BaseModel):
     y: float
     target: float | None = Field(description="sqrt(x), what the net was trained to output; null for x < 0")
+    error: float | None = Field(description="y − sqrt(x); null for x < 0")
     extrapolating: bool = Field(description="True when x is outside the training domain")
     region: Region
 
 
-class Forward(schemas.ForwardResult):
-    output: Output
+class MLPForward(schemas.ForwardResult):
+    output: MLPOutput
 
 
 def _bound(value: float) -> float | None:
@@ -108,8 +109,8 @@ def parse_input(value: float | str, domain: tuple[float, float]) -> float:
 class MLPPresenter(Presenter[LoadedMLP]):
     family = "mlp"
     loaded = LoadedMLP
-    detail_schema = Detail
-    forward_schema = Forward
+    detail_schema = MLPDetail
+    forward_schema = MLPForward
     input_kind = "number"
 
     def label(self, model: LoadedMLP, name: str) -> Label:
@@ -117,7 +118,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
 
     def detail_fields(self, model: LoadedMLP) -> dict[str, object]:
         lo, hi = model.domain
-        analysis = Analysis(
+        analysis = MLPAnalysis(
             domain=(lo, hi),
             n_regions=len(model.domain_regions),
             breakpoints=[
@@ -133,7 +134,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
             regions=[region(r) for r in model.domain_regions],
             curve=model.curve,
         )
-        return {"analysis": analysis, "limits": Limits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT)}
+        return {"analysis": analysis, "limits": MLPLimits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT)}
 
     def page_context(self, model: LoadedMLP) -> dict[str, object]:
         lo, hi = model.domain
@@ -146,15 +147,16 @@ class MLPPresenter(Presenter[LoadedMLP]):
         x = parse_input(request.input, model.domain)
         return passes.body((model.id, x.hex()), lambda: self.result(model, x).model_dump_json().encode())
 
-    def result(self, model: LoadedMLP, x: float) -> Forward:
+    def result(self, model: LoadedMLP, x: float) -> MLPForward:
         y, cache = model.run_with_cache(x)
-        output = Output(
+        output = MLPOutput(
             y=y,
             target=model.target(x),
+            error=model.error(x, y),
             extrapolating=model.extrapolating(x),
             region=region(model.region_of_pass(x, cache)),
         )
-        return Forward(model=model.id, input=x, steps=steps_from_cache(self.layout(model), cache), output=output)
+        return MLPForward(model=model.id, input=x, steps=steps_from_cache(self.layout(model), cache), output=output)
 
 
 PRESENTER = MLPPresenter()

@@ -63,14 +63,13 @@ ATTENTION_HOOKS = Attentions(
 )
 
 
-class Detail(schemas.ModelDetail):
-    vocab: list[str] = Field(description="The source vocabulary, in id order")
+class Seq2SeqDetail(text.TextDetail):
     target_vocab: list[str] = Field(description="The target vocabulary, in id order; <s> and </s> first")
     attentions: Attentions
     limits: text.TextLimits = Field(description="max_tokens is the source's; a target prefix holds one fewer")
 
 
-class Forward(schemas.ForwardResult):
+class Seq2SeqForward(schemas.ForwardResult):
     tokens: list[str] = Field(description="The source's tokens")
     ids: list[int] = Field(description="The source tokens' ids")
     target_tokens: list[str] = Field(description="The decoder's input, <s> first")
@@ -80,19 +79,19 @@ class Forward(schemas.ForwardResult):
     )
 
 
-class GeneratedToken(schemas.GeneratedToken):
+class TranslatedToken(schemas.GeneratedToken):
     cross: list[float] = Field(description="The last decoder layer's cross-attention row, averaged over heads")
 
 
 class Translation(schemas.GenerateResult):
-    steps: list[GeneratedToken]  # type: ignore[assignment]
+    steps: list[TranslatedToken]  # type: ignore[assignment]
 
 
 class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
     family = "seq2seq"
     loaded = LoadedSeq2Seq
-    detail_schema = Detail
-    forward_schema = Forward
+    detail_schema = Seq2SeqDetail
+    forward_schema = Seq2SeqForward
     generate_schema = Translation
 
     def label(self, model: LoadedSeq2Seq, name: str) -> Label:
@@ -155,7 +154,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             "target_tokens": model.target_tokenizer.decode(target),
         }  # fmt: skip
         return text.respond(
-            passes, schema=Forward, key=(model.id, tuple(source), tuple(target)),
+            passes, schema=Seq2SeqForward, key=(model.id, tuple(source), tuple(target)),
             capture=lambda: self.capture(model, source, target), request=request, vocab=target_vocab,
             previous=target, exclude=(model.bos_id,),  # the start token only ever starts: never next
             fields=fields,
@@ -181,7 +180,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             prompt_tokens=model.tokenizer.decode(source),
             text=model.target_tokenizer.text(words),
             steps=[
-                GeneratedToken(
+                TranslatedToken(
                     token=vocab[s.id],
                     id=s.id,
                     prob=s.prob,

@@ -7,7 +7,7 @@ import difflib
 import secrets
 import unicodedata
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -40,7 +40,10 @@ class TextLimits(BaseModel):
     """What the server accepts from this model's requests, so a page can keep to it (docs/api.md, Limits)."""
 
     max_chars: int = Field(description="Characters of text in `input`, `prompt` or `target`")
-    max_tokens: int = Field(description="Tokens of input the model reads at once (its context)")
+    max_tokens: int | None = Field(
+        description="Tokens an input may have (the model's context); null where only max_chars bounds it (a text net "
+        "reads the last word of any text)"
+    )
     temperature_min: float = Field(description="The smallest temperature above 0 (0 itself is the argmax)")
     temperature_max: float
     top_k_max: int = Field(description="The vocabulary size")
@@ -51,7 +54,14 @@ class TextLimits(BaseModel):
     seed_max: int
 
 
-def limits(vocab_size: int, max_tokens: int, room: int = schemas.MAX_NEW_TOKENS) -> TextLimits:
+class TextDetail(schemas.ModelDetail):
+    """A text model's detail: its vocabulary and the limits its requests must keep to."""
+
+    vocab: list[str] = Field(description="The vocabulary (the source's, for a translator), in id order")
+    limits: TextLimits
+
+
+def limits(vocab_size: int, max_tokens: int | None, room: int = schemas.MAX_NEW_TOKENS) -> TextLimits:
     """The limits of a model with this vocabulary and context; `room`: the most tokens a generation can add (a
     translation stops at the decoder's context)."""
     return TextLimits(
@@ -163,7 +173,16 @@ def respond(
 class TextPresenter(Presenter[T]):
     """A family of models that read words and predict the next one: they generate text."""
 
+    detail_schema: ClassVar[type[schemas.ModelDetail]] = TextDetail
     generate_schema = schemas.GenerateResult
+
+    def max_tokens(self, model: T) -> int | None:
+        """How many tokens an input may have; None: any number (only max_chars bounds the text)."""
+        return None
+
+    def detail_fields(self, model: T) -> dict[str, object]:
+        vocab = model.tokenizer.vocab
+        return {"vocab": vocab, "limits": limits(len(vocab), self.max_tokens(model))}
 
     def generate(self, model: T, request: schemas.GenerateRequest) -> schemas.GenerateResult:
         tokenizer = model.tokenizer

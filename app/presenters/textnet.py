@@ -4,6 +4,7 @@ a distribution out. Every number is the float32 value the model computed, unroun
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pydantic import Field
 
@@ -15,20 +16,18 @@ from app.presenters.labels import relu_layer_label
 from models.families.textnet import LoadedTextNet
 
 
-class Training(schemas.Training):
+class TextNetTraining(schemas.Training):
     seed_search: dict[str, Any] = Field(description="Seeds tried, and why this one was kept")
     predictions: list[dict[str, Any]] = Field(description="Each training pair's prediction")
     greedy_chains: list[dict[str, Any]] = Field(description="The greedy chain from every word")
 
 
-class Detail(schemas.ModelDetail):
-    training: Training
-    vocab: list[str] = Field(description="The vocabulary, in id order")
+class TextNetDetail(text.TextDetail):
+    training: TextNetTraining
     embedding: list[list[float]] = Field(description="The table, [vocab][d_embed]")
-    limits: text.TextLimits
 
 
-class Forward(schemas.ForwardResult):
+class TextNetForward(schemas.ForwardResult):
     tokens: list[str] = Field(description="The input's tokens; the net reads the last one")
     output: text.TextOutput
 
@@ -36,12 +35,12 @@ class Forward(schemas.ForwardResult):
 class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
     family = "textnet"
     loaded = LoadedTextNet
-    detail_schema = Detail
-    forward_schema = Forward
+    detail_schema = TextNetDetail
+    forward_schema = TextNetForward
 
     def __init__(self) -> None:
         super().__init__()
-        self._word_layouts: dict[tuple[LoadedTextNet, int], list[Layout]] = {}
+        self._word_layouts: WeakKeyDictionary[LoadedTextNet, dict[int, list[Layout]]] = WeakKeyDictionary()
 
     def label(self, model: LoadedTextNet, name: str, token: int = 0) -> Label:
         word = model.tokenizer.vocab[token]
@@ -54,14 +53,13 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
 
     def word_layout(self, model: LoadedTextNet, token: int) -> list[Layout]:
         """The steps' labels name the word read, so they are kept per word."""
-        key = (model, token)
-        if key not in self._word_layouts:
-            self._word_layouts[key] = layout(model.hook_names(), lambda name: self.label(model, name, token))
-        return self._word_layouts[key]
+        words = self._word_layouts.setdefault(model, {})
+        if token not in words:
+            words[token] = layout(model.hook_names(), lambda name: self.label(model, name, token))
+        return words[token]
 
     def detail_fields(self, model: LoadedTextNet) -> dict[str, object]:
-        vocab = model.tokenizer.vocab
-        return {"vocab": vocab, "embedding": model.embedding, "limits": text.limits(len(vocab), 1)}
+        return {**super().detail_fields(model), "embedding": model.embedding}
 
     def capture(self, model: LoadedTextNet, token: int) -> KeptPass:
         """The pass over one token: the net reads only the last token of its input."""
@@ -75,8 +73,8 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         text.check_top_k(request.top_k, len(tokenizer.vocab))
         last = ids[-1]
         return text.respond(
-            passes, schema=Forward, key=(model.id, last), capture=lambda: self.capture(model, last), request=request,
-            vocab=tokenizer.vocab, previous=ids,
+            passes, schema=TextNetForward, key=(model.id, last), capture=lambda: self.capture(model, last),
+            request=request, vocab=tokenizer.vocab, previous=ids,
             fields={"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids)},
         )  # fmt: skip
 

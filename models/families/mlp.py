@@ -90,6 +90,11 @@ class LoadedMLP(LoadedModel[MLP]):
         """What the net was trained to output, sqrt(x); None where sqrt is undefined (x < 0)."""
         return math.sqrt(x) if x >= 0 else None
 
+    def error(self, x: float, y: float) -> float | None:
+        """How far the net's y is from sqrt(x); None where sqrt is undefined."""
+        target = self.target(x)
+        return None if target is None else y - target
+
     def extrapolating(self, x: float) -> bool:
         lo, hi = self.domain
         return not lo <= x <= hi

@@ -9,12 +9,18 @@ import importlib.util
 from models.families import FAMILIES
 from models.training.recipe import Recipe
 
+SHARED = {"loop", "progress", "recipe", "record"}  # the modules every recipe shares: no family takes their names
+
 
 def recipes() -> dict[str, Recipe]:
     """Every shipped model's recipe, by model id, in family order."""
     found: dict[str, Recipe] = {}
     for family in FAMILIES:
         name = f"{__name__}.{family}"
-        if importlib.util.find_spec(name) is not None:  # pretrained families have no recipe
-            found.update(importlib.import_module(name).RECIPES)
+        if family in SHARED or importlib.util.find_spec(name) is None:  # pretrained families have no recipe
+            continue
+        for model_id, recipe in importlib.import_module(name).RECIPES.items():
+            if model_id in found:
+                raise ValueError(f"two recipes make '{model_id}': {found[model_id].family} and {recipe.family}")
+            found[model_id] = recipe
     return found

@@ -19,7 +19,9 @@ URL = f"/api/models/{toy.MODEL_ID}"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    folder: Path = toy.weights_in(tmp_path_factory.mktemp("toy"))
+    threads = torch.get_num_threads()
+    folder: Path = toy.weights_in(tmp_path_factory.mktemp("toy"))  # training pins torch to one thread
+    torch.set_num_threads(threads)
     with toy.registered():
         yield Client(create_app(Settings(weights_dir=folder)))
 

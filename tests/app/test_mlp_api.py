@@ -120,3 +120,15 @@ def test_every_hook_a_step_applied_relu_and_no_other_step_an_activation(client: 
     relus = [s["name"] for s in steps if s["activation"] == "ReLU"]
     assert relus == [f"layers.{i}.hook_a" for i in range(len(shipped.mlp(model_id).module.config.hidden))]
     assert all(s["activation"] is None for s in steps if s["name"] not in relus)
+
+
+@pytest.mark.parametrize("x", [0.0, 2.5, 9.0, 12.0])
+def test_the_error_shown_is_the_output_minus_sqrt_x(client: Client, x: float) -> None:
+    output = _forward(client, "sqrt-mlp-2x2", x)["output"]
+    assert output["target"] == math.sqrt(x)
+    assert output["error"] == output["y"] - math.sqrt(x)
+
+
+def test_below_0_there_is_no_target_and_no_error(client: Client) -> None:
+    output = _forward(client, "sqrt-mlp-2x2", -1.0)["output"]
+    assert (output["target"], output["error"]) == (None, None)

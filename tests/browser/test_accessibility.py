@@ -38,7 +38,7 @@ def test_no_serious_or_critical_accessibility_violation(
     page.goto(f"{server}{path}{mode}")
     if path != "/":
         page.wait_for_selector("body[data-rendered]", state="attached")
-        page.wait_for_selector("#tour[data-stage], #stage-title:not(:empty)", state="attached")
+        page.wait_for_selector("#walk[data-stage], #stage-title:not(:empty)", state="attached")
     assert _serious(page) == []
 
 

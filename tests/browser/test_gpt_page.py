@@ -88,3 +88,14 @@ def test_comparing_two_inputs_shows_where_they_diverge(page: Page, server: str) 
     z = page.evaluate("() => document.getElementById('plot-compare').data[0].z")
     assert all(row[0] == 0 for row in z)  # position 0 sees only 'the' in both
     assert all(row[1] > 0 for row in z)
+
+
+def test_a_temperature_move_does_not_ask_for_the_comparison_again(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites%20man%20.&cmp=man%20bites%20dog%20.")
+    wait_for_state(page, cmp="man bites dog .")
+    compares: list[str] = []
+    page.on("request", lambda r: compares.append(r.url) if r.url.endswith("/compare") else None)
+    page.locator("#temperature").fill("80")
+    wait_for_state(page, cmp="man bites dog .", temperature=3.2)
+    expect(page.locator("#compare-summary")).to_contain_text("first differ at position 0 ('dog' / 'man')")
+    assert compares == []  # the distances depend on the two texts alone

@@ -141,30 +141,30 @@ def test_each_page_walks_its_stages_from_the_keyboard_with_its_captions(
 ) -> None:
     stages = json.loads((Path(__file__).parents[2] / "static" / "captions" / f"{captions}.json").read_text())["stages"]
     page.goto(f"{server}{path}")
-    tour = page.locator("#tour")
-    expect(tour).to_have_attribute("data-stage", "0")
+    walk = page.locator("#walk")
+    expect(walk).to_have_attribute("data-stage", "0")
     for n, stage in enumerate(stages):
         if n:
             page.keyboard.press(["ArrowRight", "PageDown", " "][n % 3])
-        expect(tour).to_have_attribute("data-stage", str(n))
-        expect(page.locator("#tour-what")).to_have_text(stage["what"])
-        expect(page.locator("#tour-intuition")).to_have_text(stage["intuition"])
-        expect(page.locator(f"#{stage['target']}")).to_have_class(re.compile(r"\btour-focus\b"))
+        expect(walk).to_have_attribute("data-stage", str(n))
+        expect(page.locator("#walk-what")).to_have_text(stage["what"])
+        expect(page.locator("#walk-intuition")).to_have_text(stage["intuition"])
+        expect(page.locator(f"#{stage['target']}")).to_have_class(re.compile(r"\bwalk-focus\b"))
         assert f"stage={n}" in page.url
     page.keyboard.press("ArrowLeft")
-    expect(tour).to_have_attribute("data-stage", str(len(stages) - 2))
+    expect(walk).to_have_attribute("data-stage", str(len(stages) - 2))
     page.keyboard.press("Home")
-    expect(tour).to_have_attribute("data-stage", "0")
+    expect(walk).to_have_attribute("data-stage", "0")
     page.keyboard.press("End")
-    expect(tour).to_have_attribute("data-stage", str(len(stages) - 1))
+    expect(walk).to_have_attribute("data-stage", str(len(stages) - 1))
     page.reload()  # a shared link opens on the same stage
-    expect(tour).to_have_attribute("data-stage", str(len(stages) - 1))
+    expect(walk).to_have_attribute("data-stage", str(len(stages) - 1))
 
 
 def test_on_the_text_net_plus_and_minus_step_the_temperature(page: Page, server: str) -> None:
     page.goto(f"{server}/models/textnet-2d-sgd?word=cute")
     wait_for_state(page, word="cute", temperature=1)
-    expect(page.locator("#tour")).to_have_attribute("data-stage", "0")  # the keys are live once the walk is
+    expect(page.locator("#walk")).to_have_attribute("data-stage", "0")  # the keys are live once the walk is
     page.keyboard.press("+")
     wait_for_state(page, word="cute", temperature=1.25)
     page.keyboard.press("-")
@@ -175,7 +175,7 @@ def test_on_the_text_net_plus_and_minus_step_the_temperature(page: Page, server:
 def test_on_the_translator_a_digit_picks_the_head(page: Page, server: str) -> None:
     page.goto(f"{server}/models/tiny-translator")
     wait_for_state(page, head=0)
-    expect(page.locator("#tour")).to_have_attribute("data-stage", "0")
+    expect(page.locator("#walk")).to_have_attribute("data-stage", "0")
     page.keyboard.press("3")
     wait_for_state(page, head=3)
     assert "head=3" in page.url

@@ -1,4 +1,4 @@
-"""The MLP page in Chromium: the walk, the plots and the URL follow x, and every number matches the API."""
+"""The MLP page in Chromium: the trace, the plots and the URL follow x, and every number matches the API."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def _wait_for_x(page: Page, x: str) -> None:
     wait_for_state(page, x=float(x))
 
 
-def _walk_numbers(page: Page) -> dict[str, list[str]]:
-    """The numbers the walk prints for each hook, as text."""
+def _trace_numbers(page: Page) -> dict[str, list[str]]:
+    """The numbers the trace prints for each hook, as text."""
     rows = page.locator("#trace .step")
     return {
         row.get_attribute("data-hook") or "": row.evaluate(
@@ -45,18 +45,18 @@ def _plot_marker(page: Page) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("model_id", MLPS)
-def test_the_walk_and_plot_show_the_apis_numbers_and_follow_the_slider(page: Page, server: str, model_id: str) -> None:
+def test_the_trace_and_plot_show_the_apis_numbers_and_follow_the_slider(page: Page, server: str, model_id: str) -> None:
     page.goto(f"{server}/models/{model_id}?x=4")
     _wait_for_x(page, "4")
     first = _api_forward(server, model_id, 4.0)
-    assert _walk_numbers(page) == _expected_numbers(first)
+    assert _trace_numbers(page) == _expected_numbers(first)
     assert _plot_marker(page) == pytest.approx((4.0, first["output"]["y"]))
 
     page.locator("#x-slider").fill("7.25")
     _wait_for_x(page, "7.25")
     moved = _api_forward(server, model_id, 7.25)
-    assert _walk_numbers(page) == _expected_numbers(moved)
-    assert _walk_numbers(page) != _expected_numbers(first)
+    assert _trace_numbers(page) == _expected_numbers(moved)
+    assert _trace_numbers(page) != _expected_numbers(first)
     assert _plot_marker(page) == pytest.approx((7.25, moved["output"]["y"]))
     expect(page.locator("#x-number")).to_have_value("7.25")
     assert parse_qs(urlsplit(page.url).query)["x"] == ["7.25"]
@@ -90,7 +90,7 @@ def test_a_reload_or_shared_link_restores_x(page: Page, server: str) -> None:
     expect(page.locator("#x-slider")).to_have_value("6.5")
 
 
-def test_relus_that_are_off_are_marked_in_the_walk_the_tables_and_the_diagram(page: Page, server: str) -> None:
+def test_relus_that_are_off_are_marked_in_the_trace_the_tables_and_the_diagram(page: Page, server: str) -> None:
     result = _api_forward(server, "sqrt-mlp-16x16", 1.0)
     hidden_z = [s["data"] for s in result["steps"] if s["name"].endswith("hook_z")][:-1]
     off = sum(v <= 0 for z in hidden_z for v in z)
@@ -139,3 +139,23 @@ def test_the_controls_wait_for_the_first_render(page: Page, server: str) -> None
     _wait_for_x(page, "3")
     expect(page.locator("#x-slider")).to_be_enabled()
     expect(page.locator("#x-number")).to_be_enabled()
+
+
+def test_a_refused_x_asked_while_another_was_on_the_wire_leaves_the_link_and_box_on_the_drawn_x(
+    page: Page, server: str, guard: Guard
+) -> None:
+    guard.expect_console_error("status of 422")
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=4")
+    _wait_for_x(page, "4")
+    held: list[Route] = []
+    page.route("**/forward", lambda route: route.continue_() if held else held.append(route))  # holds the first
+    page.locator("#x-slider").fill("3")  # on the wire, held
+    while not held:
+        page.wait_for_timeout(20)
+    page.locator("#x-number").fill("5000")  # asked for while x = 3 is still on the wire
+    page.locator("#x-number").press("Enter")
+    held[0].continue_()
+    expect(page.locator("#error")).to_contain_text("5000.0 is out of range")
+    _wait_for_x(page, "3")
+    expect(page.locator("#x-number")).to_have_value("3")
+    assert parse_qs(urlsplit(page.url).query)["x"] == ["3"]

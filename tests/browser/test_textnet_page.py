@@ -19,7 +19,7 @@ def _api(server: str, model_id: str, endpoint: str, body: dict[str, Any]) -> dic
     return response.json()  # type: ignore[no-any-return]
 
 
-def _walk(page: Page) -> dict[str, list[str]]:
+def _trace(page: Page) -> dict[str, list[str]]:
     rows = page.locator("#trace .step").all()
     script = "r => r.textContent.split(': ').slice(1).join(': ').match(/-?\\d+\\.\\d+/g)"
     return {row.get_attribute("data-hook") or "": row.evaluate(script) for row in rows}
@@ -35,7 +35,7 @@ def test_picking_a_word_walks_it_and_greedy_shows_the_dog_trap(page: Page, serve
     page.get_by_role("button", name="dog", exact=True).click()
     wait_for_state(page, word="dog")
     expected = _api(server, "textnet-2d-sgd", "forward", {"input": "dog", "temperature": 1})
-    assert _walk(page) == {s["name"]: [f"{v:.4f}" for v in s["data"]] for s in expected["steps"]}
+    assert _trace(page) == {s["name"]: [f"{v:.4f}" for v in s["data"]] for s in expected["steps"]}
     expect(page.locator("#trace")).to_contain_text("Predicted token: dog")
     expect(page.get_by_role("button", name="dog", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#chain-greedy")).to_contain_text("dog → dog → dog")

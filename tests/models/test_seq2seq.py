@@ -138,8 +138,13 @@ def test_the_alignment_is_each_layers_cross_attention_averaged_over_its_heads(tr
     torch.testing.assert_close(alignment.sum(-1), torch.ones(config.n_layers, 4))
 
 
-def test_what_each_target_word_read_is_the_last_layers_alignment(translator: LoadedSeq2Seq) -> None:
+def test_what_each_target_word_read_is_what_it_read_when_it_was_the_last_one(translator: LoadedSeq2Seq) -> None:
+    """One pass over a finished translation gives each word's reading, because the decoder is causal: row j is
+    what position j read when the translation ended there (a generation step's own pass)."""
     source = translator.tokenizer.encode("the small dogs fall .")
     target = [translator.bos_id, *translator.target_tokenizer.encode("les petits chiens")]
-    _, cache = translator.run_with_cache(source, target)
-    torch.testing.assert_close(translator.reading(source, target), translator.alignment(cache)[-1])
+    whole = translator.reading(source, target)  # [target_pos, source_pos]
+    for j in range(len(target)):
+        _, cache = translator.run_with_cache(source, target[: j + 1])
+        last = cache[translator.cross_patterns()[-1]][:, -1]  # [n_heads, source_pos]: the newest position's rows
+        torch.testing.assert_close(whole[j], last.mean(0))

@@ -16,7 +16,6 @@ from typing import Any, Self
 
 import torch
 from fastapi import FastAPI
-from pydantic import Field
 from torch import nn
 
 from app import presenters, schemas
@@ -117,12 +116,7 @@ RECIPE = ToyRecipe(
 )  # fmt: skip
 
 
-class Detail(schemas.ModelDetail):
-    vocab: list[str] = Field(description="The vocabulary, in id order")
-    limits: text.TextLimits
-
-
-class Forward(schemas.ForwardResult):
+class ToyForward(schemas.ForwardResult):
     tokens: list[str]
     output: text.TextOutput
 
@@ -130,8 +124,7 @@ class Forward(schemas.ForwardResult):
 class ToyPresenter(text.TextPresenter[LoadedToy]):
     family = "toy"
     loaded = LoadedToy
-    detail_schema = Detail
-    forward_schema = Forward
+    forward_schema = ToyForward
 
     def label(self, model: LoadedToy, name: str) -> Label:
         module = model.module
@@ -140,9 +133,6 @@ class ToyPresenter(text.TextPresenter[LoadedToy]):
         if name == model.name_of(module.hook_hidden):
             return Label("Hidden", "h = ReLU(W·e + b)", module.hidden, "ReLU")
         return Label("Logits", "logits = W_out·h + b_out", module.unembed)
-
-    def detail_fields(self, model: LoadedToy) -> dict[str, object]:
-        return {"vocab": model.tokenizer.vocab, "limits": text.limits(len(model.tokenizer.vocab), 1)}
 
     def capture(self, model: LoadedToy, token: int) -> KeptPass:
         logits, cache = run_with_cache(model.module, torch.tensor([token]))
@@ -154,7 +144,7 @@ class ToyPresenter(text.TextPresenter[LoadedToy]):
         ids = text.parse_text(model.id, model.tokenizer, request.input, "input")
         last = ids[-1]
         return text.respond(
-            passes, schema=Forward, key=(model.id, last), capture=lambda: self.capture(model, last), request=request,
+            passes, schema=ToyForward, key=(model.id, last), capture=lambda: self.capture(model, last), request=request,
             vocab=model.tokenizer.vocab, previous=ids,
             fields={"model": model.id, "input": request.input, "tokens": model.tokenizer.decode(ids)},
         )  # fmt: skip
@@ -185,7 +175,10 @@ def weights_in(folder: Path) -> Path:
     return folder
 
 
+_FOLDER = tempfile.TemporaryDirectory(prefix="layerwalk-toy-")  # removed when the serving process exits
+
+
 def create_app() -> FastAPI:
     """The app serving the toy family alone (for uvicorn's --factory)."""
     register()
-    return create_layerwalk(Settings(weights_dir=weights_in(Path(tempfile.mkdtemp(prefix="layerwalk-toy-")))))
+    return create_layerwalk(Settings(weights_dir=weights_in(Path(_FOLDER.name))))

@@ -16,6 +16,7 @@ export class PageController {
   #reverting = false;
   #running = Promise.resolve();
   #latest = null; // the request key of the newest state asked for
+  #drawing = Promise.resolve(); // drawings run one at a time, in the order asked for
 
   // load(state) → Promise of the answers; draw(results, state) draws them; summary(state) → what body[data-rendered]
   // says; download(results, state) → [data, filename] for "download JSON".
@@ -51,8 +52,8 @@ export class PageController {
       results = await this.load(this.store.state);
     }
     this.#results = results;
+    this.store.subscribe((state, changed, quiet) => this.#changed(state, changed, quiet)); // a drawing may set it too
     await this.#show(this.store.state);
-    this.store.subscribe((state, changed, quiet) => this.#changed(state, changed, quiet));
   }
 
   // Changes the store and resolves once the answers for it are drawn (or refused).
@@ -90,12 +91,18 @@ export class PageController {
     }
   }
 
-  async #show(state) {
+  // Draws `state` with the answers on screen, after any drawing still under way: the last one asked for is the one
+  // the page, the URL and body[data-rendered] end on.
+  #show(state) {
     this.#shown = state;
-    this.store.mirror();
-    await this.draw(this.#results, state);
-    const [data, filename] = this.download(this.#results, state);
-    offerJSON(data, filename);
-    document.body.dataset.rendered = JSON.stringify(this.summary(state));
+    const results = this.#results;
+    this.#drawing = this.#drawing.catch(() => {}).then(async () => { // a failed drawing was reported where awaited
+      this.store.mirror(state);
+      await this.draw(results, state);
+      const [data, filename] = this.download(results, state);
+      offerJSON(data, filename);
+      document.body.dataset.rendered = JSON.stringify(this.summary(state));
+    });
+    return this.#drawing;
   }
 }

@@ -28,9 +28,9 @@ export class Store extends EventTarget {
     this.#state = Object.freeze({ ...this.#state, ...fixed });
   }
 
-  // Writes the whole state into the URL, so that a reload or a shared link restores it.
-  mirror() {
-    writeState(this.#state);
+  // Writes a state (the one drawn, by default the store's) into the URL, so a reload or a shared link restores it.
+  mirror(state = this.#state) {
+    writeState(state);
   }
 
   // Changes some keys; subscribers hear which changed. `quiet` changes are announced as {quiet: true}, so a

@@ -19,9 +19,19 @@ const page = $("page");
 const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
   "the boy took the money , reached the bank and saw the", "dog bites man ."];
 
+// A comparison depends on the two texts alone: it is asked for once per pair, not on every sampling move.
+const comparisons = new Map();
+function comparison(text, other) {
+  const key = JSON.stringify([text, other]);
+  if (!comparisons.has(key)) {
+    comparisons.set(key, postJSON(page.dataset.compareUrl, { input: text, other }));
+    comparisons.get(key).catch(() => comparisons.delete(key)); // a refused pair is asked again, and refused again
+  }
+  return comparisons.get(key);
+}
 const load = (s) => Promise.all([
   postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
-  s.cmp.trim() ? postJSON(page.dataset.compareUrl, { input: s.text, other: s.cmp }) : null,
+  s.cmp.trim() ? comparison(s.text, s.cmp) : null,
 ]);
 const store = new Store({ text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
 const controller = new PageController({
@@ -63,19 +73,21 @@ function compare(c) {
   const first = c.first_difference;
   $("compare-summary").textContent = (first === null ? `The two texts agree on their first ${n} words. `
     : `They first differ at position ${first} ('${c.tokens[first]}' / '${c.other_tokens[first]}'). `) +
-    `Next word: '${c.prediction}' for the first, '${c.other_prediction}' for the second.`;
+    `Most likely next word (the logits' argmax): '${c.prediction}' for the first, '${c.other_prediction}' for the second.`;
 }
 
 // ---- generation, one word at a time: the page shows the whole text in one pass, so it stops when the context is full
 const room = () => config.n_ctx - (controller.results?.[0].tokens.length ?? config.n_ctx);
-function generationButtons(busy) {
-  for (const id of ["step-one", "to-end"]) $(id).disabled = busy || room() <= 0;
+let generating = false;
+function generationButtons() {
+  for (const id of ["step-one", "to-end"]) $(id).disabled = generating || room() <= 0;
   $("gen-note").textContent = room() <= 0 ? `The context is full (${config.n_ctx} words): start a new text to go on.` : "";
 }
 
 async function generate(maxNew) {
   const { text: prompt, seed } = store.state;
-  generationButtons(true);
+  generating = true;
+  generationButtons();
   try {
     const start = $("generated").querySelectorAll("li:not(.stop)").length;
     const body = { prompt, max_new_tokens: Math.min(maxNew, room()), ...sampling(store.state), seed: seed + start };
@@ -90,7 +102,8 @@ async function generate(maxNew) {
   } catch (error) {
     showError(error);
   } finally {
-    generationButtons(false);
+    generating = false;
+    generationButtons();
   }
 }
 
@@ -106,7 +119,7 @@ async function draw([result, comparison], state) {
     drawStage(result, stages[state.stage], { number: state.stage + 1, layer: state.layer, head: state.head, heads: config.n_heads, vocab });
   }
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
-  generationButtons(false);
+  generationButtons();
   if (changed("next", [state.text, sampling(state)])) await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
 }
 
@@ -136,9 +149,9 @@ function buildControls() {
 }
 
 buildControls();
-const keys = samplingControls(store);
+const keys = samplingControls(store, detail.limits);
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" });
-generationButtons(false);
+generationButtons();

@@ -132,9 +132,9 @@ async function draw(result) {
   if (result.input === drawnX) return; // the stage moved: nothing here depends on it
   drawnX = result.input;
   if (!$("layers").children.length) layerCards(result.steps); // W is the same for every x: drawn once
-  const { y, target } = result.output;
+  const { y, target, error } = result.output;
   $("extrapolating").hidden = !result.output.extrapolating;
-  const end = target === null ? "sqrt(x) undefined for x < 0" : `target sqrt(x) = ${fmt(target)}, error = ${fmt(y - target)}`;
+  const end = target === null ? "sqrt(x) undefined for x < 0" : `target sqrt(x) = ${fmt(target)}, error = ${fmt(error)}`;
   trace($("trace"), result.steps, { before: [`INPUT x = ${fmt(result.input)}`], after: [["target", end]] });
   layerTables(result);
   network($("network"), result.input, result.steps, y);

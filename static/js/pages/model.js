@@ -15,8 +15,8 @@ import { walk } from "../views/walk.js";
 const page = $("page");
 const [detail] = await Promise.all([getJSON(page.dataset.detailUrl), plotlyReady]);
 const text = detail.input === "text";
-const input = text ? "" : 0;
-const store = new Store({ input, stage: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0 });
+const dials = text ? { t: 1, k: 0, p: 0, rp: 0 } : {}; // a text model's next token has sampling dials
+const store = new Store({ input: text ? "" : 0, stage: 0, head: 0, ...dials });
 const body = (s) => ({ input: s.input, ...(text ? sampling(s) : {}) });
 const controller = new PageController({
   store,
@@ -26,23 +26,23 @@ const controller = new PageController({
   summary: (s) => ({ ...body(s), stage: s.stage, head: s.head }),
   download: (result) => [result, `${page.dataset.modelId}-forward.json`],
 });
-store.check({ input: (v) => !text || v !== "" }, { input: text ? detail.vocab[0] : 0 });
-
-// The stages are the model's hooks, the same for every input: read off the first answer.
+// One stage per hook. How many heads there are is read off the first answer (the values' shapes).
+store.check({ input: (v) => !text || v !== "", stage: (v) => whole(v, 0, detail.hook_names.length - 1) },
+  { input: text ? detail.vocab[0] : 0 });
 let stages = null;
 let heads = 1;
 function shape(result) {
   stages = result.steps.map((s) => ({ label: s.title, hooks: [s.name], per_head: s.shape.length === 3, columns: "index" }));
   heads = Math.max(1, ...result.steps.map((s) => (s.shape.length === 3 ? s.shape[0] : 1)));
-  store.check({ stage: (v) => whole(v, 0, stages.length - 1), head: (v) => whole(v, 0, heads - 1) });
   $("head").replaceChildren(...Array.from({ length: heads }, (_, h) => el("option", { value: String(h) }, String(h))));
 }
 
 const changed = drawnFrom();
 async function draw(result, state) {
-  if (stages === null) {
-    shape(result);
-    state = store.state; // the stage and head, checked against the model's
+  if (stages === null) shape(result);
+  if (!whole(state.head, 0, heads - 1)) { // a link's head this model does not have: draw the first, and say so
+    store.set({ head: 0 });
+    return;
   }
   $("input").value = String(state.input);
   $("head").value = String(state.head);
@@ -61,7 +61,7 @@ $("head").addEventListener("change", () => store.set({ head: Number($("head").va
 const submit = () => store.set({ input: text ? $("input").value : Number($("input").value) });
 $("run").addEventListener("click", submit);
 $("input").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
-const keys = text ? samplingControls(store) : {};
+const keys = text ? samplingControls(store, detail.limits) : {};
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(heads, (head) => store.set({ head })) } });

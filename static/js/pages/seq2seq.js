@@ -150,7 +150,7 @@ function buildControls() {
 }
 
 buildControls();
-const keys = samplingControls(store);
+const keys = samplingControls(store, detail.limits);
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 nextWordButton();

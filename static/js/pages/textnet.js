@@ -158,7 +158,7 @@ async function draw(answers, state) {
 
 buildControls(); // while the requests are on the wire
 trainingPanel();
-const keys = samplingControls(store);
+const keys = samplingControls(store, detail.limits);
 await controller.start();
 for (const control of page.querySelectorAll("button, select, input")) control.disabled = false;
 stepper(store, { count: captions.stages.length, extraKeys: keys });

@@ -3,11 +3,11 @@
 import { svgEl } from "../core/dom.js";
 import { BLUE, RED, fmt } from "./plotly.js";
 
-const W = 400;
-const H = 300;
 const PAD = 30;
 
+// Drawn in the SVG's own coordinates (its viewBox).
 export function network(svg, input, steps, output) {
+  const { width: W, height: H } = svg.viewBox.baseVal;
   const affine = steps.filter((s) => s.W); // z = W·a + b, layer by layer
   const columns = [[input], ...steps.filter((s) => s.activation === "ReLU").map((s) => s.data), [output]];
   const pos = columns.map((col, c) => col.map((_, j) => [

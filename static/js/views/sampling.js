@@ -4,7 +4,7 @@
 import { $ } from "../core/dom.js";
 
 export const T_MAX = 5;
-export const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1000) / 1000;
+export const sliderToT = (s) => Math.round(T_MAX * (s / 100) ** 2 * 1e3) / 1e3; // to 3 decimals
 export const tToSlider = (t) => Math.round(100 * Math.sqrt(Math.min(t, T_MAX) / T_MAX));
 
 // What the request says for the store's settings.
@@ -12,8 +12,11 @@ export const sampling = (s) => ({ temperature: s.t, top_k: s.k || null, top_p: s
 
 const CONTROLS = { k: "top-k", p: "top-p", rp: "penalty", seed: "seed" }; // store key → element id
 
-export function samplingControls(store) {
+// `limits`: the model's, from its detail (the largest top-k, penalty and seed the server takes).
+export function samplingControls(store, limits) {
   const number = (id) => ($(id).value === "" ? 0 : Number($(id).value));
+  const most = { "top-k": limits.top_k_max, penalty: limits.repetition_penalty_max, seed: limits.seed_max };
+  for (const [id, max] of Object.entries(most)) if ($(id)?.type === "number") $(id).max = String(max);
   $("temperature").addEventListener("input", () => store.set({ t: sliderToT(Number($("temperature").value)) }));
   for (const [key, id] of Object.entries(CONTROLS)) {
     const control = $(id);
