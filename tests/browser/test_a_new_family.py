@@ -39,7 +39,7 @@ def test_the_gallery_lists_it_and_its_page_walks_every_hook_with_the_apis_number
         if stage:
             page.keyboard.press("ArrowRight")
         wait_for_state(page, stage=stage)
-        expect(page.locator("#caption-what")).to_have_text(step["title"])
+        expect(page.locator("#caption-what")).to_contain_text(f"{step['title']}: shape {step['shape']}")
         z = page.evaluate(f"() => document.querySelector('[data-hook=\"{step['name']}\"]').data[0].z")
         assert z == [step["data"]]  # a vector is drawn as one row
     expect(page.locator("#prediction")).to_have_text("argmax: b")

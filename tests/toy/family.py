@@ -111,7 +111,8 @@ class ToyRecipe(Recipe):
 
 
 RECIPE = ToyRecipe(
-    id=MODEL_ID, title="Toy bigram", description="A family defined in the tests.", seeds=(2,), steps=200,
+    id=MODEL_ID, title="Toy bigram", description="A bigram word model: a family defined in the tests alone, served by "
+    "the page any family without its own gets.", seeds=(2,), steps=200,
     optimizer=Optimizer("Adam", lr=0.05),
 )  # fmt: skip
 

@@ -32,8 +32,9 @@ store.check({ input: (v) => !text || v !== "", stage: (v) => whole(v, 0, detail.
 let stages = null;
 let heads = 1;
 function shape(result) {
-  stages = result.steps.map((s) => ({ label: s.title, hooks: [s.name], per_head: s.shape.length === 3, columns: "index" }));
+  stages = result.steps.map((s) => ({ label: s.title, hooks: [s.name], per_head: s.shape.length === 3, columns: "index", numbers: true }));
   heads = Math.max(1, ...result.steps.map((s) => (s.shape.length === 3 ? s.shape[0] : 1)));
+  $("head-control").hidden = heads === 1; // a model without heads has none to pick
   $("head").replaceChildren(...Array.from({ length: heads }, (_, h) => el("option", { value: String(h) }, String(h))));
 }
 
@@ -65,4 +66,6 @@ const keys = text ? samplingControls(store, detail.limits) : {};
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(heads, (head) => store.set({ head })) } });
-walk(store, controller.results.steps.map((s) => ({ what: s.title, formula: s.formula ?? "" })), { into: "caption" });
+const steps = controller.results.steps;
+walk(store, steps.map((s, i) => ({ what: `${s.title}: shape [${s.shape.join(", ")}], hook ${s.name}`, formula: "",
+  intuition: `Value ${i + 1} of ${steps.length} the forward pass makes, in order.` })), { into: "caption" });

@@ -21,15 +21,18 @@ const page = $("page");
 const greedy = new Map();
 function load(s) {
   const settings = { temperature: s.t, top_k: s.k || null, top_p: s.p || null };
+  const forward = postJSON(page.dataset.forwardUrl, { input: s.word, ...settings });
   if (!greedy.has(s.word)) {
     greedy.set(s.word, postJSON(page.dataset.generateUrl, { prompt: s.word, temperature: 0 }));
     greedy.get(s.word).catch(() => greedy.delete(s.word)); // a refused word is asked again, and refused again
   }
-  return Promise.all([
-    postJSON(page.dataset.forwardUrl, { input: s.word, ...settings }),
-    greedy.get(s.word),
-    postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed }),
-  ]);
+  const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed });
+  // All three settle; of their refusals the forward pass's is shown (its message names `input`: the word).
+  return Promise.allSettled([forward, greedy.get(s.word), sampled]).then((answers) => {
+    const refused = answers.find((a) => a.status === "rejected");
+    if (refused) throw refused.reason;
+    return answers.map((a) => a.value);
+  });
 }
 
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is

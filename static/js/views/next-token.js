@@ -4,9 +4,10 @@
 import { $ } from "../core/dom.js";
 import { BLUE, CONFIG, CUT, ORANGE, baseLayout, fmt } from "./plotly.js";
 
-function titleOf(name, out, temperature) {
-  if (name === "logits") return "logits";
-  if (name === "probs") return "probabilities";
+// A panel's title above it (panels side by side), or its axis's title (one panel, or panels stacked).
+function titleOf(name, out, temperature, above) {
+  if (name === "logits") return above ? "logits" : "logit";
+  if (name === "probs") return above ? "probabilities" : "probability";
   return out.scaled ? `logits ÷ T (T = ${temperature})` : "logits ÷ T: undefined at T = 0";
 }
 
@@ -31,15 +32,15 @@ export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order 
       ...(numbers ? { text, textposition: "outside", cliponaxis: false } : {}) };
   });
   const layout = baseLayout({
-    height: side || panels.length === 1 ? 300 : 170 * panels.length,
+    height: side ? 330 : panels.length === 1 ? 260 : 170 * panels.length,
     showlegend: false,
     grid: { rows: side ? 1 : panels.length, columns: side ? panels.length : 1, pattern: "independent" },
     margin: { l: 50, r: 15, t: side ? 50 : 30, b: 40 },
-    annotations: side ? panels.map((name, n) => ({ text: titleOf(name, out, temperature), x: (n + 0.5) / panels.length,
-      y: 1.12, xref: "paper", yref: "paper", showarrow: false })) : [],
+    annotations: side ? panels.map((name, n) => ({ text: titleOf(name, out, temperature, true), xref: `x${axis(n)} domain`,
+      x: 0.5, yref: "paper", y: 1.12, showarrow: false })) : [],
   });
   panels.forEach((name, n) => {
-    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature) },
+    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature, false) },
       ...(name === "probs" ? { range: [0, side ? 1.15 : 1.05] } : {}) };
   });
   $("prediction").textContent = `argmax: ${out.prediction}`;

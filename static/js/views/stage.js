@@ -1,7 +1,7 @@
 // One stage of a forward pass: the values of its hooks as heatmaps, one head at a time where they have heads (and
 // every head side by side where the stage asks), with the stage's title and formulas. A stage is
 // {label, hooks (with {layer} for the chosen block), per_head, all_heads, columns, probabilities}, as the API's
-// detail gives it (app/presenters/gpt.py: Stage).
+// detail gives it (app/presenters/gpt.py: Stage); `numbers: true` prints every value on its cell when few enough.
 /* global Plotly */
 import { $, el } from "../core/dom.js";
 import { heatmap } from "./heatmap.js";
@@ -16,12 +16,13 @@ function rows(data, head) {
 
 function plot(box, step, stage, { tokens, vocab, head = null, small = false }) {
   const z = rows(step.data, head);
-  const y = z.length === tokens.length ? positions(tokens) : z.map((_, i) => String(i));
+  const y = z.length === tokens.length ? positions(tokens) : z.length === 1 ? [""] : z.map((_, i) => String(i));
   const x = { tokens: positions(tokens), vocab }[stage.columns] ?? z[0].map((_, d) => `${d}`);
   const div = el("div", { className: small ? "plot heat small" : "plot heat", dataset: { hook: step.name, head: head ?? "" } });
   box.append(div);
   const title = head === null ? step.title : `${step.title}, head ${head}`;
-  return heatmap(div, { z, x, y, title, annotate: stage.columns === "tokens" && tokens.length <= 8, sequential: stage.probabilities });
+  const annotate = stage.numbers ?? (stage.columns === "tokens" && tokens.length <= 8); // numbers on the cells
+  return heatmap(div, { z, x, y, title, annotate, sequential: stage.probabilities });
 }
 
 // Draws `stage` of `result` (a forward answer) into #stage-plots, its title into #stage-title and its formulas into
