@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from app.presenters.base import NotOfferedError, Presenter
+from app.presenters.base import Presenter
 from models.families import FAMILIES, LoadedModel
 
 PRESENTERS: dict[str, Presenter[Any]] = {}
@@ -59,4 +59,4 @@ def presenter_for(model: LoadedModel[Any]) -> Presenter[Any]:
 
 discover()
 
-__all__ = ["PRESENTERS", "NotOfferedError", "Presenter", "discover", "presenter_for", "register", "unregister"]
+__all__ = ["PRESENTERS", "Presenter", "discover", "presenter_for", "register", "unregister"]

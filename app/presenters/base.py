@@ -99,14 +99,6 @@ def steps_from_cache(
     ]
 
 
-class NotOfferedError(Exception):
-    """A request a family does not answer (generating from an MLP, comparing two translations)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
 class Presenter(ABC, Generic[L]):
     """A family in the API and on its page. One instance per family, registered in app/presenters/__init__.py."""
 
@@ -173,8 +165,10 @@ class Presenter(ABC, Generic[L]):
     def forward(self, model: L, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         """The forward answer as JSON: every step, and the family's output."""
 
+    # A family that answers these says so with the answer's schema (generate_schema, compare_schema) and overrides
+    # them; the routes never call them for another family.
     def generate(self, model: L, request: schemas.GenerateRequest) -> schemas.GenerateResult:
-        raise NotOfferedError("generate")
+        raise NotImplementedError(f"{self.family} has a generate_schema but no generate()")
 
     def compare(self, model: L, request: schemas.CompareRequest) -> BaseModel:
-        raise NotOfferedError("compare")
+        raise NotImplementedError(f"{self.family} has a compare_schema but no compare()")

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from app import schemas
 from app.deps import ModelDep, PassesDep, RegistryDep
 from app.errors import BUSY, documented
-from app.presenters import PRESENTERS, NotOfferedError, Presenter, presenter_for
+from app.presenters import PRESENTERS, Presenter, presenter_for
 from models.families import FAMILIES, LoadedModel
 
 UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {404: documented("Unknown model; the message lists the known ids")}
@@ -59,16 +59,19 @@ def summaries(models: list[LoadedModel[Any]]) -> list[schemas.ModelSummary]:
 
 
 def offered(presenter: Presenter[Any], what: str) -> bool:
+    """Whether the family answers `what` ("generate", "compare"): it says so by having that answer's schema."""
     return (presenter.generate_schema if what == "generate" else presenter.compare_schema) is not None
 
 
-def not_offered(model: LoadedModel[Any], what: str, registry: RegistryDep) -> HTTPException:
-    """A 404 that says which models do answer the request."""
+def offering(model: LoadedModel[Any], what: str, registry: RegistryDep) -> Presenter[Any]:
+    """The model's presenter, if its family answers `what`; else a 404 that says which models do."""
+    presenter = presenter_for(model)
+    if offered(presenter, what):
+        return presenter
     able = ", ".join(m.id for m in registry.load_all() if offered(presenter_for(m), what)) or "none"
     doers = "Text models" if what == "generate" else "Models that do"
-    return HTTPException(
-        status_code=404, detail=f"'{model.id}' ({model.family}) does not {WHAT[what]}. {doers}: {able}."
-    )
+    detail = f"'{model.id}' ({model.family}) does not {WHAT[what]}. {doers}: {able}."
+    raise HTTPException(status_code=404, detail=detail)
 
 
 def router() -> APIRouter:
@@ -101,19 +104,13 @@ def router() -> APIRouter:
         @api.post("/models/{model_id}/generate", response_model=one_of(generators), responses=ERRORS)
         async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> Response:
             """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
-            try:
-                return as_json(presenter_for(model).generate(model, request))
-            except NotOfferedError:
-                raise not_offered(model, "generate", registry) from None
+            return as_json(offering(model, "generate", registry).generate(model, request))
 
     if comparers:
 
         @api.post("/models/{model_id}/compare", response_model=one_of(comparers), responses=ERRORS)
         async def compare(model: ModelDep, request: schemas.CompareRequest, registry: RegistryDep) -> Response:
             """Run two inputs and show where their residual streams part, layer by layer and position by position."""
-            try:
-                return as_json(presenter_for(model).compare(model, request))
-            except NotOfferedError:
-                raise not_offered(model, "compare", registry) from None
+            return as_json(offering(model, "compare", registry).compare(model, request))
 
     return api

@@ -7,7 +7,6 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -24,9 +23,6 @@ class GPTRecipe(Recipe):
     family = "gpt"
     config: GPTConfig
     loss: str = "cross-entropy on every next word of the row"
-
-    def config_dict(self) -> dict[str, Any]:
-        return self.config.to_dict()
 
     def setup(self, seed: int) -> Setup:
         rng = random.Random(seed)

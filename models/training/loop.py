@@ -8,6 +8,7 @@ seed gives the same floats.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -75,14 +76,15 @@ def train(recipe: Recipe, out_dir: Path, progress: bool = True) -> TrainingRecor
     searching = len(seeds) > 1
     outcomes: list[Outcome] = []
     for seed in seeds:
-        bar = Progress(f"{recipe.id} seed {seed}" if searching else recipe.id, recipe.steps, enabled=progress)
-        bar.enabled &= not searching or bar.live  # a log of a seed search gets one line per seed, below
+        label = f"{recipe.id} seed {seed}" if searching else recipe.id
+        bar = Progress(label, recipe.steps, enabled=progress)
+        bar.enabled &= bar.live or not searching  # in a log, a seed search writes one line per seed (below)
         model, curve = train_seed(recipe, seed, bar)
         outcome = recipe.evaluate(model, seed, curve)
         outcomes.append(outcome)
         if searching and progress:
-            bar.enabled = True
-            bar.note(", ".join(f"{key} {value}" for key, value in outcome.summary.items() if key != "seed"))
+            found = ", ".join(f"{key} {value}" for key, value in outcome.summary.items() if key != "seed")
+            print(f"{label}: {found}", file=sys.stderr)
         if outcome.accepted:
             break
     else:

@@ -23,9 +23,6 @@ class MLPRecipe(Recipe):
     loss: str = "mean squared error"
     init: str = "PyTorch defaults, then first-layer kinks spread uniformly over the domain (spread_first_kinks)"
 
-    def config_dict(self) -> dict[str, Any]:
-        return self.config.to_dict()
-
     def samples(self, generator: torch.Generator) -> torch.Tensor:
         return sqrt.samples(self.n_samples, generator).unsqueeze(1)  # [n, 1]
 

@@ -33,9 +33,3 @@ class Progress:
         if self.live and step == self.total:
             self.stream.write("\n")
         self.stream.flush()
-
-    def note(self, text: str) -> None:
-        """A line of its own (a seed tried, a finding)."""
-        if self.enabled:
-            self.stream.write(f"{self.label}: {text}\n")
-            self.stream.flush()

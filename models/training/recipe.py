@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -36,6 +36,12 @@ class Outcome:
     summary: dict[str, Any] = field(default_factory=dict)  # one entry of a seed search
 
 
+class Config(Protocol):
+    """A model's config dataclass, as every one here is: it says itself as the dict its record stores."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Recipe(ABC):
     family: ClassVar[str]
@@ -45,12 +51,13 @@ class Recipe(ABC):
     seeds: tuple[int, ...]  # tried in order until `evaluate` accepts one; most recipes name one
     steps: int
     optimizer: Optimizer
+    config: Config
     loss: str  # the loss, in words
     init: str = "PyTorch defaults"
 
-    @abstractmethod
     def config_dict(self) -> dict[str, Any]:
-        """The model's config, as the record stores it."""
+        """The model's config, as the record stores it: loading is Config(**record["config"])."""
+        return self.config.to_dict()
 
     @abstractmethod
     def setup(self, seed: int) -> Setup:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -26,9 +25,6 @@ class Seq2SeqRecipe(Recipe):
     family = "seq2seq"
     config: Seq2SeqConfig
     loss: str = "cross-entropy on every next French word and the end token (teacher forcing)"
-
-    def config_dict(self) -> dict[str, Any]:
-        return self.config.to_dict()
 
     def setup(self, seed: int) -> Setup:
         rng = random.Random(seed)

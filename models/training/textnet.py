@@ -32,9 +32,6 @@ class TextNetRecipe(Recipe):
     wants: Literal["dog-loop", "all-pairs"]  # the first of the seeds that shows this is kept
     loss: str = "cross-entropy"
 
-    def config_dict(self) -> dict[str, Any]:
-        return self.config.to_dict()
-
     def setup(self, seed: int) -> Setup:
         model = TextNet(self.config)
         ids = {w: i for i, w in enumerate(self.config.vocab)}

@@ -44,6 +44,9 @@ class ToyConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "vocab", tuple(self.vocab))
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "vocab": list(self.vocab)}
+
 
 class Toy(nn.Module):
     def __init__(self, config: ToyConfig) -> None:
@@ -90,9 +93,6 @@ class ToyRecipe(Recipe):
     family = "toy"
     config: ToyConfig = field(default_factory=ToyConfig)
     loss: str = "cross-entropy on each next word of TEXT"
-
-    def config_dict(self) -> dict[str, Any]:
-        return {**asdict(self.config), "vocab": list(self.config.vocab)}
 
     def pairs(self) -> tuple[torch.Tensor, torch.Tensor]:
         ids = WordTokenizer(list(self.config.vocab)).encode(TEXT)

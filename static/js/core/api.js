@@ -28,6 +28,20 @@ export async function postJSON(url, payload) {
   );
 }
 
+// `ask(...args)` once per distinct arguments: an answer that depends on them alone (not on the sampling dials) is
+// asked for once and kept. A refused request is forgotten, so asking again asks the server again.
+export function remembered(ask) {
+  const kept = new Map();
+  return (...args) => {
+    const key = JSON.stringify(args);
+    if (!kept.has(key)) {
+      kept.set(key, ask(...args));
+      kept.get(key).catch(() => kept.delete(key));
+    }
+    return kept.get(key);
+  };
+}
+
 // Run `task(value)` for the newest value only, one call at a time: a slider sends many values while a request
 // is in flight; the ones in between are skipped, and the last one is always served. Each call returns a promise
 // that resolves once the newest value has been served.

@@ -2,7 +2,7 @@
 // generation one word at a time, and the comparison of two inputs. Every number comes from /api; the store,
 // mirrored in the URL, holds the whole view. Which hooks each stage shows comes from the model's detail.
 /* global Plotly */
-import { getJSON, postJSON } from "../core/api.js";
+import { getJSON, postJSON, remembered } from "../core/api.js";
 import { $, el, showError } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -20,15 +20,7 @@ const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", 
   "the boy took the money , reached the bank and saw the", "dog bites man ."];
 
 // A comparison depends on the two texts alone: it is asked for once per pair, not on every sampling move.
-const comparisons = new Map();
-function comparison(text, other) {
-  const key = JSON.stringify([text, other]);
-  if (!comparisons.has(key)) {
-    comparisons.set(key, postJSON(page.dataset.compareUrl, { input: text, other }));
-    comparisons.get(key).catch(() => comparisons.delete(key)); // a refused pair is asked again, and refused again
-  }
-  return comparisons.get(key);
-}
+const comparison = remembered((text, other) => postJSON(page.dataset.compareUrl, { input: text, other }));
 const load = (s) => Promise.all([
   postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
   s.cmp.trim() ? comparison(s.text, s.cmp) : null,

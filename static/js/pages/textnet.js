@@ -1,7 +1,7 @@
 // The text-net page: pick a word, follow it through the net, turn logits into a next word, generate chains.
 // Every number comes from /api (the page's JSON twin); the store, mirrored in the URL, holds the whole view.
 /* global Plotly */
-import { getJSON, postJSON } from "../core/api.js";
+import { getJSON, postJSON, remembered } from "../core/api.js";
 import { $, el } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -18,17 +18,13 @@ import { walk } from "../views/walk.js";
 const page = $("page");
 
 // The greedy chain depends on the word alone: it is asked for once per word.
-const greedy = new Map();
+const greedy = remembered((word) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0 }));
 function load(s) {
   const settings = { temperature: s.t, top_k: s.k || null, top_p: s.p || null };
   const forward = postJSON(page.dataset.forwardUrl, { input: s.word, ...settings });
-  if (!greedy.has(s.word)) {
-    greedy.set(s.word, postJSON(page.dataset.generateUrl, { prompt: s.word, temperature: 0 }));
-    greedy.get(s.word).catch(() => greedy.delete(s.word)); // a refused word is asked again, and refused again
-  }
   const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed });
   // All three settle; of their refusals the forward pass's is shown (its message names `input`: the word).
-  return Promise.allSettled([forward, greedy.get(s.word), sampled]).then((answers) => {
+  return Promise.allSettled([forward, greedy(s.word), sampled]).then((answers) => {
     const refused = answers.find((a) => a.status === "rejected");
     if (refused) throw refused.reason;
     return answers.map((a) => a.value);
