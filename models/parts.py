@@ -38,12 +38,19 @@ class AttentionConfig(Protocol):
 
 
 class LayerNorm(nn.Module):
+    """(x − μ) / σ · γ + β at each position; μ and σ pass through hook points of their own, so a page can show
+    them beside the result (the result itself is torch's layer norm, so trained weights stay the same)."""
+
     def __init__(self, d_model: int) -> None:
         super().__init__()
         self.ln = nn.LayerNorm(d_model)
+        self.hook_mean = HookPoint()
+        self.hook_std = HookPoint()
         self.hook_normalized = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.hook_mean(x.mean(-1, keepdim=True))  # [batch, pos, 1]
+        self.hook_std(torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + self.ln.eps))  # [batch, pos, 1]
         out: torch.Tensor = self.hook_normalized(self.ln(x))  # [batch, pos, d_model]
         return out
 

@@ -7,63 +7,59 @@ attention scores (a later word, above the diagonal) are null. The next-token dis
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from pydantic import BaseModel, Field, TypeAdapter
 
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
-from app.presenters import text
+from app.presenters import stages, text
 from app.presenters.base import DECIMALS, STEPS, Label, rounded, steps_from_cache
 from app.presenters.labels import transformer_label
+from app.presenters.stages import Stage
 from models.families.gpt import LoadedGPT
 
 LENS_TOP = 3
 
 
-class Stage(BaseModel):
-    """One stage of the page's walk through the forward pass: the hooks it shows, and how."""
-
-    label: str = Field(description="Its name on the page, and its key in static/captions/gpt.json")
-    hooks: list[str] = Field(description="Hook names; {layer} stands for the block the page has chosen")
-    per_head: bool = Field(default=False, description="The values have a head axis first: one head is shown")
-    all_heads: bool = Field(default=False, description="Every head is shown too, side by side")
-    columns: Literal["index", "tokens", "vocab"] = Field(
-        default="index",
-        description="What the last axis counts: a vector's index, the tokens (key positions), or the vocabulary",
-    )
-    probabilities: bool = Field(default=False, description="The values are probabilities (0 to 1), not signed")
-
-
-# The walk, in forward order. Each hook is checked against the model's own hook names (tests/app/test_gpt_api.py).
-HEADS = {"per_head": True}
-SQUARE = {"per_head": True, "columns": "tokens"}
-STAGES = [
-    Stage(label="embeddings", hooks=["hook_embed"]),
-    Stage(label="positions", hooks=["hook_pos_embed"]),
-    Stage(label="sum", hooks=["blocks.0.hook_resid_pre"]),
-    Stage(label="layer norm", hooks=["blocks.{layer}.ln1.hook_normalized"]),
-    Stage(label="Q, K, V", hooks=[f"blocks.{{layer}}.attn.hook_{x}" for x in "qkv"], **HEADS),
-    Stage(label="q·kᵀ", hooks=["blocks.{layer}.attn.hook_scores_raw"], **SQUARE),
-    Stage(label="÷√d, mask", hooks=["blocks.{layer}.attn.hook_scores"], **SQUARE),
-    Stage(label="softmax", hooks=["blocks.{layer}.attn.hook_pattern"], **SQUARE, all_heads=True, probabilities=True),
-    Stage(label="heads", hooks=["blocks.{layer}.attn.hook_z"], **HEADS),
-    Stage(label="attention out", hooks=["blocks.{layer}.hook_attn_out", "blocks.{layer}.hook_resid_mid"]),
-    Stage(label="layer norm 2", hooks=["blocks.{layer}.ln2.hook_normalized"]),
-    Stage(
-        label="feed-forward",
-        hooks=["blocks.{layer}.mlp.hook_pre", "blocks.{layer}.mlp.hook_post", "blocks.{layer}.hook_mlp_out"],
-    ),
-    Stage(label="residual out", hooks=["blocks.{layer}.hook_resid_post"]),
-    Stage(label="final layer norm", hooks=["ln_final.hook_normalized"]),
-    Stage(label="logits", hooks=["hook_logits"], columns="vocab"),
-]
+def walk(model: LoadedGPT) -> list[Stage]:
+    """Every stage of the forward pass, for every block the model has, from its hook names."""
+    names = model.hook_names()
+    prefixes = stages.blocks(names)
+    block = [
+        *stages.attention(),
+        stages.residual("residual", "{b}hook_resid_pre", "{b}hook_attn_out", "{b}hook_resid_mid", "tokens",
+                        "attention out"),
+        *stages.feed_forward("tokens", "{b}hook_resid_mid", "{b}hook_resid_post"),
+    ]  # fmt: skip
+    walk = stages.embeddings("", prefixes[0], "tokens", "input")
+    for i, prefix in enumerate(prefixes):
+        walk += stages.expand(block, prefix, f"block {i}")
+    x = {"x_title": "d_model"}
+    walk += [
+        stages.layer_norm("final layer norm", f"{prefixes[-1]}hook_resid_post", "ln_final.", "tokens", "output"),
+        Stage(
+            label="logits",
+            group="output",
+            inputs=[stages.panel("ln_final.hook_normalized", role="LN(x)", **x)],
+            op="· W_U + b_U",
+            hooks=[stages.panel("hook_logits", role="logits", columns="vocab", x_title="vocabulary word")],
+        ),
+        Stage(
+            label="next word",
+            group="output",
+            view="next",
+            inputs=[stages.panel("hook_logits", role="logits", columns="vocab", x_title="vocabulary word")],
+            op="softmax(logits / T), then top-k, top-p",
+        ),
+    ]
+    missing = stages.hooks_of(walk) - set(names)
+    assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
+    return walk
 
 
 class GPTDetail(text.TextDetail):
-    stages: list[Stage] = Field(description="The page's walk: which hooks each stage shows")
+    stages: list[Stage] = Field(description="The page's walk, every block: each stage's inputs, operation and result")
 
 
 class LensLayer(BaseModel):
@@ -118,7 +114,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         return model.module.config.n_ctx
 
     def detail_fields(self, model: LoadedGPT) -> dict[str, object]:
-        return {**super().detail_fields(model), "stages": STAGES}
+        return {**super().detail_fields(model), "stages": walk(model)}
 
     def ids(self, model: LoadedGPT, value: float | str, field: str) -> list[int]:
         ids = text.parse_text(model.id, model.tokenizer, value, field)

@@ -42,6 +42,11 @@ ATTENTIONS = {
 }
 TITLES = {
     **TRANSFORMER,
+    "ln_cross.hook_mean": ("Layer norm before cross-attention: mean μ", "μ = Σ x / d_model, per position"),
+    "ln_cross.hook_std": (
+        "Layer norm before cross-attention: standard deviation σ",
+        "σ = √(Σ (x − μ)² / d_model + ε), per position",
+    ),
     "ln_cross.hook_normalized": ("Layer norm before cross-attention", "(x − mean) / std · γ + β"),
     "hook_cross_out": ("Cross-attention output", "heads concatenated, then ·W_O + b_O"),
     "hook_resid_cross": ("Residual stream after cross-attention", "x + cross-attention output"),
@@ -99,6 +104,9 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         if not rest.startswith("blocks."):
             if side == "encoder" and rest == "ln_final.hook_normalized":
                 return Label("Encoder output", "the final layer norm: what every cross-attention reads")
+            if side == "encoder" and rest.startswith("ln_final."):
+                title, formula = TITLES[rest]
+                return Label(f"Encoder · {title.replace('Final layer norm', 'Output layer norm')}", formula)
             title, formula = TITLES[rest]
             return Label(f"{side.title()} · {title}", formula)
         _, index, hook = rest.split(".", 2)

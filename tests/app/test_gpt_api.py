@@ -212,14 +212,22 @@ def test_generation_past_the_context_slides_a_window_of_the_last_24_words(client
         assert step["token"] == out["prediction"]
 
 
-def test_every_hook_of_every_stage_is_a_hook_of_the_model_in_every_layer(client: Client) -> None:
+def test_the_walk_shows_every_hook_of_every_block_in_forward_order(client: Client) -> None:
     detail = client.get(URL).json()
-    hooks = [hook for stage in detail["stages"] for hook in stage["hooks"]]
-    assert hooks[0] == "hook_embed"
-    assert hooks[-1] == "hook_logits"
-    for hook in hooks:
-        for layer in range(detail["config"]["n_layers"]):
-            assert hook.format(layer=layer) in detail["hook_names"], (hook, layer)
+    walk = detail["stages"]
+    results = [panel["hook"] for stage in walk for panel in stage["hooks"]]
+    shown = {panel["hook"] for stage in walk for panel in (*stage["inputs"], *stage["hooks"])}
+    assert shown == set(detail["hook_names"])  # every value of the pass, every layer: none left out, none made up
+    order = detail["hook_names"].index
+    assert results == sorted(results, key=order)  # in the order the model computes them
+    groups = list(dict.fromkeys(stage["group"] for stage in walk))
+    assert groups == ["input", *(f"block {i}" for i in range(detail["config"]["n_layers"])), "output"]
+    n = detail["config"]["n_layers"]
+    same = {f"blocks.{i}.hook_resid_pre": f"blocks.{i - 1}.hook_resid_post" for i in range(1, n)}  # one value
+    for i, stage in enumerate(walk):  # what a stage is computed from is the result of a stage before it
+        before = {p["hook"] for s in walk[:i] for p in s["hooks"]}
+        for panel in stage["inputs"]:
+            assert panel["hook"] in before or same.get(panel["hook"]) in before, (stage["label"], panel["hook"])
 
 
 def test_a_forward_of_max_tokens_is_served_and_one_more_is_refused(client: Client) -> None:

@@ -29,14 +29,19 @@ def _run(model: LoadedGPT, text: str) -> tuple[torch.Tensor, dict[str, torch.Ten
     return run_with_cache(model.module, torch.tensor([model.tokenizer.encode(text)]))
 
 
+def ln(name: str) -> list[str]:
+    """A layer norm's hooks: its mean and standard deviation, then the normalized values."""
+    return [f"{name}.hook_{x}" for x in ("mean", "std", "normalized")]
+
+
 def test_gpt_hook_names_are_pinned_because_they_are_json_keys() -> None:
-    per_block = ["hook_resid_pre", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+    per_block = ["hook_resid_pre", *ln("ln1"), "attn.hook_q", "attn.hook_k", "attn.hook_v",
                  "attn.hook_scores_raw", "attn.hook_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out",
-                 "hook_resid_mid", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
+                 "hook_resid_mid", *ln("ln2"), "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
                  "hook_resid_post"]  # fmt: skip
     expected = ["hook_embed", "hook_pos_embed"]
     expected += [f"blocks.{i}.{name}" for i in range(2) for name in per_block]
-    expected += ["ln_final.hook_normalized", "hook_logits"]
+    expected += [*ln("ln_final"), "hook_logits"]
     assert hook_names(GPT(GPTConfig(vocab=("a", "b"), n_layers=2))) == expected
 
 
@@ -64,6 +69,20 @@ def test_attention_recomputes_from_q_and_k_and_is_causal(gpt: LoadedGPT) -> None
         torch.testing.assert_close(pattern.sum(-1), torch.ones_like(pattern.sum(-1)))
         torch.testing.assert_close(pattern[..., ~above], torch.softmax(scores, -1)[..., ~above])
         torch.testing.assert_close(cache[a + "hook_z"], pattern @ v)
+
+
+def test_each_layer_norm_is_its_mean_and_deviation_applied(gpt: LoadedGPT) -> None:
+    _, cache = _run(gpt, "the queen met the king and she")
+    module = gpt.module
+    norms = {f"blocks.{i}.{n}": getattr(blk, n) for i, blk in enumerate(module.blocks) for n in ("ln1", "ln2")}
+    inputs = {f"blocks.{i}.{n}": f"blocks.{i}.{h}" for i in range(2) for n, h in (("ln1", "hook_resid_pre"),
+              ("ln2", "hook_resid_mid"))}  # fmt: skip
+    for name, ln in norms.items():
+        x = cache[inputs[name]]  # [1, pos, d_model]
+        mu, sigma = cache[name + ".hook_mean"], cache[name + ".hook_std"]  # [1, pos, 1] each
+        torch.testing.assert_close(mu, x.sum(-1, keepdim=True) / x.shape[-1])
+        torch.testing.assert_close(sigma, (((x - mu) ** 2).mean(-1, keepdim=True) + ln.ln.eps).sqrt())
+        torch.testing.assert_close(cache[name + ".hook_normalized"], (x - mu) / sigma * ln.ln.weight + ln.ln.bias)
 
 
 def test_each_residual_step_adds_what_the_sublayer_wrote(gpt: LoadedGPT) -> None:
@@ -97,7 +116,7 @@ def test_activations_at_a_position_do_not_change_when_later_words_change(gpt: Lo
     _, b = _run(gpt, "the dog chased the fox . who was chased ? the fox")
     same = 4  # "the dog chased the" is shared
     for name, value in a.items():
-        if name in ("hook_embed", "hook_pos_embed", "ln_final.hook_normalized", "hook_logits") or ".attn." not in name:
+        if name in ("hook_embed", "hook_pos_embed", *ln("ln_final"), "hook_logits") or ".attn." not in name:
             torch.testing.assert_close(value[:, :same], b[name][:, :same], msg=name)
         else:  # [1, heads, query_pos, …]: the first queries, and for scores and patterns their first keys
             keys = slice(None) if name.endswith(("hook_q", "hook_k", "hook_v", "hook_z")) else slice(0, same)

@@ -30,21 +30,24 @@ def _run(model: LoadedSeq2Seq, english: str, french: str) -> dict[str, torch.Ten
     return cache
 
 
+def ln(name: str) -> list[str]:
+    """A layer norm's hooks: its mean and standard deviation, then the normalized values."""
+    return [f"{name}.hook_{x}" for x in ("mean", "std", "normalized")]
+
+
 def test_seq2seq_hook_names_are_pinned_because_they_are_json_keys() -> None:
     attention = [f"hook_{x}" for x in ("q", "k", "v", "scores_raw", "scores", "pattern", "z")]
-    encoder_block = ["hook_resid_pre", "ln1.hook_normalized", *(f"attn.{h}" for h in attention), "hook_attn_out",
-                     "hook_resid_mid", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
+    encoder_block = ["hook_resid_pre", *ln("ln1"), *(f"attn.{h}" for h in attention), "hook_attn_out",
+                     "hook_resid_mid", *ln("ln2"), "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
                      "hook_resid_post"]  # fmt: skip
-    split = 4 + len(attention)  # resid_pre, ln1, the attention hooks, attn_out, resid_mid
-    decoder_block = [*encoder_block[:split], "ln_cross.hook_normalized", *(f"cross_attn.{h}" for h in attention),
+    split = 6 + len(attention)  # resid_pre, ln1 (three hooks), the attention hooks, attn_out, resid_mid
+    decoder_block = [*encoder_block[:split], *ln("ln_cross"), *(f"cross_attn.{h}" for h in attention),
                      "hook_cross_out", "hook_resid_cross", *encoder_block[split:]]  # fmt: skip
     expected = ["encoder.hook_embed", "encoder.hook_pos_embed"]
-    expected += [f"encoder.blocks.{i}.{h}" for i in range(2) for h in encoder_block] + [
-        "encoder.ln_final.hook_normalized"
-    ]
+    expected += [f"encoder.blocks.{i}.{h}" for i in range(2) for h in encoder_block] + [*ln("encoder.ln_final")]
     expected += ["decoder.hook_embed", "decoder.hook_pos_embed"]
     expected += [f"decoder.blocks.{i}.{h}" for i in range(2) for h in decoder_block]
-    expected += ["decoder.ln_final.hook_normalized", "decoder.hook_logits"]
+    expected += [*ln("decoder.ln_final"), "decoder.hook_logits"]
     assert hook_names(Seq2Seq(Seq2SeqConfig(source_vocab=("a",), target_vocab=("<s>", "</s>")))) == expected
 
 
