@@ -20,10 +20,13 @@ export function svgEl(tag, attrs = {}, text = null) {
   return node;
 }
 
-// The error box: the server's message (it names the problem and the fix), in view of whoever caused it.
+// The error box: the server's message (it names the problem and the fix), in view of whoever caused it. A word
+// the model does not know is said in a student's words first.
 export function showError(error) {
   const box = $("error");
-  box.textContent = error instanceof ApiError ? `${error.detail} (HTTP ${error.status})` : String(error);
+  const unknown = error instanceof ApiError && /'([^']+)' is not in the (?:target_)?vocabulary/.exec(error.detail);
+  const plain = unknown ? `The model does not know the word “${unknown[1]}”: it only knows its own small vocabulary. Change that word, or pick one from the words it knows. ` : "";
+  box.textContent = error instanceof ApiError ? `${plain}${error.detail} (HTTP ${error.status})` : String(error);
   box.hidden = false;
 }
 

@@ -19,9 +19,10 @@ export class PageController {
   #drawing = Promise.resolve(); // drawings run one at a time, in the order asked for
 
   // load(state) → Promise of the answers; draw(results, state) draws them; summary(state) → what body[data-rendered]
-  // says; download(results, state) → [data, filename] for "download JSON".
-  constructor({ store, requestKeys, load, draw, summary, download }) {
-    Object.assign(this, { store, requestKeys, load, draw, summary, download });
+  // says; download(results, state) → [data, filename] for "download JSON". `lightKeys` (what hover and focus light)
+  // are drawn by the views that subscribe to them, many times a second: they only reach the URL, a moment later.
+  constructor({ store, requestKeys, load, draw, summary, download, lightKeys = [] }) {
+    Object.assign(this, { store, requestKeys, load, draw, summary, download, lightKeys });
     this.fetchAndDraw = coalesced((state) => this.#fetchAndDraw(state));
   }
 
@@ -64,12 +65,23 @@ export class PageController {
 
   #changed(state, changed, quiet) {
     if (this.#reverting) return;
+    if ([...changed].every((key) => this.lightKeys.includes(key))) {
+      clearTimeout(this.#lit);
+      this.#lit = setTimeout(() => this.store.mirror({ ...this.#shown, ...this.#light(this.store.state) }), 300);
+      return;
+    }
     if (!quiet && this.requestKeys.some((key) => changed.has(key))) {
       this.#latest = this.#key(state);
       this.#running = this.fetchAndDraw(state);
     } else {
       this.#show({ ...state, ...this.#requested(this.#shown) });
     }
+  }
+
+  #lit = null; // the timer that writes the lit keys into the URL
+
+  #light(state) {
+    return Object.fromEntries(this.lightKeys.map((key) => [key, state[key]]));
   }
 
   #requested(state) {

@@ -1,6 +1,7 @@
-// The GPT page: step through every stage of the forward pass, the next-word distribution, the logit lens,
-// generation one word at a time, and the comparison of two inputs. Every number comes from /api; the store,
-// mirrored in the URL, holds the whole view. Which hooks each stage shows comes from the model's detail.
+// The GPT page: step through every stage of the forward pass, one panel per screen under the architecture map, then
+// the next-word distribution, the logit lens, generation one word at a time, and the comparison of two inputs. Every
+// number comes from /api; the store, mirrored in the URL, holds the whole view, the lit cell (qi, kj) included. The
+// stages, their inputs and results come from the model's detail.
 /* global Plotly */
 import { getJSON, postJSON, remembered } from "../core/api.js";
 import { $, el, showError } from "../core/dom.js";
@@ -11,8 +12,10 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
-import { drawStage } from "../views/stage.js";
-import { digitKeys, stepper } from "../views/stepper.js";
+import { architectureMap } from "../views/map.js";
+import { positions, stagePanel } from "../views/panel.js";
+import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
+import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
@@ -25,13 +28,14 @@ const load = (s) => Promise.all([
   postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
   s.cmp.trim() ? comparison(s.text, s.cmp) : null,
 ]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, layer: 0, head: 0, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
 const controller = new PageController({
   store,
   requestKeys: ["text", "t", "k", "p", "rp", "cmp"],
+  lightKeys: ["qi", "kj"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
-  summary: (s) => ({ text: s.text, stage: s.stage, layer: s.layer, head: s.head, ...sampling(s), cmp: s.cmp }),
+  summary: (s) => ({ text: s.text, stage: s.stage, head: s.head, ...sampling(s), cmp: s.cmp }),
   download: ([result, comparison]) => [comparison ? { forward: result, compare: comparison } : result, `${page.dataset.modelId}-forward.json`],
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
@@ -41,9 +45,10 @@ const { vocab, config, limits, stages } = detail;
 store.check({
   t: (v) => v === 0 || within(v, limits.temperature_min, limits.temperature_max), p: (v) => within(v, 0, 1),
   rp: (v) => v === 0 || within(v, 1, limits.repetition_penalty_max), seed: (v) => whole(v, 0, limits.seed_max - config.n_ctx),
-  k: (v) => whole(v, 0, limits.top_k_max), layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
-  stage: (v) => whole(v, 0, stages.length - 1),
+  k: (v) => whole(v, 0, limits.top_k_max), head: (v) => whole(v, 0, config.n_heads - 1),
+  stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
 });
+const panel = stagePanel(store, { stages, heads: config.n_heads, labels: (axis, result) => (axis === "vocab" ? vocab : positions(result.tokens)) });
 
 // ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
 function lensTable(result) {
@@ -101,38 +106,56 @@ async function generate(maxNew) {
 
 // ---- one drawing: the activations depend on the text alone, so a temperature move redraws the next word alone --
 const changed = drawnFrom();
+let shapesDrawn = false;
 async function draw([result, comparison], state) {
   showControls(state);
   if (changed("text", state.text)) {
-    $("tokens").replaceChildren(...result.tokens.map((t, i) => el("span", { className: "token", title: `position ${i}` }, `${t} `, el("small", {}, `#${result.ids[i]}`))));
+    $("tokens").replaceChildren(...result.tokens.map((t, i) => {
+      const token = el("span", { className: "token", title: `position ${i}`, tabIndex: 0, dataset: { i: String(i) } }, `${t} `, el("small", {}, `#${result.ids[i]}`));
+      const light = () => store.set({ qi: i, kj: -1 });
+      token.addEventListener("mouseenter", light);
+      token.addEventListener("focus", light);
+      return token;
+    }));
     lensTable(result);
+    if (!shapesDrawn) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
+    shapesDrawn = true;
   }
-  if (changed("stage", [state.text, state.stage, state.layer, state.head])) {
-    drawStage(result, stages[state.stage], { number: state.stage + 1, layer: state.layer, head: state.head, heads: config.n_heads, vocab });
+  const stage = stages[state.stage];
+  const key = [state.text, state.stage, state.head, stage.view === "next" ? sampling(state) : null];
+  if (changed("stage", key)) {
+    $("stage-title").textContent = `${stage.group} · ${stage.label}`;
+    $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
+    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t });
   }
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons();
   if (changed("next", [state.text, sampling(state)])) await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
 }
 
+// What was typed stays in the box when the server refuses it (its message says why, beside the box).
+let typed = null;
 function showControls(state) {
-  $("text").value = state.text;
+  if (typed === null || typed === state.text) $("text").value = state.text;
+  if (typed === state.text) typed = null;
   $("compare").value = state.cmp;
-  $("layer").value = String(state.layer);
   $("head").value = String(state.head);
 }
 
 function buildControls() {
   $("examples").replaceChildren(...EXAMPLES.map((text) => {
     const button = el("button", { type: "button", className: "word", disabled: true }, text);
-    button.addEventListener("click", () => { $("generated").replaceChildren(); store.set({ text }); });
+    button.addEventListener("click", () => { typed = null; $("generated").replaceChildren(); store.set({ text }); });
     return button;
   }));
-  $("layer").replaceChildren(...Array.from({ length: config.n_layers }, (_, L) => el("option", { value: String(L) }, String(L))));
   $("head").replaceChildren(...Array.from({ length: config.n_heads }, (_, h) => el("option", { value: String(h) }, String(h))));
-  $("layer").addEventListener("change", () => store.set({ layer: Number($("layer").value) }));
   $("head").addEventListener("change", () => store.set({ head: Number($("head").value) }));
-  const submit = () => { $("generated").replaceChildren(); store.set({ text: $("text").value }); };
+  const submit = () => {
+    typed = $("text").value;
+    $("generated").replaceChildren();
+    store.set({ text: typed });
+  };
+  vocabulary("text", vocab, submit);
   $("run").addEventListener("click", submit);
   $("text").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
   $("compare").addEventListener("change", () => store.set({ cmp: $("compare").value }));
@@ -142,8 +165,10 @@ function buildControls() {
 
 buildControls();
 const keys = samplingControls(store, detail.limits);
+walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
-stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });
-walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" });
+stickyHeight();
+if (new URLSearchParams(location.search).has("stage")) $("stage").scrollIntoView({ block: "start", behavior: "instant" }); // a shared link's stage
+stepper(store, { count: stages.length, panel: "stage", extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });
 generationButtons();

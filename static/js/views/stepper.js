@@ -1,6 +1,7 @@
 // The one stepper: moves the store's `stage` through a page's stages. A presenter's clicker sends these keys:
 // → / Space / PageDown next, ← / PageUp back, Home / End; a page adds its own (a digit picks a head, + and − step
-// the temperature). Where a page has them, the previous and next buttons and one button per stage drive it too.
+// the temperature). Where a page has them, the previous and next buttons (the stage panel's, or the walk bar's:
+// touch works too) and one button per stage drive it. With `panel`, every move brings that whole panel into view.
 import { $, el } from "../core/dom.js";
 
 const NEXT = new Set(["ArrowRight", " ", "PageDown"]);
@@ -12,7 +13,7 @@ export function digitKeys(n, pick) {
   return Object.fromEntries(Array.from({ length: Math.min(n, 10) }, (_, h) => [String(h), () => pick(h)]));
 }
 
-export function stepper(store, { count, labels = null, extraKeys = {} }) {
+export function stepper(store, { count, labels = null, extraKeys = {}, panel = null }) {
   const go = (stage) => store.set({ stage: Math.max(0, Math.min(count - 1, stage)) });
   const keys = (key) => {
     if (NEXT.has(key)) return () => go(store.state.stage + 1);
@@ -39,14 +40,25 @@ export function stepper(store, { count, labels = null, extraKeys = {} }) {
       return button;
     }));
   }
-  $("prev")?.addEventListener("click", () => go(store.state.stage - 1));
-  $("next")?.addEventListener("click", () => go(store.state.stage + 1));
+  const buttons = ["prev", "next", "walk-prev", "walk-next"].map($).filter(Boolean);
+  for (const button of buttons) button.addEventListener("click", () => go(store.state.stage + (button.id.endsWith("prev") ? -1 : 1)));
 
   function show({ stage }) {
     for (const button of list?.children ?? []) button.setAttribute("aria-pressed", String(Number(button.dataset.stage) === stage));
-    if ($("prev")) $("prev").disabled = stage === 0;
-    if ($("next")) $("next").disabled = stage === count - 1;
+    for (const button of buttons) button.disabled = button.id.endsWith("prev") ? stage === 0 : stage === count - 1;
+    if ($("stage-count")) $("stage-count").textContent = `${stage + 1} / ${count}`;
   }
   store.subscribe(show, ["stage"]);
   show(store.state);
+  // The panel's top sits under the page's sticky bar (its height is --sticky, kept by stickyHeight below).
+  if (panel) store.subscribe(() => $(panel).scrollIntoView({ block: "start", behavior: "instant" }), ["stage"]);
+}
+
+// Keeps the CSS variable --sticky equal to the height of the page's sticky bar (`.controls`), so a stage panel can be
+// sized to the screen below it and scrolled to just under it.
+export function stickyHeight() {
+  const bar = document.querySelector(".controls");
+  const set = () => document.documentElement.style.setProperty("--sticky", `${bar?.offsetHeight ?? 0}px`);
+  if (bar) new ResizeObserver(set).observe(bar);
+  set();
 }

@@ -1,0 +1,154 @@
+// One stage of a transformer's walk as one panel that fits the screen: its inputs, the operation, its result
+// (Q | Kᵀ → scores; x + attention out → x′; …), drawn from the forward answer's steps. A stage is the detail's
+// {label, group, inputs, op, hooks, view} (app/presenters/stages.py); each value is a Panel {hook, rows, columns,
+// x_title, y_title, per_head, concat_heads, probabilities, role}.
+//
+// Linked highlighting: the store's `qi` (a query position, or the position of a row) and `kj` (a key position)
+// light the cell of every score and pattern matrix, row qi of every matrix of positions and row kj of K and V.
+// Hover sets them, and so do the arrow keys in a focused matrix; #cell-readout says the values in words.
+/* global Plotly */
+import { $, el } from "../core/dom.js";
+import { headView } from "./headview.js";
+import { heatmap, highlight } from "./heatmap.js";
+import { nextToken } from "./next-token.js";
+import { fmt } from "./plotly.js";
+
+export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
+const square = (p) => p.columns === "tokens" || p.columns === "target";
+const keyed = (p) => p.role === "K" || p.role === "V"; // rows that count key positions
+
+// A value as the rows of a matrix: one head's, the heads side by side, or the value itself.
+function matrix(data, p, head) {
+  if (p.concat_heads) return data[0].map((_, i) => data.flatMap((h) => h[i]));
+  const values = p.per_head ? data[head] : data;
+  return Array.isArray(values[0]) ? values : [values];
+}
+
+// `labels(axis, result)` names a row or column of each axis ("tokens", "target", "vocab"), so a page can name its
+// rows its own way (the translator: `le → chat`, the word read and the word predicted).
+export function stagePanel(store, { stages, heads, labels }) {
+  const box = $("stage-plots");
+  let shown = []; // [{div, panel, z, rows, cols}] of the panel on screen
+  let unsubscribeLines = null; // the head view's lines follow the store while it is shown
+
+  const axisLabels = (axis, result, n) => (axis === "index" ? Array.from({ length: n }, (_, d) => String(d)) : labels(axis, result));
+
+  function plot(into, result, p, head, { rowsOfPlots = 1, small = false, title = null } = {}) {
+    const height = room(rowsOfPlots);
+    const step = result.steps.find((s) => s.name === p.hook);
+    const z = matrix(step.data, p, head);
+    const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length);
+    const cols = axisLabels(p.columns, result, z[0].length);
+    const name = p.per_head ? `${p.role}, head ${head}` : p.role;
+    const div = el("div", { className: small ? "plot heat small" : "plot heat", tabIndex: 0, role: "region",
+      ariaLabel: `${title ?? name} (${step.title}): arrow keys move between cells`, dataset: { hook: p.hook, role: p.role } });
+    div.style.flexGrow = String(weight(z[0].length, p));
+    into.append(div);
+    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots };
+    shown.push(entry);
+    const drawn = heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title, yTitle: p.y_title, height,
+      sequential: p.probabilities, annotate: !small && square(p) && z.length <= 8 });
+    drawn.then(() => div.on?.("plotly_hover", (event) => hovered(entry, event)));
+    div.addEventListener("keydown", (event) => moved(entry, event));
+    div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
+    return drawn;
+  }
+
+  function hovered(entry, event) {
+    const [i, j] = event.points[0].pointIndex;
+    if (square(entry.panel)) store.set({ qi: i, kj: j });
+    else if (keyed(entry.panel)) store.set({ qi: -1, kj: i });
+    else store.set({ qi: i, kj: -1 });
+  }
+
+  function moved(entry, event) {
+    const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
+    if (event.key === "Escape") return store.set({ qi: -1, kj: -1 });
+    if (!step) return;
+    event.preventDefault();
+    const { qi, kj } = store.state;
+    const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
+    if (square(entry.panel)) store.set({ qi: clamp(Math.max(qi, 0) + step[0], entry.rows.length), kj: clamp(Math.max(kj, 0) + step[1], entry.cols.length) });
+    else if (keyed(entry.panel)) store.set({ kj: clamp(Math.max(kj, 0) + step[0], entry.rows.length) });
+    else store.set({ qi: clamp(Math.max(qi, 0) + step[0], entry.rows.length) });
+  }
+
+  // Lights what (qi, kj) names in every matrix of the panel, and says it in words.
+  function light({ qi, kj }) {
+    const said = [];
+    for (const { div, panel: p, z, rows, cols, name } of shown) {
+      if (square(p)) {
+        const cell = qi >= 0 && kj >= 0 && qi < z.length && kj < z[0].length;
+        highlight(div, { rows: qi >= 0 && kj < 0 ? [qi] : [], cols: kj >= 0 && qi < 0 ? [kj] : [], cells: cell ? [[qi, kj]] : [] });
+        if (cell) {
+          const v = z[qi][kj];
+          said.push(v === null ? `${name} [${rows[qi]}, ${cols[kj]}]: masked — key ${kj} comes after query ${qi}, and a word may not look ahead`
+            : `${name} [${rows[qi]}, ${cols[kj]}] = ${fmt(v)}`);
+        }
+      } else {
+        const row = keyed(p) ? kj : qi;
+        highlight(div, { rows: row >= 0 && row < z.length ? [row] : [] });
+        if (row >= 0 && row < z.length && said.length < 4) said.push(`${name} row ${rows[row]}: ${z[row].length} values, ${z[row].slice(0, 3).map((v) => fmt(v, 3)).join(", ")}${z[row].length > 3 ? ", …" : ""}`);
+      }
+    }
+    $("cell-readout").textContent = said.length ? said.join(" · ") : "Hover or focus a cell (then use the arrow keys): the rows that made it light up.";
+  }
+
+  // A plot's share of the panel's width: a μ column narrow, a square of scores square-ish, a wide matrix wide.
+  const weight = (columns, p) => (square(p) ? 1.2 : Math.min(2.5, Math.max(0.4, columns / 12)));
+  const columnsOf = (result, p) => {
+    const shape = result.steps.find((s) => s.name === p.hook).shape;
+    return p.concat_heads ? shape[1] * shape.at(-1) : shape.at(-1);
+  };
+  const share = (result, panels) => String(panels.reduce((sum, p) => sum + weight(columnsOf(result, p), p), 0));
+
+  // The height each plot may take so that the whole panel fits the screen.
+  const room = (rowsOfPlots = 1) => Math.max(180, Math.floor(box.clientHeight / rowsOfPlots) - 8);
+
+  async function draw(result, index, head, { output = null, vocab = [], temperature = null } = {}) {
+    const stage = stages[index];
+    for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
+    box.replaceChildren();
+    shown = [];
+    unsubscribeLines?.();
+    unsubscribeLines = null;
+    const drawing = [];
+    if (stage.view === "next") {
+      const div = el("div", { className: "plot next", id: "panel-next" });
+      box.append(div);
+      drawing.push(nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
+    } else if (stage.view === "heads") {
+      const p = stage.hooks[0];
+      const grid = el("div", { className: "all-heads" });
+      const lines = el("div", { className: "head-view-wrap" });
+      box.append(grid, lines);
+      const side = Math.ceil(Math.sqrt(heads));
+      for (let h = 0; h < heads; h++) drawing.push(plot(grid, result, p, h, { rowsOfPlots: side, small: true, title: `head ${h}` }));
+      const step = result.steps.find((s) => s.name === p.hook);
+      const showLines = headView(lines, store, { pattern: step.data[head], queries: labels(p.rows, result), keys: labels(p.columns, result), title: `Head ${head}` });
+      unsubscribeLines = store.subscribe(showLines, ["qi", "kj"]);
+    } else {
+      const inputs = el("div", { className: "panel-side panel-inputs" });
+      const results = el("div", { className: "panel-side panel-result" });
+      const op = el("div", { className: "panel-op", ariaHidden: "true" }, el("span", { className: "op-arrow" }, "→"), el("span", {}, stage.op));
+      box.append(...(stage.inputs.length ? [inputs, op] : [el("div", { className: "panel-op" }, el("span", {}, stage.op))]), results);
+      inputs.style.flexGrow = share(result, stage.inputs); // before drawing: Plotly takes the width it is given
+      results.style.flexGrow = share(result, stage.hooks);
+      for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
+      for (const p of stage.hooks) drawing.push(plot(results, result, p, head));
+    }
+    await Promise.all(drawing);
+    light(store.state);
+  }
+
+  store.subscribe(light, ["qi", "kj"]);
+  // The panel's height follows the screen and what is above the plots (a caption of one line or three): the plots
+  // follow it, so the whole panel always fits.
+  let fitted = 0;
+  new ResizeObserver(() => {
+    if (box.clientHeight === fitted) return;
+    fitted = box.clientHeight;
+    for (const { div, rowsOfPlots } of shown) if (div.isConnected && div.layout) Plotly.relayout(div, { height: room(rowsOfPlots) });
+  }).observe(box);
+  return { draw };
+}
