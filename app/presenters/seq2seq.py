@@ -15,9 +15,10 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
-from app.presenters import text
+from app.presenters import stages, text
 from app.presenters.base import DECIMALS, STEPS, Label, Presenter, rounded, steps_from_cache
 from app.presenters.labels import GELU, TRANSFORMER
+from app.presenters.stages import Stage
 from models.families.seq2seq import LoadedSeq2Seq
 from models.generation import generate as run_generation
 
@@ -68,9 +69,57 @@ ATTENTION_HOOKS = Attentions(
 )
 
 
+def walk(model: LoadedSeq2Seq) -> list[Stage]:
+    """The encoder's stages, every block, then the decoder's, every block, each with its cross-attention reading the
+    encoder's output; from the model's hook names. Rows of the decoder's values are the target positions."""
+    names = model.hook_names()
+    memory = "encoder.ln_final.hook_normalized"
+    encoder_block = [
+        *stages.attention("tokens", masked=False),
+        stages.residual("residual", "{b}hook_resid_pre", "{b}hook_attn_out", "{b}hook_resid_mid", "tokens",
+                        "attention out"),
+        *stages.feed_forward("tokens", "{b}hook_resid_mid", "{b}hook_resid_post"),
+    ]  # fmt: skip
+    decoder_block = [
+        *stages.attention("target", name="masked "),
+        stages.residual("masked residual", "{b}hook_resid_pre", "{b}hook_attn_out", "{b}hook_resid_mid", "target",
+                        "attention out"),
+        *stages.attention("target", "tokens", name="cross ", attn="cross_attn", ln="ln_cross", masked=False,
+                          before="{b}hook_resid_mid", out="{b}hook_cross_out", memory=memory),
+        stages.residual("cross residual", "{b}hook_resid_mid", "{b}hook_cross_out", "{b}hook_resid_cross", "target",
+                        "cross-attention out"),
+        *stages.feed_forward("target", "{b}hook_resid_cross", "{b}hook_resid_post"),
+    ]  # fmt: skip
+    encoder, decoder = stages.blocks(names, "encoder."), stages.blocks(names, "decoder.")
+    walk = stages.embeddings("encoder.", encoder[0], "tokens", "encoder · input")
+    for i, prefix in enumerate(encoder):
+        walk += stages.expand(encoder_block, prefix, f"encoder · block {i}")
+    out = f"{encoder[-1]}hook_resid_post"
+    walk.append(stages.layer_norm("encoder output", out, "encoder.ln_final.", "tokens", "encoder · output"))
+    walk += [s.model_copy(update={"label": f"French {s.label}"}) for s in
+             stages.embeddings("decoder.", decoder[0], "target", "decoder · input")]  # fmt: skip
+    for i, prefix in enumerate(decoder):
+        walk += stages.expand(decoder_block, prefix, f"decoder · block {i}")
+    vocab = {"columns": "vocab", "x_title": "French word", "rows": "target"}
+    walk += [
+        stages.layer_norm("final layer norm", f"{decoder[-1]}hook_resid_post", "decoder.ln_final.", "target",
+                          "decoder · output"),
+        Stage(label="logits", group="decoder · output", op="· W_U + b_U",
+              inputs=[stages.panel("decoder.ln_final.hook_normalized", role="LN(x)", rows="target", x_title="d_model")],
+              hooks=[stages.panel("decoder.hook_logits", role="logits", **vocab)]),
+        Stage(label="next word", group="decoder · output", view="next", op="softmax(logits / T), then top-k, top-p",
+              inputs=[stages.panel("decoder.hook_logits", role="logits", **vocab)]),
+    ]  # fmt: skip
+    missing = stages.hooks_of(walk) - set(names)
+    assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
+    return walk
+
+
 class Seq2SeqDetail(text.TextDetail):
     target_vocab: list[str] = Field(description="The target vocabulary, in id order; <s> and </s> first")
     attentions: Attentions
+    stages: list[Stage] = Field(description="The page's walk: the encoder's blocks, then the decoder's; each stage's "
+                                "inputs, operation and result")  # fmt: skip
     limits: text.TextLimits = Field(description="max_tokens is the source's; a target prefix holds one fewer")
 
 
@@ -124,6 +173,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             "vocab": model.tokenizer.vocab,
             "target_vocab": target_vocab,
             "attentions": ATTENTION_HOOKS,
+            "stages": walk(model),
             "limits": text.limits(len(target_vocab), model.module.config.n_ctx, room=model.module.config.n_ctx - 1),
         }
 

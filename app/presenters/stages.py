@@ -89,11 +89,13 @@ def attention(
     before: str = "{b}hook_resid_pre",
     out: str = "{b}hook_attn_out",
     memory: str | None = None,
+    masked: bool = True,
 ) -> list[Stage]:
     """A pre-LN attention sublayer: LN → Q, K, V → q·kᵀ → ÷√d and the mask → softmax → pattern·V → ·W_O.
 
     `rows` count the queries' positions, `keys` the keys' (the same for self-attention); `memory` is the hook the
-    keys and values are read from in cross-attention. `name` starts each label ("cross: q·kᵀ").
+    keys and values are read from in cross-attention. `name` starts each label ("cross q·kᵀ"); an attention that is
+    not `masked` lets every query see every key.
     """
     keys = keys or rows
     x, kx = {"rows": rows}, {"rows": keys}
@@ -123,10 +125,10 @@ def attention(
             hooks=[panel(f"{a}hook_scores_raw", role="raw scores", **square(keys, rows))],
         ),
         Stage(
-            label=f"{name}÷√d, mask",
+            label=f"{name}÷√d, mask" if masked else f"{name}÷√d",
             group="{group}",
             inputs=[panel(f"{a}hook_scores_raw", role="raw scores", **square(keys, rows))],
-            op="÷ √d_head, then the mask",
+            op="÷ √d_head, then the mask" if masked else "÷ √d_head (nothing is masked)",
             hooks=[panel(f"{a}hook_scores", role="scores", **square(keys, rows))],
         ),
         Stage(

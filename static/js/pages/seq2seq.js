@@ -1,5 +1,7 @@
-// The translator page: the three attentions, the alignment, the next French word, and a translation whose words
-// show what they attended to. Every number comes from /api; the store, mirrored in the URL, holds the view.
+// The translator page: the walk through the encoder's blocks and the decoder's (masked self-attention, then
+// cross-attention reading the English), one panel per screen under the architecture map; the alignment; the next
+// French word; and a translation whose words show what they read. By default the walk runs on the model's own
+// translation fed back as the French. Every number comes from /api; the store, mirrored in the URL, holds the view.
 /* global Plotly */
 import { getJSON, postJSON } from "../core/api.js";
 import { $, el, showError } from "../core/dom.js";
@@ -10,48 +12,55 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
-import { digitKeys, stepper } from "../views/stepper.js";
+import { architectureMap } from "../views/map.js";
+import { stagePanel } from "../views/panel.js";
+import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
+import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
 const EXAMPLES = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall .",
   "the red birds see a black dog ."];
-// Plotly reads "<s>" as markup: escape it so the start token shows on the axes.
-const labels = (tokens) => tokens.map((t, i) => `${i} ${t.replace(/</g, "&lt;").replace(/>/g, "&gt;")}`);
+const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`);
+// A decoder row reads one French word and predicts the next: `1 le → chat`; the last row predicts the model's word.
+const decoderRows = (result) => result.target_tokens.map((t, i) => `${i} ${t} → ${result.target_tokens[i + 1] ?? result.output.prediction}`);
 
-const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, t: 1, k: 0, p: 0, seed: 0, stage: 0 });
+// The model's own translation (greedy), the French the walk runs on by default.
+const ownTranslation = async (src) => (await postJSON(page.dataset.generateUrl, { prompt: src, temperature: 0 })).text;
+
+const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, t: 1, k: 0, p: 0, seed: 0, stage: 0 });
+if (!new URLSearchParams(location.search).has("tgt")) {
+  try {
+    store.set({ tgt: await ownTranslation(store.state.src) }, { quiet: true });
+  } catch {} // a source the server refuses: the forward request below says why
+}
 const controller = new PageController({
   store,
   requestKeys: ["src", "tgt", "t", "k", "p"],
+  lightKeys: ["qi", "kj"],
   load: (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) }),
   draw,
-  summary: (s) => ({ src: s.src, tgt: s.tgt, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
+  summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
   download: (result) => [result, `${page.dataset.modelId}-forward.json`],
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
 const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
-const { config, limits, attentions } = detail;
+const { config, limits, stages } = detail;
 const vocab = detail.target_vocab;
 store.check({
   t: (v) => v === 0 || within(v, limits.temperature_min, limits.temperature_max), p: (v) => within(v, 0, 1),
   seed: (v) => whole(v, 0, limits.seed_max), k: (v) => whole(v, 0, limits.top_k_max),
   layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
-  stage: (v) => whole(v, 0, captions.stages.length - 1),
+  stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
 });
+const panel = stagePanel(store, { stages, heads: config.n_heads,
+  labels: (axis, result) => ({ tokens: labels(result.tokens), target: decoderRows(result), vocab })[axis] });
 
-// ---- the three attentions of the chosen layer and head, and the layer's alignment ------------------------------
-function drawAttentions(result, { layer, head }) {
-  const steps = Object.fromEntries(result.steps.map((s) => [s.name, s]));
-  const hook = (name) => steps[attentions[name].replace("{layer}", String(layer))].data[head];
-  const src = labels(result.tokens);
-  const tgt = labels(result.target_tokens);
-  const where = `layer ${layer}, head ${head}`;
-  const readable = (x, y) => x.length <= 8 && y.length <= 8;
-  heatmap($("plot-encoder"), { z: hook("encoder"), x: src, y: src, title: `Encoder pattern, ${where}`, sequential: true, annotate: readable(src, src) });
-  heatmap($("plot-decoder"), { z: hook("decoder"), x: tgt, y: tgt, title: `Decoder scores ÷√d, ${where}`, annotate: false });
-  heatmap($("plot-cross"), { z: hook("cross"), x: src, y: tgt, title: `Cross pattern, ${where}`, sequential: true, annotate: readable(src, tgt) });
-  heatmap($("plot-align"), { z: result.alignment[layer], x: src, y: tgt, title: `Layer ${layer}: cross-attention averaged over ${config.n_heads} heads`,
-    sequential: true, annotate: readable(src, tgt) });
+// ---- the alignment: the chosen layer's cross-attention, averaged over its heads ----------------------------------
+function drawAlignment(result, { layer }) {
+  heatmap($("plot-align"), { z: result.alignment[layer], x: labels(result.tokens), y: decoderRows(result), xTitle: "English word (key)",
+    yTitle: "French row: reads → predicts", title: `Layer ${layer}: cross-attention averaged over ${config.n_heads} heads`, sequential: true,
+    annotate: result.tokens.length <= 8 && result.target_tokens.length <= 8 });
 }
 
 // ---- translation: each word with the source words it read ---------------------------------------------------
@@ -114,18 +123,32 @@ async function update(change) {
 
 // ---- one drawing: the attentions depend on the sentences, the layer and the head, not on the sampling settings --
 const changed = drawnFrom();
+let mapped = false;
 async function draw(result, state) {
   showControls(state);
   nextWordButton();
-  if (changed("attentions", [state.src, state.tgt, state.layer, state.head])) drawAttentions(result, state);
+  if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
+  mapped = true;
+  if (changed("align", [state.src, state.tgt, state.layer])) drawAlignment(result, state);
+  const stage = stages[state.stage];
+  if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null])) {
+    $("stage-title").textContent = `${stage.group} · ${stage.label}`;
+    $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
+    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t });
+  }
   if (changed("next", [state.src, state.tgt, sampling(state)])) {
     await nextToken($("plot-next"), result.output, vocab, { panels: ["probs"], order: "prob", top: 12 });
   }
 }
 
+// What was typed stays in its box when the server refuses it (its message says why, beside the boxes).
+let typed = null;
 function showControls(state) {
-  $("source").value = state.src;
-  $("target").value = state.tgt;
+  if (typed === null || (typed.src === state.src && typed.tgt === state.tgt)) {
+    $("source").value = state.src;
+    $("target").value = state.tgt;
+    typed = null;
+  }
   $("layer").value = String(state.layer);
   $("head").value = String(state.head);
 }
@@ -133,26 +156,47 @@ function showControls(state) {
 function buildControls() {
   $("examples").replaceChildren(...EXAMPLES.map((src) => {
     const button = el("button", { type: "button", className: "word", disabled: true }, src);
-    button.addEventListener("click", () => update({ src, tgt: "" }));
+    button.addEventListener("click", async () => {
+      typed = null;
+      await update({ src, tgt: await ownTranslation(src).catch(() => "") });
+    });
     return button;
   }));
   $("layer").replaceChildren(...Array.from({ length: config.n_layers }, (_, L) => el("option", { value: String(L) }, String(L))));
   $("head").replaceChildren(...Array.from({ length: config.n_heads }, (_, h) => el("option", { value: String(h) }, String(h))));
-  $("source").addEventListener("change", () => update({ src: $("source").value, tgt: "" }));
-  $("target").addEventListener("change", () => update({ tgt: $("target").value }));
+  const submitSource = async () => {
+    const src = $("source").value;
+    typed = { src, tgt: $("target").value };
+    const tgt = await ownTranslation(src).catch(() => ""); // a refused source: the forward request says why
+    typed.tgt = tgt;
+    await update({ src, tgt });
+  };
+  const submitTarget = () => {
+    typed = { src: store.state.src, tgt: $("target").value };
+    return update({ tgt: typed.tgt });
+  };
+  $("source").addEventListener("change", submitSource);
+  $("target").addEventListener("change", submitTarget);
+  vocabulary("source", detail.vocab, submitSource);
+  vocabulary("target", vocab.filter((w) => w !== config.bos && w !== config.eos), submitTarget);
   $("layer").addEventListener("change", () => store.set({ layer: Number($("layer").value) }));
   $("head").addEventListener("change", () => store.set({ head: Number($("head").value) }));
   $("next-word").addEventListener("click", () => {
     update({ tgt: [store.state.tgt.trim(), controller.results.output.prediction].filter(Boolean).join(" ") });
   });
-  $("translate").addEventListener("click", translate);
+  $("translate").addEventListener("click", async () => {
+    await translate();
+    if (document.body.dataset.translated !== undefined) await update({ tgt: document.body.dataset.translated }); // the plots follow
+  });
   store.subscribe(clearTranslation, ["src"]); // a translation of another sentence would mislead
 }
 
 buildControls();
 const keys = samplingControls(store, detail.limits);
+walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 nextWordButton();
-stepper(store, { count: captions.stages.length, extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });
-walk(store, captions.stages);
+stickyHeight();
+if (new URLSearchParams(location.search).has("stage")) $("stage").scrollIntoView({ block: "start", behavior: "instant" }); // a shared link's stage
+stepper(store, { count: stages.length, panel: "stage", extraKeys: { ...keys, ...digitKeys(config.n_heads, (head) => store.set({ head })) } });

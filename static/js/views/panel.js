@@ -33,8 +33,9 @@ export function stagePanel(store, { stages, heads, labels }) {
 
   const axisLabels = (axis, result, n) => (axis === "index" ? Array.from({ length: n }, (_, d) => String(d)) : labels(axis, result));
 
+  // Places a value's plot in `into` and returns a function that draws it: every plot of a panel is placed before
+  // any is drawn, since Plotly takes the width its box has when it draws.
   function plot(into, result, p, head, { rowsOfPlots = 1, small = false, title = null } = {}) {
-    const height = room(rowsOfPlots);
     const step = result.steps.find((s) => s.name === p.hook);
     const z = matrix(step.data, p, head);
     const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length);
@@ -46,12 +47,13 @@ export function stagePanel(store, { stages, heads, labels }) {
     into.append(div);
     const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots };
     shown.push(entry);
-    const drawn = heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title, yTitle: p.y_title, height,
-      sequential: p.probabilities, annotate: !small && square(p) && z.length <= 8 });
-    drawn.then(() => div.on?.("plotly_hover", (event) => hovered(entry, event)));
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
-    return drawn;
+    return async () => {
+      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title, yTitle: p.y_title, height: room(rowsOfPlots),
+        sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
+      div.on("plotly_hover", (event) => hovered(entry, event));
+    };
   }
 
   function hovered(entry, event) {
@@ -116,7 +118,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     if (stage.view === "next") {
       const div = el("div", { className: "plot next", id: "panel-next" });
       box.append(div);
-      drawing.push(nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
+      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
       const grid = el("div", { className: "all-heads" });
@@ -137,7 +139,7 @@ export function stagePanel(store, { stages, heads, labels }) {
       for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
       for (const p of stage.hooks) drawing.push(plot(results, result, p, head));
     }
-    await Promise.all(drawing);
+    await Promise.all(drawing.map((drawIt) => drawIt()));
     light(store.state);
   }
 
