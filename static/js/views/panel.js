@@ -42,7 +42,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     const cols = axisLabels(p.columns, result, z[0].length);
     const name = p.per_head ? `${p.role}, head ${head}` : p.role;
     const div = el("div", { className: small ? "plot heat small" : "plot heat", tabIndex: 0, role: "region",
-      ariaLabel: `${title ?? name} (${step.title}): arrow keys move between cells`, dataset: { hook: p.hook, role: p.role } });
+      ariaLabel: `${title ?? name} (${step.title}): arrow keys move between cells`, dataset: { hook: p.hook, role: p.role, head: p.per_head ? String(head) : "" } });
     div.style.flexGrow = String(weight(z[0].length, p));
     into.append(div);
     const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots };
