@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Guard, wait_for_state
 
@@ -133,3 +135,160 @@ def test_quick_changes_to_two_controls_and_double_clicks_all_count(page: Page, s
     page.get_by_role("button", name="sample again").click()
     page.get_by_role("button", name="sample again").click()
     wait_for_state(page, word="hello", temperature=0.45, top_k=3, seed=3)
+
+
+# ---- linked highlighting: the store's `hover` word, lit in every view ---------------------------------------------
+
+LIT_SHAPES = "id => (document.getElementById(id).layout.shapes || []).filter((s) => s.name === 'lit')"
+W_OUT = "document.querySelector('#weights').lastElementChild.id"
+
+
+def _lit(page: Page, plot_id: str) -> list[dict[str, Any]]:
+    return page.evaluate(f"({LIT_SHAPES})('{plot_id}')")  # type: ignore[no-any-return]
+
+
+def _wait_lit(page: Page, count: int) -> None:
+    """Until the E heatmap holds `count` lit frames (the last view the page lights)."""
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed').length === {count}")
+
+
+def _assert_lights(page: Page, server: str, model_id: str, word: str) -> None:
+    """The word's embedding point is ringed, its rows of E and W_out framed, its column of each bar panel framed."""
+    detail = httpx.get(f"{server}/api/models/{model_id}").json()
+    row = detail["config"]["vocab"].index(word)
+    (ring,) = _lit(page, "plot-embed")
+    point = detail["embedding"][row][:2]  # the plot shows dimensions 0 and 1 unless told otherwise
+    assert [ring["xanchor"], ring["yanchor"]] == pytest.approx(point)
+    for heat in ("heat-embed", page.evaluate(f"() => {W_OUT}")):
+        (frame,) = _lit(page, heat)
+        assert (frame["y0"], frame["y1"]) == (row - 0.5, row + 0.5)  # row `row` of a category axis spans row ± 0.5
+    columns = _lit(page, "plot-dist")
+    bars = _plot(page, "plot-dist")
+    assert [c["xref"] for c in columns] == [b.get("xaxis", "x") for b in bars]  # one per panel: logits, ÷ T, p
+    assert all(b["x"][round(c["x0"] + 0.5)] == word for b, c in zip(bars, columns, strict=True))
+    expect(page.locator("#picker .word.lit")).to_have_text([word])
+    expect(page.locator("#pairs td.lit")).to_have_count(page.locator("#pairs td", has_text=word).count())
+
+
+def _point_at(page: Page, target: Locator) -> None:
+    """The mouse to the middle of a plot's mark (Plotly's drag layer lies over the marks and takes the events)."""
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def _assert_unlit(page: Page) -> None:
+    _wait_lit(page, 0)
+    for plot in ("plot-embed", "plot-dist", page.evaluate(f"() => {W_OUT}")):
+        assert _lit(page, plot) == []
+    expect(page.locator("#page .lit")).to_have_count(0)
+
+
+@pytest.mark.parametrize("model_id", ["textnet-2d-sgd", "textnet-4d-adam"])
+def test_pointing_at_a_word_in_the_picker_lights_its_point_its_rows_and_its_bars(
+    page: Page, server: str, model_id: str
+) -> None:
+    page.goto(f"{server}/models/{model_id}?word=dog")
+    wait_for_state(page, word="dog")
+    page.locator("#picker [data-word=cat]").hover()
+    _wait_lit(page, 1)
+    _assert_lights(page, server, model_id, "cat")
+    shapes = page.evaluate("() => document.getElementById('heat-embed').layout.shapes")
+    selected = [s for s in shapes if s.get("name") != "lit"]
+    assert [(s["y0"], s["y1"]) for s in selected] == [(2.5, 3.5)]  # dog's own orange frame stays
+    page.locator("h1").hover()
+    _assert_unlit(page)
+    assert "hover" not in page.url  # a moment's gesture, not part of a shared view
+
+
+def test_focus_lights_a_word_as_hover_does_and_a_table_row_lights_its_input(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=hello")
+    wait_for_state(page, word="hello")
+    page.locator("#picker [data-word=silly]").focus()
+    _wait_lit(page, 1)
+    _assert_lights(page, server, "textnet-2d-sgd", "silly")
+    page.keyboard.press("Tab")  # to the next word, cute: the light moves with the focus
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === 5.5")
+    _assert_lights(page, server, "textnet-2d-sgd", "cute")
+    page.locator("#pairs tbody tr[data-word=world]").focus()
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === 0.5")
+    _assert_lights(page, server, "textnet-2d-sgd", "world")
+    page.locator("#seed").focus()
+    _assert_unlit(page)
+
+
+def test_pointing_at_a_bar_a_point_a_row_label_or_a_chain_token_lights_the_word(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=dog")
+    wait_for_state(page, word="dog")
+    _point_at(page, page.locator("#plot-dist .barlayer .trace").nth(2).locator(".point").nth(4))  # p of "!"
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === 3.5")
+    _assert_lights(page, server, "textnet-2d-sgd", "!")
+    _point_at(page, page.locator("#plot-embed .scatterlayer .point").nth(0))  # hello's point
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === -0.5")
+    _assert_lights(page, server, "textnet-2d-sgd", "hello")
+    _point_at(page, page.locator("#heat-embed .yaxislayer-above text", has_text="world"))  # E's row label
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === 0.5")
+    _assert_lights(page, server, "textnet-2d-sgd", "world")
+    page.locator("#chain-sampled .token").last.hover()
+    word = page.locator("#chain-sampled .token").last.text_content() or ""
+    row = ["hello", "world", "cat", "dog", "!", "silly", "cute"].index(word)
+    page.wait_for_function(f"() => ({LIT_SHAPES})('heat-embed')[0]?.y0 === {row - 0.5}")
+    _assert_lights(page, server, "textnet-2d-sgd", word)
+    expect(page.locator("#chain-sampled .token.lit").last).to_have_text(word)
+
+
+def test_lighting_a_word_is_quick_and_survives_a_redraw(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-4d-adam?word=dog")
+    wait_for_state(page, word="dog")
+    took = page.evaluate("""() => {
+      const times = [];
+      for (const word of ['cat', 'silly', 'hello', 'world', 'cute']) {
+        const start = performance.now();
+        const button = document.querySelector(`#picker [data-word="${word}"]`);
+        button.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+        times.push(performance.now() - start);
+      }
+      return Math.min(...times);
+    }""")
+    assert took < 100  # ms: shapes alone are relaid out, no figure is drawn again
+    page.locator("#picker [data-word=cat]").hover()
+    page.locator("#picker [data-word=cat]").click()  # a new word: every figure is drawn again, and cat stays lit
+    wait_for_state(page, word="cat")
+    _assert_lights(page, server, "textnet-4d-adam", "cat")
+
+
+def test_on_a_phone_the_page_fits_and_the_bars_stack(page: Page, server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/models/textnet-4d-adam?word=dog")
+    wait_for_state(page, word="dog")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    grid = page.evaluate("() => document.getElementById('plot-dist').layout.grid")
+    assert (grid["rows"], grid["columns"]) == (3, 1)
+
+
+@pytest.mark.parametrize(("width", "height", "query"), [(1366, 768, ""), (1920, 1080, "&present=1")])
+def test_every_walk_stage_shows_its_target_whole_between_the_picker_and_the_walks_bar(
+    page: Page, server: str, width: int, height: int, query: str
+) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    stages = json.loads((Path(__file__).parents[2] / "static" / "captions" / "textnet.json").read_text())["stages"]
+    for model_id in ("textnet-2d-sgd", "textnet-4d-adam"):
+        page.goto(f"{server}/models/{model_id}?word=dog{query}")
+        wait_for_state(page, word="dog")
+        tops = []
+        for n, stage in enumerate(stages):
+            if n:
+                page.keyboard.press("ArrowRight")
+            expect(page.locator("#walk")).to_have_attribute("data-stage", str(n))
+            box = page.evaluate(f"""() => {{
+              const r = document.getElementById('{stage["target"]}').getBoundingClientRect();
+              const picker = document.querySelector('.controls').getBoundingClientRect();
+              const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+              return {{top: r.top, bottom: r.bottom, below: picker.bottom, above: innerHeight - 5 * rem,
+                       page: r.top + scrollY}}; }}""")
+            if stage["target"] != "picker":  # the sticky picker is itself the first target
+                assert box["top"] >= box["below"], f"{model_id}: stage {n} ({stage['target']}) is under the picker"
+            assert box["bottom"] <= box["above"], f"{model_id}: stage {n} ({stage['target']}) is under the walk's bar"
+            tops.append(box["page"])
+        assert tops == sorted(tops)  # the walk goes down the page, never back up

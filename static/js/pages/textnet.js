@@ -1,5 +1,6 @@
 // The text-net page: pick a word, follow it through the net, turn logits into a next word, generate chains.
-// Every number comes from /api (the page's JSON twin); the store, mirrored in the URL, holds the whole view.
+// Every number comes from /api (the page's JSON twin); the store, mirrored in the URL, holds the whole view. Its
+// `hover` key is the word pointed at or focused anywhere, lit in every view at once (views/linked.js).
 /* global Plotly */
 import { getJSON, postJSON, remembered } from "../core/api.js";
 import { $, el } from "../core/dom.js";
@@ -7,9 +8,10 @@ import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
 import { whole } from "../core/url.js";
 import { heatmap } from "../views/heatmap.js";
+import { barColumn, lightShapes, linked, pointsIn, ring, rowFrame, rowLabelsIn, wordsIn } from "../views/linked.js";
 import { lossPlot } from "../views/loss.js";
 import { nextToken } from "../views/next-token.js";
-import { BLUE, CONFIG, ORANGE, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
+import { BLUE, CONFIG, ORANGE, PRESENT, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { samplingControls } from "../views/sampling.js";
 import { stepper } from "../views/stepper.js";
 import { trace } from "../views/trace.js";
@@ -31,9 +33,23 @@ function load(s) {
   });
 }
 
+// The word pointed at is a moment's gesture, not part of a view worth sharing: the URL mirrors every key but it, and
+// is not rewritten when only it changed (browsers cap how often a page may rewrite its URL).
+class TextNetStore extends Store {
+  #mirrored = "";
+  mirror(state = this.state) {
+    const view = { ...state };
+    delete view.hover;
+    const key = JSON.stringify(view);
+    if (key === this.#mirrored) return;
+    this.#mirrored = key;
+    super.mirror(view);
+  }
+}
+
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
 // the vocabulary's first, known from the detail.
-const store = new Store({ word: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 });
+const store = new TextNetStore({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 });
 const controller = new PageController({
   store,
   requestKeys: ["word", "t", "k", "p", "seed"],
@@ -47,7 +63,7 @@ const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), g
 const { vocab, embedding, training } = detail;
 const dEmbed = embedding[0].length;
 const dimension = (d) => whole(d, 0, dEmbed - 1); // which of the table's columns the plot shows
-store.check({ word: (w) => w !== "", dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
+store.check({ word: (w) => w !== "", hover: (w) => w === "", dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
 
 // ---- controls ------------------------------------------------------------------------------------------------
 function buildControls() {
@@ -81,36 +97,39 @@ function weights(result) {
   const matrices = [
     { id: "heat-embed", title: `E, the embedding table [${vocab.length}×${dEmbed}]`, z: embedding, y: vocab,
       x: embedding[0].map((_, d) => `dim ${d}`), row: vocab.indexOf(result.tokens.at(-1)) },
-    ...result.steps.filter((s) => s.W).map((s, i, all) => {
+    ...result.steps.filter((s) => s.W).map((s, i, all) => { // E sits beside the plane (the template), the rest here
       const last = i === all.length - 1;
       return { id: `heat-${i}`, title: `${last ? "W_out" : `W${i + 1}`} [${s.W.length}×${s.W[0].length}]`, z: s.W,
         y: last ? vocab : s.W.map((_, j) => `unit ${j}`), x: s.W[0].map((_, k) => `${i === 0 ? "e" : `a${i}`}[${k}]`) };
     }),
   ];
-  if (!$("weights").children.length) $("weights").append(...matrices.map((m) => el("div", { id: m.id, className: "plot heat layer" })));
-  for (const m of matrices) heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null });
+  if (!$("weights").children.length) $("weights").append(...matrices.slice(1).map((m) => el("div", { id: m.id, className: "plot heat layer" })));
+  return Promise.all(matrices.map((m) => heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null })));
 }
+const wOut = () => $("weights").lastElementChild; // W_out: a row per word, whose logit it makes
 
 // ---- embeddings ----------------------------------------------------------------------------------------------
 function embeddingPlot({ word, dx, dy }) {
   const selected = vocab.indexOf(word);
   const trace = {
     type: "scatter", mode: "markers+text", x: embedding.map((e) => e[dx]), y: embedding.map((e) => e[dy]),
-    text: vocab, textposition: "top center", hovertemplate: "%{text}: (%{x:.4f}, %{y:.4f})<extra></extra>",
+    text: vocab, textposition: "top center", cliponaxis: false, hovertemplate: "%{text}: (%{x:.4f}, %{y:.4f})<extra></extra>",
     marker: { size: vocab.map((_, i) => (i === selected ? 16 : 10)), color: vocab.map((_, i) => (i === selected ? ORANGE : BLUE)),
       line: { color: "black", width: 1 } },
   };
-  const layout = baseLayout({ height: 340, showlegend: false, xaxis: { title: { text: `dim ${dx}` }, zeroline: true },
-    yaxis: { title: { text: `dim ${dy}` }, zeroline: true } });
+  const layout = baseLayout({ height: PRESENT ? 520 : 340, showlegend: false,
+    xaxis: { title: { text: `dim ${dx}` }, zeroline: true, automargin: true },
+    yaxis: { title: { text: `dim ${dy}` }, zeroline: true, automargin: true } });
   return Plotly.react("plot-embed", [trace], layout, CONFIG);
 }
 
 // ---- generation: a greedy chain that repeats a transition can never leave it; a sampled one repeated it by chance
 function chain(box, result, isGreedy) {
-  const parts = result.prompt_tokens.map((t) => el("span", { className: "token prompt" }, t));
+  const token = (word, props = {}) => el("span", { tabIndex: 0, dataset: { word }, ...props }, word); // lights its word
+  const parts = result.prompt_tokens.map((t) => token(t, { className: "token prompt" }));
   for (const step of result.steps) {
     parts.push(el("span", { className: "arrow", ariaHidden: "true" }, " → "),
-      el("span", { className: "token", title: `p = ${fmt(step.prob)}; top: ${step.top.map(([t, p]) => `${t} ${fmt(p, 3)}`).join(", ")}` }, step.token));
+      token(step.token, { className: "token", title: `p = ${fmt(step.prob)}; top: ${step.top.map(([t, p]) => `${t} ${fmt(p, 3)}`).join(", ")}` }));
   }
   const end = {
     eos: ["done", `reached '${result.steps.at(-1)?.token}'`],
@@ -132,9 +151,25 @@ function trainingPanel() {
   const head = el("tr", {}, ...["input", "target", "predicted", "p", ""].map((t) => el("th", { scope: "col" }, t)));
   const rows = training.predictions.map((p) => {
     const right = p.predicted === p.target;
-    return el("tr", { className: right ? "" : "wrong" }, ...[p.input, p.target, p.predicted, fmt(p.prob, 3), right ? "✓" : "✗"].map((t) => el("td", {}, t)));
+    const words = [p.input, p.target, p.predicted].map((word) => el("td", { dataset: { word } }, word));
+    // A row lights its input word, a word's cell that word; rows take the focus, so the keyboard lights them too.
+    return el("tr", { className: right ? "" : "wrong", tabIndex: 0, dataset: { word: p.input } },
+      ...words, ...[fmt(p.prob, 3), right ? "✓" : "✗"].map((t) => el("td", {}, t)));
   });
   $("pairs").replaceChildren(el("caption", {}, "Each training pair, as the trained net predicts it"), el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+// ---- the distribution on a phone: the view puts a few words' panels side by side, ~100 px each at 390 px, where the
+// panels' titles run into each other; there they are stacked, each titled above itself.
+const PHONE = window.matchMedia("(max-width: 600px)");
+function stackedOnPhone(gd) {
+  if (!PHONE.matches) return null;
+  const update = { grid: { rows: gd.data.length, columns: 1, pattern: "independent", ygap: 0.3 }, height: 200 * gd.data.length };
+  (gd.layout.annotations ?? []).forEach((_, n) => {
+    Object.assign(update, { [`annotations[${n}].yref`]: `y${n ? n + 1 : ""} domain`, [`annotations[${n}].y`]: 1.04,
+      [`annotations[${n}].yanchor`]: "bottom" });
+  });
+  return Plotly.relayout(gd, update);
 }
 
 // ---- one drawing: the weights and the embeddings do not depend on the sampling settings --------------------------
@@ -150,15 +185,45 @@ async function draw(answers, state) {
     chain($("chain-greedy"), greedyChain, true);
     chain($("chain-sampled"), sampled, false);
   }
-  if (changed("weights", state.word)) weights(forward);
-  if (changed("embedding", [state.word, state.dx, state.dy])) await embeddingPlot(state);
-  if (fresh) await nextToken($("plot-dist"), forward.output, vocab, { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t });
+  const redrawn = [];
+  if (changed("weights", state.word)) redrawn.push(weights(forward));
+  if (changed("embedding", [state.word, state.dx, state.dy])) redrawn.push(embeddingPlot(state));
+  if (fresh) {
+    const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
+    redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels).then(stackedOnPhone));
+  }
+  if (!redrawn.length) return;
+  await Promise.all(redrawn);
+  relight(); // the figures just drawn start unlit, and the chains and rows are new elements
+}
+
+// ---- linked: the word pointed at or focused (the store's `hover`), lit everywhere at once ------------------------
+function light(word) {
+  for (const node of page.querySelectorAll("[data-word]")) node.classList.toggle("lit", node.dataset.word === word);
+  const row = vocab.indexOf(word); // -1: none
+  const lit = (shape) => (row < 0 ? [] : [shape()]);
+  const { dx, dy } = store.state;
+  lightShapes($("plot-embed"), lit(() => ring(embedding[row][dx], embedding[row][dy])));
+  lightShapes($("plot-dist"), ($("plot-dist").data ?? []).flatMap((bars) => lit(() => barColumn(bars, bars.x.indexOf(word)))));
+  lightShapes($("heat-embed"), lit(() => rowFrame(row)));
+  lightShapes(wOut(), lit(() => rowFrame(row)));
+}
+const relight = linked(store, light);
+function linkSources() {
+  wordsIn(store, page); // the picker, the chains' tokens, the training pairs
+  pointsIn(store, $("plot-embed"), (point) => vocab[point.pointIndex] ?? "");
+  pointsIn(store, $("plot-dist"), (bar) => bar.x);
+  for (const rowsAreWords of [$("heat-embed"), wOut()]) {
+    pointsIn(store, rowsAreWords, (cell) => cell.y);
+    rowLabelsIn(store, rowsAreWords, vocab);
+  }
 }
 
 buildControls(); // while the requests are on the wire
 trainingPanel();
 const keys = samplingControls(store, detail.limits);
 await controller.start();
+linkSources();
 for (const control of page.querySelectorAll("button, select, input")) control.disabled = false;
 stepper(store, { count: captions.stages.length, extraKeys: keys });
 walk(store, captions.stages);
