@@ -44,6 +44,22 @@ class Breakpoint(BaseModel):
     kink: bool = Field(description="True where the slope changes at x")
 
 
+class UnitSwitch(BaseModel):
+    x: float = Field(description="Where this unit's z crosses 0")
+    breakpoint: int = Field(description="Index of that x in `breakpoints`")
+    turns_on: bool = Field(description="Going right, the ReLU turns on here (false: it turns off)")
+
+
+class HiddenUnit(BaseModel):
+    """One hidden unit over the domain, at the x's of `curve`: linear between them, so exact."""
+
+    layer: int = Field(description="0-based hidden layer, as in the hook name layers.{layer}")
+    unit: int
+    z: list[float] = Field(description="z[k] = this unit's W·a + b at x = curve[k][0]")
+    a: list[float] = Field(description="a[k] = ReLU(z[k])")
+    switches: list[UnitSwitch] = Field(description="Where the unit turns on or off inside the domain, left to right")
+
+
 class MLPAnalysis(BaseModel):
     """The net's exact piecewise-linear form over its training domain."""
 
@@ -54,6 +70,7 @@ class MLPAnalysis(BaseModel):
     curve: list[tuple[float, float]] = Field(
         description="(x, f(x)) computed by the model at the domain ends and every breakpoint; f is linear between"
     )
+    units: list[HiddenUnit] = Field(description="Every hidden unit, layer by layer, at the x's of `curve`")
 
 
 class MLPLimits(BaseModel):
@@ -133,6 +150,16 @@ class MLPPresenter(Presenter[LoadedMLP]):
             ],
             regions=[region(r) for r in model.domain_regions],
             curve=model.curve,
+            units=[
+                HiddenUnit(
+                    layer=u.layer,
+                    unit=u.unit,
+                    z=list(u.z),
+                    a=list(u.a),
+                    switches=[UnitSwitch(x=s.x, breakpoint=s.breakpoint, turns_on=s.turns_on) for s in u.switches],
+                )
+                for u in model.units
+            ],
         )
         return {"analysis": analysis, "limits": MLPLimits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT)}
 

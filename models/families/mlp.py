@@ -1,7 +1,8 @@
 """The sqrt(x) MLP family: a ReLU net of one input, with its exact piecewise-linear form.
 
 The analyses the page shows are computed here: every linear region and breakpoint (models/piecewise.py), the curve of
-the model's own outputs at the domain ends and every kink, and the region a captured pass was in.
+the model's own outputs at the domain ends and every kink, each hidden unit's z(x) and a(x) at the same points with
+the x's where it switches, and the region a captured pass was in.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Self
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from models.families.base import LoadedModel, Weights, ready
 from models.hooks import run_with_cache
@@ -26,6 +29,30 @@ from models.piecewise import (
     within,
 )
 from models.piecewise import Weights as Weights64
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Where one hidden unit's z crosses 0 inside the domain: the domain breakpoint it makes (or shares)."""
+
+    x: float
+    breakpoint: int  # index into LoadedMLP.domain_breakpoints
+    turns_on: bool  # going right, z rises through 0 and the ReLU turns on; False: it turns off
+
+
+@dataclass(frozen=True)
+class UnitCurve:
+    """One hidden unit over the domain: z(x) and a(x) = ReLU(z(x)) at the x's of `LoadedMLP.curve`.
+
+    Between two of those x's every ReLU of the net keeps its state, so z and a are linear there: a line through
+    these points is the unit exactly.
+    """
+
+    layer: int  # 0-based hidden layer, as in the hook name layers.{layer}
+    unit: int
+    z: tuple[float, ...]  # [points]
+    a: tuple[float, ...]  # [points]
+    switches: tuple[Switch, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +97,37 @@ class LoadedMLP(LoadedModel[MLP]):
         with torch.no_grad():
             ys = self.module(torch.tensor(xs, dtype=torch.float32).unsqueeze(1)).squeeze(1).tolist()  # [points]
         return list(zip(xs, ys, strict=True))
+
+    @cached_property
+    def units(self) -> list[UnitCurve]:
+        """Every hidden unit's z and a at the curve's x's, in float64 from the weights, and its switch points.
+
+        A unit switches at a domain breakpoint whose `switched` names it; which way is read from the regions on
+        either side (breakpoint i lies between domain regions i and i + 1).
+        """
+        xs = np.array([x for x, _ in self.curve])  # [points]
+        a = xs[:, None]  # [points, 1]
+        layers: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []  # per hidden layer (z, a): [points, width]
+        for W, b in self.weights64[:-1]:
+            z = a @ W.T + b  # [points, width]
+            a = np.maximum(z, 0.0)
+            layers.append((z, a))
+        switches: dict[tuple[int, int], list[Switch]] = {}
+        for i, p in enumerate(self.domain_breakpoints):
+            after = self.domain_regions[i + 1]
+            for layer, unit in p.switched:
+                switches.setdefault((layer, unit), []).append(Switch(p.x, i, after.active[layer][unit]))
+        return [
+            UnitCurve(
+                layer,
+                unit,
+                z=tuple(z[:, unit].tolist()),
+                a=tuple(a_out[:, unit].tolist()),
+                switches=tuple(switches.get((layer, unit), [])),
+            )
+            for layer, (z, a_out) in enumerate(layers)
+            for unit in range(z.shape[1])
+        ]
 
     def run_with_cache(self, x: float) -> tuple[float, dict[str, torch.Tensor]]:
         """y = f(x) and every hook's value for this one input, without the batch axis."""

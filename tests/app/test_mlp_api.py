@@ -132,3 +132,39 @@ def test_the_error_shown_is_the_output_minus_sqrt_x(client: Client, x: float) ->
 def test_below_0_there_is_no_target_and_no_error(client: Client) -> None:
     output = _forward(client, "sqrt-mlp-2x2", -1.0)["output"]
     assert (output["target"], output["error"]) == (None, None)
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_the_detail_gives_every_hidden_units_z_and_a_as_the_forward_pass_computes_them(
+    client: Client, model_id: str
+) -> None:
+    analysis = client.get(f"/api/models/{model_id}").json()["analysis"]
+    units = analysis["units"]
+    hidden = shipped.mlp(model_id).module.config.hidden
+    assert [(u["layer"], u["unit"]) for u in units] == [(i, j) for i, n in enumerate(hidden) for j in range(n)]
+    for k, (x, _) in enumerate(analysis["curve"]):
+        steps = {s["name"]: s["data"] for s in _forward(client, model_id, x)["steps"]}
+        for u in units:
+            z = steps[f"layers.{u['layer']}.hook_z"][u["unit"]]
+            assert u["z"][k] == pytest.approx(z, abs=1e-5), (x, u["layer"], u["unit"])
+            assert u["a"][k] == pytest.approx(max(0.0, z), abs=1e-5)
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_each_units_switches_are_breakpoints_that_name_it_where_its_z_changes_sign(
+    client: Client, model_id: str
+) -> None:
+    analysis = client.get(f"/api/models/{model_id}").json()["analysis"]
+    breakpoints = analysis["breakpoints"]
+    switches = [(u, s) for u in analysis["units"] for s in u["switches"]]
+    assert len(switches) == sum(len(p["switched"]) for p in breakpoints)  # every switch named is a unit's
+    for u, s in switches:
+        point = breakpoints[s["breakpoint"]]
+        assert point["x"] == s["x"]
+        assert {"layer": u["layer"], "unit": u["unit"]} in point["switched"]
+        hook = f"layers.{u['layer']}.hook_z"
+        z_left, z_right = (
+            next(step["data"][u["unit"]] for step in _forward(client, model_id, x)["steps"] if step["name"] == hook)
+            for x in (s["x"] - 1e-4, s["x"] + 1e-4)
+        )
+        assert (z_left < 0 < z_right) if s["turns_on"] else (z_left > 0 > z_right), (u["layer"], u["unit"], s)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -159,3 +164,152 @@ def test_a_refused_x_asked_while_another_was_on_the_wire_leaves_the_link_and_box
     _wait_for_x(page, "3")
     expect(page.locator("#x-number")).to_have_value("3")
     assert parse_qs(urlsplit(page.url).query)["x"] == ["3"]
+
+
+def _lit(page: Page) -> dict[str, Any]:
+    """What is lit now: the kinks drawn orange (views/plotly.js ORANGE) in f(x), the unit panels and the neurons."""
+    lit: dict[str, Any] = page.evaluate("""() => {
+        const plot = document.getElementById('plot-function');
+        const kinks = plot.layout.shapes.slice(1).flatMap((s, i) => (s.line.color === '#e08214' ? [i] : []));
+        return {kinks, attribute: plot.dataset.litKinks,
+                panels: [...document.querySelectorAll('.unit-panel.lit')].map((p) => p.dataset.unit),
+                neurons: [...document.querySelectorAll('#network circle.lit')].map((c) => c.dataset.unit)};
+    }""")
+    return lit
+
+
+def _key(unit: dict) -> str:  # type: ignore[type-arg]
+    return f"{unit['layer']}:{unit['unit']}"
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_a_unit_panel_hovered_or_focused_lights_its_kinks_in_f_and_its_neuron(
+    page: Page, server: str, model_id: str
+) -> None:
+    analysis = httpx.get(f"{server}/api/models/{model_id}").json()["analysis"]
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    expect(page.locator(".unit-panel")).to_have_count(len(analysis["units"]))
+    unit = next(u for u in analysis["units"] if u["switches"])
+    kinks = [s["breakpoint"] for s in unit["switches"]]
+    panel = page.locator(f'.unit-panel[data-unit="{_key(unit)}"]')
+    leave: list[tuple[Callable[[], None], Callable[[], None]]] = [
+        (panel.hover, lambda: page.mouse.move(0, 0)),
+        (panel.focus, panel.blur),
+    ]
+    for start, stop in leave:
+        start()
+        expect(panel).to_have_class(re.compile(r"\blit\b"))
+        assert _lit(page) == {
+            "kinks": kinks,
+            "attribute": ",".join(map(str, kinks)),
+            "panels": [_key(unit)],
+            "neurons": [_key(unit)],
+        }
+        stop()
+        expect(panel).not_to_have_class(re.compile(r"\blit\b"))
+        assert _lit(page) == {"kinks": [], "attribute": "", "panels": [], "neurons": []}
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_each_unit_panel_is_named_with_its_state_at_x_and_its_switch_points(
+    page: Page, server: str, model_id: str
+) -> None:
+    analysis = httpx.get(f"{server}/api/models/{model_id}").json()["analysis"]
+    steps = {s["name"]: s["data"] for s in _api_forward(server, model_id, 4.0)["steps"]}
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    for unit in analysis["units"]:
+        on = steps[f"layers.{unit['layer']}.hook_z"][unit["unit"]] > 0
+        switches = ", ".join(f"{'on' if s['turns_on'] else 'off'} at x = {s['x']:.2f}" for s in unit["switches"])
+        name = page.locator(f'.unit-panel[data-unit="{_key(unit)}"]').get_attribute("aria-label") or ""
+        assert name.startswith(f"layer {unit['layer'] + 1} unit {unit['unit']}: {'on' if on else 'off'}"), name
+        assert name.endswith(f"switches {switches}" if switches else "never switches in [0, 10]"), name
+
+
+def test_a_kink_hovered_in_f_or_a_region_row_focused_lights_the_units_that_switch_there(
+    page: Page, server: str
+) -> None:
+    analysis = httpx.get(f"{server}/api/models/sqrt-mlp-16x16").json()["analysis"]
+    page.goto(f"{server}/models/sqrt-mlp-16x16?x=4")
+    _wait_for_x(page, "4")
+    xs = [0.0, *(p["x"] for p in analysis["breakpoints"]), 10.0]
+    far = [k for k in range(len(xs) - 2) if abs(xs[k + 1] - 4.0) > 0.5]  # from the x marker, which hovers too
+    i = max(far, key=lambda k: min(xs[k + 1] - xs[k], xs[k + 2] - xs[k + 1]))  # the loneliest kink
+    page.locator("#plot-function").scroll_into_view_if_needed()
+    x, y = page.evaluate(f"""() => {{
+        const plot = document.getElementById('plot-function');
+        const kinks = plot.data.find((t) => t.name === 'kinks');
+        const {{ xaxis, yaxis }} = plot._fullLayout;
+        const box = plot.querySelector('.nsewdrag').getBoundingClientRect();
+        return [box.left + xaxis.l2p(kinks.x[{i}]), box.top + yaxis.l2p(kinks.y[{i}])];
+    }}""")
+    page.mouse.move(x - 4, y)
+    page.mouse.move(x, y)
+    switched = sorted(_key(u) for u in analysis["breakpoints"][i]["switched"])
+    page.wait_for_function(f"() => document.getElementById('plot-function').dataset.litKinks === '{i}'")
+    assert sorted(_lit(page)["panels"]) == switched
+    page.mouse.move(0, 0)
+    page.wait_for_function("() => document.getElementById('plot-function').dataset.litKinks === ''")
+
+    page.locator('#regions tbody tr[data-region="3"]').focus()  # region 3 lies between breakpoints 2 and 3
+    ends = sorted(_key(u) for k in (2, 3) for u in analysis["breakpoints"][k]["switched"])
+    assert _lit(page)["kinks"] == [2, 3]
+    assert sorted(_lit(page)["panels"]) == ends
+
+
+def _units_named(text: str) -> list[list[int]]:
+    """'L1: 0–2, 5 · L2: none' → [[0, 1, 2, 5], []]"""
+    layers = []
+    for part in text.split(" · "):
+        ids = part.split(": ", 1)[1]
+        runs = [] if ids == "none" else [r.split("–") for r in ids.split(", ")]
+        layers.append([j for r in runs for j in range(int(r[0]), int(r[-1]) + 1)])
+    return layers
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_the_regions_table_names_the_units_on_in_each_region(page: Page, server: str, model_id: str) -> None:
+    regions = httpx.get(f"{server}/api/models/{model_id}").json()["analysis"]["regions"]
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    cells = page.locator("#regions td.units-on").all_text_contents()
+    assert [_units_named(text) for text in cells] == [
+        [[j for j, on in enumerate(layer) if on] for layer in r["active"]] for r in regions
+    ]
+    assert all(text.startswith("L1: ") and " · L2: " in text for text in cells)
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_on_a_390_px_phone_the_page_is_no_wider_than_the_screen(page: Page, server: str, model_id: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("model_id", MLPS)
+def test_at_1366_by_768_each_walk_stage_fits_between_the_x_control_and_the_walks_bar(
+    page: Page, server: str, model_id: str
+) -> None:
+    stages = json.loads((Path(__file__).parents[2] / "static" / "captions" / "mlp.json").read_text())["stages"]
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{server}/models/{model_id}?x=4")
+    _wait_for_x(page, "4")
+    tops = []
+    for n, stage in enumerate(stages):
+        if n:
+            page.keyboard.press("ArrowRight")
+        expect(page.locator("#walk")).to_have_attribute("data-stage", str(n))
+        box = page.evaluate(f"""() => {{
+            const r = document.getElementById('{stage["target"]}').getBoundingClientRect();
+            const controls = document.querySelector('.controls').getBoundingClientRect();
+            const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+            return {{top: r.top, bottom: r.bottom, below: controls.bottom, above: innerHeight - 5 * rem,
+                     page: r.top + scrollY}};
+        }}""")
+        if stage["target"] != "x-slider":  # the x control itself sticks at the top
+            assert box["top"] >= box["below"] - 1, (n, stage["target"], box)
+        assert box["bottom"] <= box["above"], (n, stage["target"], box)  # the bar is at most 5rem tall
+        tops.append(box["page"])
+    assert tops == sorted(tops), "the walk goes down the page, never back up"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -62,3 +63,72 @@ def test_between_two_curve_points_the_model_is_a_straight_line(model_id: str) ->
         for t in (0.25, 0.5, 0.75):
             y, _ = model.run_with_cache(x0 + t * (x1 - x0))
             assert y == pytest.approx(y0 + t * (y1 - y0), abs=4e-6), (x0, x1, t)
+
+
+def _recomputed(model_id: str, xs: list[float]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every hidden layer's (z, a) at xs, recomputed from the weights in float64: z = W·a + b, a = ReLU(z)."""
+    a = torch.tensor(xs, dtype=torch.float64).unsqueeze(1)  # [points, 1]
+    layers = []
+    for W, b in shipped.mlp(model_id).module.weights()[:-1]:
+        z = a @ W.double().T + b.double()  # [points, width]
+        a = torch.clamp(z, min=0.0)
+        layers.append((z, a))
+    return layers
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_there_is_one_unit_curve_per_hidden_unit_in_layer_order(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    hidden = model.module.config.hidden
+    assert [(u.layer, u.unit) for u in model.units] == [(i, j) for i, width in enumerate(hidden) for j in range(width)]
+    assert all(len(u.z) == len(u.a) == len(model.curve) for u in model.units)
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_each_units_curve_is_its_activation_recomputed_from_the_weights(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    xs = [x for x, _ in model.curve]
+    # At the curve's own points, and between them, where the unit must be the straight line joining them.
+    samples = sorted({*xs, *(x0 + t * (x1 - x0) for x0, x1 in itertools.pairwise(xs) for t in (0.2, 0.5, 0.9))})
+    layers = _recomputed(model_id, samples)
+    for u in model.units:
+        z, a = layers[u.layer][0][:, u.unit].numpy(), layers[u.layer][1][:, u.unit].numpy()
+        assert np.interp(samples, xs, u.z) == pytest.approx(z, abs=1e-9), (u.layer, u.unit)
+        assert np.interp(samples, xs, u.a) == pytest.approx(a, abs=1e-9), (u.layer, u.unit)
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_the_unit_curves_agree_with_the_models_own_float32_pass(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    for k, (x, _) in enumerate(model.curve):
+        _, cache = model.run_with_cache(x)
+        for u in model.units:
+            assert cache[f"layers.{u.layer}.hook_a"][u.unit].item() == pytest.approx(u.a[k], abs=1e-5)
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_each_switch_point_makes_that_units_z_zero_and_flips_it_the_way_it_says(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    lo, hi = model.domain
+    switching = [u for u in model.units if u.switches]
+    assert switching, "a net with kinks has units that switch"
+    for u in switching:
+        for s in u.switches:
+            assert lo < s.x < hi
+            assert model.domain_breakpoints[s.breakpoint].x == s.x
+            assert (u.layer, u.unit) in model.domain_breakpoints[s.breakpoint].switched
+            eps = 1e-6 * max(1.0, abs(s.x))
+            (z_left, z_at, z_right) = _recomputed(model_id, [s.x - eps, s.x, s.x + eps])[u.layer][0][:, u.unit].tolist()
+            assert z_at == pytest.approx(0.0, abs=1e-9), (u.layer, u.unit, s.x)
+            assert (z_left < 0 < z_right) if s.turns_on else (z_left > 0 > z_right), (u.layer, u.unit, s.x)
+
+
+@pytest.mark.parametrize("model_id", ["sqrt-mlp-2x2", "sqrt-mlp-16x16"])
+def test_every_unit_named_at_a_breakpoint_lists_that_switch_and_no_other(model_id: str) -> None:
+    model = shipped.mlp(model_id)
+    named = sorted((i, layer, unit) for i, p in enumerate(model.domain_breakpoints) for layer, unit in p.switched)
+    listed = sorted((s.breakpoint, u.layer, u.unit) for u in model.units for s in u.switches)
+    assert listed == named
+    for u in (u for u in model.units if not u.switches):  # one state over the whole domain
+        z = _recomputed(model_id, list(np.linspace(*model.domain, 101)))[u.layer][0][:, u.unit]
+        assert bool((z > 0).all()) or bool((z <= 0).all()), (u.layer, u.unit)

@@ -8,9 +8,10 @@ import { whole } from "../core/url.js";
 import { heatmap } from "../views/heatmap.js";
 import { lossPlot } from "../views/loss.js";
 import { network } from "../views/network.js";
-import { BLUE, CONFIG, GREY, ORANGE, baseLayout, fmt, plotlyReady } from "../views/plotly.js";
+import { BLUE, CONFIG, GREY, ORANGE, PRESENT, baseLayout, fmt, plotlyReady } from "../views/plotly.js";
 import { stepper } from "../views/stepper.js";
 import { trace } from "../views/trace.js";
+import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
@@ -45,7 +46,35 @@ const ordinal = (n) => `${n}${[11, 12, 13].includes(n % 100) ? "th" : ({ 1: "st"
 const samplesName = stride === 1 ? "training samples" : `every ${ordinal(stride)} training sample`;
 if (stride > 1) $("samples-shown").textContent = `every ${ordinal(stride)} of its ${training.data.samples.length.toLocaleString("en")} training samples`;
 
+// ---- what lights what: a unit and the kinks it makes, a kink and the units that switch there ----------------------
+// Hovering or focusing a unit's panel (or its neuron) lights it, its neuron and its kinks in f(x); a kink in f(x),
+// or a region's row (the kinks at its two ends), lights the units that switch there. Nothing is lit otherwise.
+const { breakpoints } = analysis;
+const layerName = (layer) => `L${layer + 1}`;
+const switchedAt = (i) => breakpoints[i].switched.map((u) => unitKey(u.layer, u.unit));
+const unitByKey = new Map(analysis.units.map((u) => [unitKey(u.layer, u.unit), u]));
+let lit = { units: new Set(), kinks: new Set() };
+
+function light(next) {
+  lit = next ?? { units: new Set(), kinks: new Set() };
+  panels.light(lit.units);
+  for (const circle of $("network").querySelectorAll("circle[data-unit]")) circle.classList.toggle("lit", lit.units.has(circle.dataset.unit));
+  const plot = $("plot-function");
+  plot.dataset.litKinks = [...lit.kinks].sort((a, b) => a - b).join(",");
+  if (plot.layout) Plotly.relayout(plot, { shapes: [plot.layout.shapes[0], ...kinkShapes()] });
+}
+const lightUnit = (key) => light(key && { units: new Set([key]), kinks: new Set(unitByKey.get(key).switches.map((s) => s.breakpoint)) });
+const lightKinks = (kinks) => light({ units: new Set(kinks.flatMap(switchedAt)), kinks: new Set(kinks) });
+
+const panels = unitPanels($("units"), { units: analysis.units, xs: analysis.curve.map((p) => p[0]), domain: analysis.domain }, { onLight: lightUnit });
+
 // ---- the function plot: f(x), sqrt(x), the kinks, and the region holding x ------------------------------------
+// Each kink's dotted line, orange and solid while lit: the plot's shapes after the region's band (shapes[0]).
+function kinkShapes() {
+  return breakpoints.map((p, i) => ({ type: "line", x0: p.x, x1: p.x, yref: "paper", y0: 0, y1: 1, line: lit.kinks.has(i)
+    ? { color: ORANGE, width: 3, dash: "solid" } : { color: p.kink ? "#666666" : "#cccccc", width: 1, dash: "dot" } }));
+}
+
 function functionPlot(result) {
   const x = result.input;
   const [lo, hi] = analysis.domain;
@@ -56,22 +85,26 @@ function functionPlot(result) {
   const sqrtXs = Array.from({ length: 401 }, (_, i) => (view[1] * i) / 400).filter((v) => v >= 0);
   const traces = [
     { name: samplesName, x: samples, y: samples.map(Math.sqrt), mode: "markers", marker: { size: 4, color: "#bbbbbb" }, hoverinfo: "skip" },
-    { name: "sqrt(x)", x: sqrtXs, y: sqrtXs.map(Math.sqrt), mode: "lines", line: { color: GREY, dash: "dash" } },
-    { name: "net f(x)", x: analysis.curve.map((p) => p[0]), y: analysis.curve.map((p) => p[1]), mode: "lines", line: { color: BLUE, width: 3 } },
+    { name: "sqrt(x)", x: sqrtXs, y: sqrtXs.map(Math.sqrt), mode: "lines", line: { color: GREY, dash: "dash" }, hoverinfo: "skip" }, // the kinks near it take the hover
+    { name: "net f(x)", x: analysis.curve.map((p) => p[0]), y: analysis.curve.map((p) => p[1]), mode: "lines", line: { color: BLUE, width: 3 },
+      hoverinfo: "skip" }, // its points are the kinks, hovered on the marker drawn there (and the domain ends)
     { name: "this region", x: [left, right], y: [left, right].map((v) => r.slope * v + r.intercept), mode: "lines",
       line: { color: ORANGE, width: 2, dash: "dot" }, hoverinfo: "skip" },
+    { name: "kinks", x: breakpoints.map((p) => p.x), y: analysis.curve.slice(1, -1).map((p) => p[1]), customdata: breakpoints.map((_, i) => i),
+      mode: "markers", marker: { size: 9, symbol: "diamond-open", color: "#555555" }, showlegend: false,
+      hovertext: breakpoints.map((p, i) => `${p.kink ? "kink" : "switch (no kink)"} at x = ${fmt(p.x, 3)}, f(x) = ${fmt(analysis.curve[i + 1][1], 3)}<br>switching: ${p.switched.map((u) => `${layerName(u.layer)} u${u.unit}`).join(", ")}`),
+      hovertemplate: "%{hovertext}<extra></extra>" },
     { name: `x = ${fmt(x, 2)}`, x: [x], y: [result.output.y], mode: "markers", marker: { size: 12, color: ORANGE, line: { color: "black", width: 1 } } },
   ];
-  const kinks = analysis.breakpoints.map((p) => ({ type: "line", x0: p.x, x1: p.x, yref: "paper", y0: 0, y1: 1,
-    line: { color: p.kink ? "#666666" : "#cccccc", width: 1, dash: "dot" } }));
   const band = { type: "rect", x0: left, x1: right, yref: "paper", y0: 0, y1: 1, fillcolor: ORANGE, opacity: 0.12, line: { width: 0 }, layer: "below" };
   const label = { x: (left + right) / 2, y: 1.02, yref: "paper", showarrow: false, text: `y = ${fmt(r.slope)}·x ${signed(r.intercept)}`, font: { color: "#a4560c" } };
   const layout = baseLayout({ height: 380, xaxis: { title: { text: "x" }, range: view }, yaxis: { title: { text: "y" } },
-    shapes: [band, ...kinks], annotations: [label], legend: { orientation: "h", y: -0.2 } });
+    shapes: [band, ...kinkShapes()], annotations: [label], legend: { orientation: "h", y: -0.2 } });
   return Plotly.react("plot-function", traces, layout, CONFIG);
 }
 
 // ---- each layer's arithmetic: W as a heatmap (drawn once), then b, z, a per unit --------------------------------
+const HEAT_MAX = PRESENT ? 400 : 270; // px
 function layerCards(steps) {
   const cards = affine(steps).map((step) => {
     const plot = el("div", { className: "plot heat" });
@@ -81,7 +114,9 @@ function layerCards(steps) {
   });
   affine(steps).forEach((step, i) => { // drawn once in place, so Plotly sizes them to their card
     const source = i === 0 ? "x" : `a${i}`;
-    heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`), title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]` });
+    const drawn = heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`), title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]` });
+    // A tall W is drawn shorter, so that a layer's card (W, then its scrolling table) fits on one screen.
+    drawn.then(() => cards[i].layout.height > HEAT_MAX && Plotly.relayout(cards[i], { height: HEAT_MAX }));
   });
 }
 
@@ -105,13 +140,51 @@ function layerTables(result) {
 }
 
 // ---- regions and training, drawn once -----------------------------------------------------------------------
-function regionsTable(result) {
-  const current = JSON.stringify(result.output.region.active); // each on/off pattern holds one region
-  const head = el("tr", {}, ...["#", "from", "to", "slope", "intercept", "ReLUs on"].map((t) => el("th", { scope: "col" }, t)));
-  const rows = analysis.regions.map((r, i) => el("tr", { className: JSON.stringify(r.active) === current ? "current" : "" },
-    ...[String(i + 1), fmt(r.left, 3), fmt(r.right, 3), fmt(r.slope), fmt(r.intercept), `${r.active.flat().filter(Boolean).length}/${r.active.flat().length}`]
-      .map((t) => el("td", {}, t))));
+// The units on, layer by layer, runs of three or more joined: "L1: 0–3, 5 · L2: 2" ("none" for a layer all off).
+function unitsOn(active) {
+  const runs = (on) => {
+    const ids = on.flatMap((v, j) => (v ? [j] : []));
+    const parts = [];
+    for (let k = 0; k < ids.length;) {
+      let end = k;
+      while (end + 1 < ids.length && ids[end + 1] === ids[end] + 1) end += 1;
+      parts.push(...(end - k >= 2 ? [`${ids[k]}–${ids[end]}`] : ids.slice(k, end + 1).map(String)));
+      k = end + 1;
+    }
+    return parts.join(", ") || "none";
+  };
+  return active.map((on, layer) => `${layerName(layer)}: ${runs(on)}`).join(" · ");
+}
+
+function regionsTable() {
+  const head = el("tr", {}, ...["#", "from", "to", "slope", "intercept", "ReLUs on", "units on"].map((t) => el("th", { scope: "col" }, t)));
+  const rows = analysis.regions.map((r, i) => {
+    const cells = [String(i + 1), fmt(r.left, 3), fmt(r.right, 3), fmt(r.slope), fmt(r.intercept), `${r.active.flat().filter(Boolean).length}/${r.active.flat().length}`];
+    const row = el("tr", { tabIndex: 0, dataset: { region: String(i) } }, ...cells.map((t) => el("td", {}, t)), el("td", { className: "units-on" }, unitsOn(r.active)));
+    const ends = [i - 1, i].filter((k) => k >= 0 && k < breakpoints.length); // the kinks at its left and right ends
+    for (const type of ["mouseenter", "focus"]) row.addEventListener(type, () => lightKinks(ends));
+    for (const type of ["mouseleave", "blur"]) row.addEventListener(type, () => light(null));
+    return row;
+  });
   $("regions").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function currentRegion(result) {
+  const current = JSON.stringify(result.output.region.active); // each on/off pattern holds one region
+  for (const row of $("regions").tBodies[0].rows) row.classList.toggle("current", JSON.stringify(analysis.regions[Number(row.dataset.region)].active) === current);
+}
+
+// The network's hidden neurons, tagged with their unit (views/network.js draws circles column by column: the input,
+// each hidden layer, the output), so that lighting a unit lights its neuron and hovering a neuron lights its unit.
+function tagNeurons() {
+  const circles = $("network").querySelectorAll("circle");
+  analysis.units.forEach((u, k) => {
+    const circle = circles[1 + k];
+    circle.dataset.unit = unitKey(u.layer, u.unit);
+    circle.classList.toggle("lit", lit.units.has(circle.dataset.unit));
+    circle.addEventListener("mouseenter", () => lightUnit(circle.dataset.unit));
+    circle.addEventListener("mouseleave", () => lightUnit(null));
+  });
 }
 
 function trainingPanel() {
@@ -138,7 +211,11 @@ async function draw(result) {
   trace($("trace"), result.steps, { before: [`INPUT x = ${fmt(result.input)}`], after: [["target", end]] });
   layerTables(result);
   network($("network"), result.input, result.steps, y);
-  regionsTable(result);
+  tagNeurons();
+  const relus = result.steps.flatMap((s, i) => (s.activation === "ReLU" ? [[result.steps[i - 1].data, s.data]] : [])); // [layer] → [z, a]
+  const at = (kind) => (key) => { const [layer, unit] = key.split(":").map(Number); return relus[layer][kind][unit]; };
+  panels.show(result.input, { z: at(0), a: at(1) });
+  currentRegion(result);
   await functionPlot(result);
 }
 
@@ -149,7 +226,13 @@ function showX({ x }) {
 
 // First render, then controls: an input before the layer cards exist would have nothing to draw into.
 trainingPanel();
+regionsTable();
 await controller.start();
+$("plot-function").on("plotly_hover", (event) => {
+  const kink = event.points.find((p) => p.data.name === "kinks");
+  if (kink) lightKinks([kink.customdata]);
+});
+$("plot-function").on("plotly_unhover", () => light(null));
 store.subscribe(showX, ["x"]);
 showX(store.state);
 slider.addEventListener("input", () => store.set({ x: Number(slider.value) }));
