@@ -37,7 +37,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 ROOT = Path(__file__).parents[1]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RENDER_BUDGET_MS = 1000.0  # navigation start to the first drawn state, p95 of the cold loads
-MOVE_BUDGET_MS = 100.0  # slider input to the redrawn plots, p95
+MOVE_BUDGET_MS = 100.0  # slider input to the redrawn plots, p95; and a hover to the lit cells, p95
 WEIGHT_BUDGET_BYTES = 2_000_000  # bytes sent to the browser before the first drawn state
 TIMEOUT_MS = 15_000  # any one wait in the browser
 CHROMIUM_FLAGS = [
@@ -108,6 +108,20 @@ MOVES_JS = """async ({ moves, timeout }) => {
 }"""
 
 
+# Where the cells of the stage panel's result matrix are on screen: the centre of each, in page pixels.
+CELLS_JS = """() => {
+  const div = document.querySelector("#stage-plots .panel-result .js-plotly-plot");
+  if (!div) return [];
+  const box = div.querySelector(".nsewdrag").getBoundingClientRect();
+  const z = div.data[0].z, n = z.length, m = z[0].length;
+  const cells = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++)
+    cells.push([box.left + (j + 0.5) * box.width / m, box.top + (i + 0.5) * box.height / n]);
+  return cells;
+}"""
+HOVERS_JS = '() => performance.getEntriesByName("layerwalk:hover-to-lit").map((e) => e.duration)'
+
+
 class NotMeasuredError(Exception):
     """A page did not give the bench what it measures."""
 
@@ -157,6 +171,7 @@ class PageResult:
     slider: str | None = None
     move_ms: list[float] = field(default_factory=list)  # slider input to the redrawn state
     move_api_ms: list[float] = field(default_factory=list)  # ... of which until the last API response
+    hover_ms: list[float] = field(default_factory=list)  # a mouse move over a panel's cell to the lit frame
     weight: Weight | None = None
     problems: list[str] = field(default_factory=list)
     failed: bool = False
@@ -289,8 +304,25 @@ class Bench:
                 result.slider = out["slider"]
                 result.move_ms = [float(d) for d in out["durations"]]
                 result.move_api_ms = [float(d) for d in out["api"]]
+                self.hovers(page, result, moves)
         finally:
             context.close()
+
+    def hovers(self, page: Page, result: PageResult, moves: int) -> None:
+        """On a page with stage panels: the mouse over the cells of the first attention scores, one at a time."""
+        detail = httpx.get(f"{self.server}/api{result.path}", timeout=5).json()
+        stages = [s["label"] for s in detail.get("stages", [])]
+        if "q·kᵀ" not in stages:
+            return
+        page.goto(f"{self.server}{result.path}?stage={stages.index('q·kᵀ')}", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.body.dataset.rendered", timeout=TIMEOUT_MS)
+        cells = page.evaluate(CELLS_JS)
+        for n in range(moves):
+            x, y = cells[(n * 7) % len(cells)]  # a new cell each time
+            page.mouse.move(x, y)
+            page.wait_for_function(f"() => ({HOVERS_JS})().length > {n}", timeout=TIMEOUT_MS)
+            page.mouse.move(1, 1)  # off the plot, so the next move is a new hover
+        result.hover_ms = [float(d) for d in page.evaluate(HOVERS_JS)]
 
     def weight(self, result: PageResult, timings: Timings, responses: list[Response]) -> Weight:
         drawn = timings["load"] if result.path == "/" else self.drawn_at(result, timings)
@@ -345,6 +377,15 @@ def report(results: list[PageResult], args: argparse.Namespace) -> bool:
             ok &= move_ok
             moves = f"| {r.slider or '—'} | {ms(r.move_ms)} | {verdict(move_ok)} |"
         print(f"| {r.path} | {ms(r.cold_ms)} | {verdict(render_ok)} | {ms(r.warm_ms)} {moves}")
+
+    print(f"\n### Hover → lit cells and rows of a stage panel, ms ({args.moves} cells; ≤ {MOVE_BUDGET_MS:,.0f} p95)\n")
+    print("| page | hover → lit, median / p95 | |")
+    print("| --- | ---: | --- |")
+    for r in results:
+        if r.hover_ms:
+            hover_ok = percentile(r.hover_ms, 95) <= MOVE_BUDGET_MS
+            ok &= hover_ok
+            print(f"| {r.path} | {ms(r.hover_ms)} | {verdict(hover_ok)} |")
 
     print("\n### Where the time goes: medians in ms\n")
     print(

@@ -8,6 +8,8 @@
 //   layerwalk:input-to-render   a measure: from the oldest slider move not yet drawn to the next drawn state; exact for
 //                               one move at a time (the bench); in a fast drag it reads the first move of each batch
 //   layerwalk:plotly-ready      once, on a model page: Plotly has been run (set by views/plotly.js, which waits for it)
+//   layerwalk:hover-to-lit      a measure: from a mouse move over a stage panel's cell to the frame showing the cells
+//                               and rows it lights (set by views/panel.js)
 const RENDERED = ["data-rendered"];
 let waiting = null; // time stamp of the oldest slider move the screen does not show yet
 

@@ -56,7 +56,10 @@ export function stagePanel(store, { stages, heads, labels }) {
     };
   }
 
+  let hoveredAt = null; // the time stamp of the mouse move that lit what is lit, for the bench's measure
+
   function hovered(entry, event) {
+    hoveredAt = event.event?.timeStamp ?? null;
     const [i, j] = event.points[0].pointIndex;
     if (square(entry.panel)) store.set({ qi: i, kj: j });
     else if (keyed(entry.panel)) store.set({ qi: -1, kj: i });
@@ -78,10 +81,11 @@ export function stagePanel(store, { stages, heads, labels }) {
   // Lights what (qi, kj) names in every matrix of the panel, and says it in words.
   function light({ qi, kj }) {
     const said = [];
+    const lit = [];
     for (const { div, panel: p, z, rows, cols, name } of shown) {
       if (square(p)) {
         const cell = qi >= 0 && kj >= 0 && qi < z.length && kj < z[0].length;
-        highlight(div, { rows: qi >= 0 && kj < 0 ? [qi] : [], cols: kj >= 0 && qi < 0 ? [kj] : [], cells: cell ? [[qi, kj]] : [] });
+        lit.push(highlight(div, { rows: qi >= 0 && kj < 0 ? [qi] : [], cols: kj >= 0 && qi < 0 ? [kj] : [], cells: cell ? [[qi, kj]] : [] }));
         if (cell) {
           const v = z[qi][kj];
           said.push(v === null ? `${name} [${rows[qi]}, ${cols[kj]}]: masked — key ${kj} comes after query ${qi}, and a word may not look ahead`
@@ -89,11 +93,15 @@ export function stagePanel(store, { stages, heads, labels }) {
         }
       } else {
         const row = keyed(p) ? kj : qi;
-        highlight(div, { rows: row >= 0 && row < z.length ? [row] : [] });
+        lit.push(highlight(div, { rows: row >= 0 && row < z.length ? [row] : [] }));
         if (row >= 0 && row < z.length && said.length < 4) said.push(`${name} row ${rows[row]}: ${z[row].length} values, ${z[row].slice(0, 3).map((v) => fmt(v, 3)).join(", ")}${z[row].length > 3 ? ", …" : ""}`);
       }
     }
     $("cell-readout").textContent = said.length ? said.join(" · ") : "Hover or focus a cell (then use the arrow keys): the rows that made it light up.";
+    const start = hoveredAt;
+    hoveredAt = null;
+    // layerwalk:hover-to-lit (static/js/core/perf.js): from the mouse move to the frame that shows what it lit.
+    if (start !== null) Promise.all(lit).then(() => requestAnimationFrame(() => performance.measure("layerwalk:hover-to-lit", { start, end: performance.now() })));
   }
 
   // A plot's share of the panel's width: a μ column narrow, a square of scores square-ish, a wide matrix wide.
