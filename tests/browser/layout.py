@@ -37,7 +37,10 @@ _TEXTS = """() => {
     }
     return true;
   };
-  const name = (plot, i) => plot.id || plot.dataset.hook && `${plot.dataset.hook}${plot.dataset.head ? ` head ${plot.dataset.head}` : ""}` || `plot ${i}`;
+  const name = (plot, i) => {
+    const head = plot.dataset.head ? ` head ${plot.dataset.head}` : "";
+    return plot.id || (plot.dataset.hook && `${plot.dataset.hook}${head}`) || `plot ${i}`;
+  };
   return [...document.querySelectorAll(".js-plotly-plot")].map((plot, i) => {
     const svgs = [...plot.querySelectorAll("svg.main-svg")];
     if (!svgs.length || !plot.getClientRects().length) return null;

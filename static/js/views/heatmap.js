@@ -79,7 +79,7 @@ export function heatmap(el, {
   const left = longest(y) * CHAR * TEXT + 8 + (yTitle ? LINE * TEXT + 8 : 0);
   const cellWidth = Math.max(1, width - left - barWidth - 10) / Math.max(1, cols);
   const xFlat = longest(x) * CHAR * TEXT + 6 <= cellWidth; // else Plotly turns the x labels
-  const top = titleLines.length * LINE * TEXT + 12;
+  const top = titleLines.length * LINE * TEXT + 12 + 0.6 * TEXT; // the colour bar's top label stands half a line up
   const bottom = (xFlat ? LINE * TEXT : Math.min(longest(x), 16) * CHAR * TEXT) + 8 + (xTitle ? LINE * TEXT + 8 : 0);
   const plotHeight = height === null
     ? Math.max(MIN_ROWS_HEIGHT, Math.min(MAX_ROWS_HEIGHT, ROW * rows))
