@@ -148,3 +148,23 @@ def clipped_labels(page: Page) -> list[str]:
             if sides:
                 found.append(f"{plot['plot']}: {_describe(text)} is cut at the {', '.join(sides)}")
     return found
+
+
+def covered_controls(page: Page, selector: str = ".controls input, .controls select, .controls button") -> list[str]:
+    """Each visible control (in `selector`) that something else is drawn over at its centre or a corner, as the page
+    is now scrolled: a fixed toolbar over a sticky bar's input, say. Named by id and by what covers it."""
+    covered: list[str] = page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].flatMap((control) => {
+      const r = control.getBoundingClientRect();
+      if (!r.width || !r.height || r.bottom < 0 || r.top > innerHeight) return [];
+      const points = [[r.left + r.width / 2, r.top + r.height / 2], [r.left + 2, r.top + 2],
+        [r.right - 2, r.top + 2], [r.left + 2, r.bottom - 2], [r.right - 2, r.bottom - 2]];
+      const over = points.map(([x, y]) => document.elementFromPoint(x, y))
+        .find((top) => top && !control.contains(top) && !top.contains(control));
+      if (!over) return [];
+      const name = (e) => e.tagName.toLowerCase() + (e.id ? `#${e.id}` : "") + (e.className ? `.${e.className}` : "");
+      return [`${name(control)} is under ${name(over)}`];
+    })""",
+        selector,
+    )
+    return covered

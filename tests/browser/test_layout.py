@@ -1,5 +1,6 @@
 """Every served model's page fits a laptop (1366×768), a projector in presentation mode (1920×1080, ?present=1) and a
-phone (390×844): the page is no wider than the screen, and no label of a plot overlaps another or is cut by its plot.
+phone (390×844): the page is no wider than the screen, no label of a plot overlaps another or is cut by its plot, and
+nothing covers the sticky input bar once the page is scrolled.
 The GPT page is checked again at every stage of its walk, stepped with the clicker's key. One browser context per
 screen is reused for every page, so that the whole file runs in about a minute."""
 
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from models.registry import Registry
 from tests.browser.conftest import LOCAL_HOSTS, wait_for_state
-from tests.browser.layout import clipped_labels, overlapping_labels, page_overflow
+from tests.browser.layout import clipped_labels, covered_controls, overlapping_labels, page_overflow
 
 pytestmark = pytest.mark.browser
 SCREENS = {"1366x768": (1366, 768, ""), "1920x1080-present": (1920, 1080, "?present=1"), "390x844": (390, 844, "")}
@@ -57,6 +58,9 @@ def test_a_model_page_fits_the_screen_and_no_plot_label_overlaps_or_is_cut(
     page.goto(f"{server}{path}{query}")
     page.wait_for_selector("body[data-rendered]", state="attached")
     assert _problems(page) == []
+    page.mouse.wheel(0, 1500)  # the sticky input bar at the top of the screen: nothing drawn over its inputs
+    page.wait_for_function("() => scrollY > 0")
+    assert covered_controls(page) == []
     assert errors == []
 
 
