@@ -2,18 +2,25 @@
 // or top-p cut are grey; the argmax is orange. Also says the argmax and the entropy (#prediction, #entropy).
 /* global Plotly */
 import { $ } from "../core/dom.js";
-import { BLUE, CONFIG, CUT, ORANGE, baseLayout, fmt } from "./plotly.js";
+import { BLUE, CONFIG, CUT, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, fmt } from "./plotly.js";
 
-// A panel's title above it (panels side by side), or its axis's title (one panel, or panels stacked).
+const CHAR = 0.62; // a character's width in ems of the system font (a safe over-estimate)
+const LINE = 1.3; // a line's height in ems
+const PANEL = PRESENT ? 260 : 170; // a stacked panel's height, px
+
+// A panel's title above it (panels side by side), or its axis's title (one panel, or panels stacked: on two lines,
+// so that it fits beside a short panel).
 function titleOf(name, out, temperature, above) {
   if (name === "logits") return above ? "logits" : "logit";
   if (name === "probs") return above ? "probabilities" : "probability";
-  return out.scaled ? `logits ÷ T (T = ${temperature})` : "logits ÷ T: undefined at T = 0";
+  const br = above ? " " : "<br>";
+  return out.scaled ? `logits ÷ T${br}(T = ${temperature})` : `logits ÷ T:${br}undefined at T = 0`;
 }
 
 // `panels`: which of logits, scaled (÷ T) and probs to draw, each in its own panel. `order`: "vocab" keeps the
 // vocabulary's order (a small one); "logit" and "prob" sort by that, largest first; `top` keeps the first n.
-// `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side, many stack them.
+// `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side when the plot is
+// wide enough for them; otherwise the panels are stacked and share one axis of words, labelled once, at the bottom.
 export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null }) {
   let ids = vocab.map((_, i) => i);
   if (order !== "vocab") {
@@ -22,27 +29,42 @@ export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order 
   }
   if (top !== null) ids = ids.slice(0, top);
   const colour = ids.map((i) => (!out.kept.includes(i) ? CUT : i === out.prediction_id ? ORANGE : BLUE));
-  const side = panels.length > 1 && ids.length <= 12;
+  const words = ids.map((i) => escapeLabel(vocab[i]));
+  const width = el.getBoundingClientRect().width || 600;
+  const bar = numbers ? 7 * CHAR * TEXT : 2 * TEXT; // the width a bar needs: its number, or its word turned
+  const side = panels.length > 1 && ids.length <= 12 && (width - 60 * panels.length) / panels.length >= ids.length * bar;
   const axis = (n) => (n ? String(n + 1) : "");
   const traces = panels.map((name, n) => {
     const values = name === "scaled" && !out.scaled ? ids.map(() => 0) : ids.map((i) => out[name][i]);
     const text = name === "scaled" && !out.scaled ? [] : values.map((v) => fmt(v, name === "probs" ? 3 : 2));
-    return { type: "bar", x: ids.map((i) => vocab[i]), y: values, xaxis: `x${axis(n)}`, yaxis: `y${axis(n)}`,
+    return { type: "bar", x: words, y: values, xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`,
       marker: { color: colour }, hovertemplate: "%{x}: %{y:.4f}<extra></extra>",
-      ...(numbers ? { text, textposition: "outside", cliponaxis: false } : {}) };
+      ...(numbers ? { text, textposition: "outside", cliponaxis: false, textfont: { size: TEXT } } : {}) };
   });
+  // The words under the bars: flat when each fits its bar, else turned (Plotly decides), with room kept for them.
+  const longest = Math.max(1, ...ids.map((i) => String(vocab[i]).length));
+  const columns = side ? panels.length : 1;
+  const flat = longest * CHAR * TEXT + 6 <= (width - 60 * columns) / columns / Math.max(1, ids.length);
+  const labels = flat ? LINE * TEXT + 8 : longest * CHAR * TEXT + 12;
+  const titles = side ? LINE * TEXT + 10 : 8; // a title above each panel, side by side
+  const panel = side ? 280 : panels.length === 1 ? 220 : PANEL;
   const layout = baseLayout({
-    height: side ? 330 : panels.length === 1 ? 260 : 170 * panels.length,
+    height: Math.round(titles + (side ? panel : panel * panels.length) + labels),
     showlegend: false,
-    grid: { rows: side ? 1 : panels.length, columns: side ? panels.length : 1, pattern: "independent" },
-    margin: { l: 50, r: 15, t: side ? 50 : 30, b: 40 },
+    grid: side
+      ? { rows: 1, columns: panels.length, pattern: "independent", xgap: 0.25 }
+      : { rows: panels.length, columns: 1, pattern: "coupled", roworder: "top to bottom", ygap: 0.12 },
+    margin: { l: 50, r: 10, t: Math.round(titles), b: 10 },
     annotations: side ? panels.map((name, n) => ({ text: titleOf(name, out, temperature, true), xref: `x${axis(n)} domain`,
-      x: 0.5, yref: "paper", y: 1.12, showarrow: false })) : [],
+      x: 0.5, yref: "paper", y: 1, yanchor: "bottom", yshift: 4, showarrow: false, font: { size: TEXT } })) : [],
   });
+  // y axes: a title each (stacked), at most one tick per two lines of text, room above the bars for their numbers
+  const ticks = Math.max(3, Math.min(8, Math.floor((panel * 0.8) / (2 * LINE * TEXT))));
   panels.forEach((name, n) => {
-    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature, false) },
-      ...(name === "probs" ? { range: [0, side ? 1.15 : 1.05] } : {}) };
+    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature, false) }, nticks: ticks,
+      automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
+  layout.xaxis = { type: "category", automargin: true };
   $("prediction").textContent = `argmax: ${out.prediction}`;
   $("entropy").textContent = fmt(out.entropy, 3);
   return Plotly.react(el, traces, layout, CONFIG);

@@ -50,7 +50,9 @@ export function stagePanel(store, { stages, heads, labels }) {
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
     return async () => {
-      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title, yTitle: p.y_title, height: room(rowsOfPlots),
+      const first = div === into.firstElementChild || small; // the plots beside it share its rows: labelled once
+      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title || null, yTitle: first ? p.y_title : null,
+        scaleTitle: p.probabilities ? "p" : p.role, rowLabels: first, height: room(rowsOfPlots),
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
     };
@@ -126,7 +128,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     if (stage.view === "next") {
       const div = el("div", { className: "plot next", id: "panel-next" });
       box.append(div);
-      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
+      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature }));
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
       const grid = el("div", { className: "all-heads" });

@@ -61,8 +61,27 @@ export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits)
 export const PRESENT = document.documentElement.classList.contains("present");
 export const TEXT = PRESENT ? 24 : 13;
 
+// Plotly reads `<…>` in any label as HTML: a word such as `<s>` or `</s>` would vanish. Escaping only `<` and `>`
+// leaves a label that is already escaped as it is, so calling this twice does no harm.
+export const escapeLabel = (text) => String(text).replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+// What every plot's axes share (a template reaches x2, y3 … too, and a page's own `xaxis` does not undo it): the
+// margins grow to hold the tick labels and the axis titles (automargin), and a title stands clear of its ticks. In
+// presentation mode Plotly would space a y axis's ticks for 13 px labels, and 24 px ones would touch: a plot of a
+// known height gets at most one tick per two lines of text (a plot that sets its axes' nticks keeps its own).
+function template(height) {
+  const ticks = PRESENT && height ? { nticks: Math.max(3, Math.floor((0.6 * height) / (2.6 * TEXT))) } : {};
+  return {
+    layout: {
+      xaxis: { automargin: true, title: { standoff: PRESENT ? 12 : 8 } },
+      yaxis: { automargin: true, title: { standoff: PRESENT ? 12 : 8 }, ...ticks },
+    },
+  };
+}
+
 export function baseLayout(extra = {}) {
   return {
+    template: template(extra.height),
     margin: { l: 50, r: 15, t: 30, b: 40 },
     font: { family: "system-ui, sans-serif", size: TEXT, color: PRESENT ? "#000000" : "#1a1a1a" },
     paper_bgcolor: "rgba(0,0,0,0)",
