@@ -51,7 +51,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
     return async () => {
       const first = div === into.firstElementChild || small; // the plots beside it share its rows: labelled once
-      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: p.x_title || null, yTitle: first ? p.y_title : null,
+      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: small ? null : p.x_title || null, yTitle: first && !small ? p.y_title : null,
         scaleTitle: p.probabilities ? "p" : p.role, rowLabels: first, height: room(rowsOfPlots),
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
