@@ -61,39 +61,52 @@ def test_the_toggle_switches_mode_and_keeps_every_setting(page: Page, server: st
     assert "present" not in page.url
 
 
+def _stages(server: str, model: str) -> list[dict[str, object]]:
+    return httpx.get(f"{server}/api/models/{model}").json()["stages"]  # type: ignore[no-any-return]
+
+
 def test_the_keyboard_walks_the_gpt_stages_in_order_and_back_with_captions(page: Page, server: str) -> None:
+    stages = _stages(server, "tiny-gpt")
+    last = len(stages) - 1
     page.goto(f"{server}/models/tiny-gpt")
     wait_for_state(page, stage=0)
-    labels = page.locator("#stages button").all_text_contents()
-    for stage in range(1, len(labels)):
-        page.keyboard.press("ArrowRight" if stage % 2 else "PageDown")
-        wait_for_state(page, stage=stage)
-        label = labels[stage].split(" ", 1)[1]
-        expect(page.locator("#caption-intuition")).to_have_text(CAPTIONS[label]["intuition"])
-        assert f"stage={stage}" in page.url
+    for n, stage in enumerate(stages):
+        if n:
+            page.keyboard.press(["ArrowRight", "PageDown", " "][n % 3])
+        wait_for_state(page, stage=n)
+        caption = CAPTIONS[stage["label"]]
+        expect(page.locator("#stage-title")).to_have_text(f"{stage['group']} · {stage['label']}")
+        expect(page.locator("#caption-what")).to_have_text(caption["what"])
+        expect(page.locator("#caption-intuition")).to_have_text(caption["intuition"])
+        expect(page.locator("#stage-count")).to_have_text(f"{n + 1} / {len(stages)}")
+        assert f"stage={n}" in page.url
+    expect(page.locator("#next")).to_be_disabled()
     page.keyboard.press("ArrowRight")  # past the last stage: stays
-    wait_for_state(page, stage=len(labels) - 1)
+    wait_for_state(page, stage=last)
     page.keyboard.press("PageUp")
-    wait_for_state(page, stage=len(labels) - 2)
+    wait_for_state(page, stage=last - 1)
+    page.keyboard.press("ArrowLeft")
+    wait_for_state(page, stage=last - 2)
     page.keyboard.press("Home")
     wait_for_state(page, stage=0)
+    expect(page.locator("#prev")).to_be_disabled()
     page.keyboard.press("End")
-    wait_for_state(page, stage=len(labels) - 1)
+    wait_for_state(page, stage=last)
     page.keyboard.press("2")
     wait_for_state(page, head=2)
     page.keyboard.press("+")
     wait_for_state(page, temperature=1.25)  # T = 1 sits at notch 45 of 100; five notches up: 5 · 0.5² = 1.25
     page.locator("#text").focus()
     page.keyboard.press("ArrowLeft")  # typing in the text box moves the caret, not the walk
-    wait_for_state(page, stage=len(labels) - 1)
+    wait_for_state(page, stage=last)
 
 
-def test_every_gpt_stage_has_a_caption_in_the_data_file(page: Page, server: str) -> None:
-    page.goto(f"{server}/models/tiny-gpt")
-    wait_for_state(page, stage=0)
-    labels = [text.split(" ", 1)[1] for text in page.locator("#stages button").all_text_contents()]
-    assert labels == list(CAPTIONS)
-    assert all(CAPTIONS[label]["what"] and CAPTIONS[label]["intuition"] for label in labels)
+@pytest.mark.parametrize(("model", "family"), [("tiny-gpt", "gpt"), ("tiny-translator", "seq2seq")])
+def test_every_stage_has_a_caption_in_the_data_file(server: str, model: str, family: str) -> None:
+    captions = json.loads((Path(__file__).parents[2] / "static" / "captions" / f"{family}.json").read_text())["stages"]
+    labels = [stage["label"] for stage in _stages(server, model)]
+    assert set(labels) == set(captions)  # every stage has one, and no caption is left over
+    assert all(captions[label]["what"] and captions[label]["intuition"] for label in labels)
 
 
 def test_share_shows_the_link_and_a_qr_code_that_decodes_to_it(page: Page, server: str) -> None:
@@ -131,7 +144,6 @@ def test_plots_download_as_png_and_svg_and_the_view_as_json(page: Page, server: 
 TOURS = [
     pytest.param("/models/sqrt-mlp-2x2?x=2", "mlp", id="mlp"),
     pytest.param("/models/textnet-2d-sgd?word=dog", "textnet", id="textnet"),
-    pytest.param("/models/tiny-translator", "seq2seq", id="seq2seq"),
 ]
 
 
@@ -173,9 +185,32 @@ def test_on_the_text_net_plus_and_minus_step_the_temperature(page: Page, server:
 
 
 def test_on_the_translator_a_digit_picks_the_head(page: Page, server: str) -> None:
-    page.goto(f"{server}/models/tiny-translator")
-    wait_for_state(page, head=0)
-    expect(page.locator("#walk")).to_have_attribute("data-stage", "0")
+    page.goto(f"{server}/models/tiny-translator?stage=7")
+    wait_for_state(page, stage=7, head=0)
+    expect(page.locator("#caption")).to_have_attribute("data-stage", "7")
     page.keyboard.press("3")
-    wait_for_state(page, head=3)
+    wait_for_state(page, stage=7, head=3)
+    expect(page.locator("#head")).to_have_value("3")
     assert "head=3" in page.url
+
+
+def test_the_translator_walks_its_stages_from_the_keyboard_with_its_captions(page: Page, server: str) -> None:
+    stages = _stages(server, "tiny-translator")
+    captions = json.loads((Path(__file__).parents[2] / "static" / "captions" / "seq2seq.json").read_text())["stages"]
+    page.goto(f"{server}/models/tiny-translator")
+    wait_for_state(page, stage=0)
+    for n, stage in enumerate(stages):
+        if n:
+            page.keyboard.press(["ArrowRight", "PageDown", " "][n % 3])
+        wait_for_state(page, stage=n)
+        expect(page.locator("#stage-title")).to_have_text(f"{stage['group']} · {stage['label']}")
+        expect(page.locator("#caption-what")).to_have_text(captions[stage["label"]]["what"])
+        expect(page.locator("#caption-intuition")).to_have_text(captions[stage["label"]]["intuition"])
+    assert f"stage={len(stages) - 1}" in page.url
+    page.keyboard.press("Home")
+    wait_for_state(page, stage=0)
+    page.keyboard.press("End")
+    wait_for_state(page, stage=len(stages) - 1)
+    page.reload()  # a shared link opens on the same stage
+    wait_for_state(page, stage=len(stages) - 1)
+    expect(page.locator("#stage-count")).to_have_text(f"{len(stages)} / {len(stages)}")
