@@ -69,7 +69,6 @@ def test_the_three_attentions_show_the_apis_numbers_for_the_chosen_head(page: Pa
     expect(page.locator("#prediction")).to_have_text("argmax: noir")
 
 
-@pytest.mark.xfail(strict=True, reason="static/js/pages/seq2seq.js labels/decoderRows: '<s>' is not escaped for Plotly")
 def test_the_start_and_end_tokens_show_on_the_axes(page: Page, server: str) -> None:
     page.goto(f"{server}/models/tiny-translator?src=a%20dog%20sleeps%20.&tgt=un%20chien%20dort%20.&stage=44")
     wait_for_state(page, tgt="un chien dort .", stage=44)
