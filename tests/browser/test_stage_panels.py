@@ -55,19 +55,8 @@ def _fits(page: Page, stage: int) -> list[str]:
     return wrong
 
 
-# A known page bug (templates/gpt.html and seq2seq.html: the text inputs' `size` attribute, with no max-width in the
-# CSS): on a phone the sticky bar's text box sticks out to the right and makes the whole page wider than the screen.
-KNOWN_WIDE = "the sticky bar's text input is wider than a 390 px screen (size=60 / size=45, no max-width)"
-INPUT_TOO_WIDE = """() => [...document.querySelectorAll(".controls input[type=text]")]
-  .some((input) => input.getBoundingClientRect().right > innerWidth + 1)"""
-
-
-def _verdict(page: Page, wrong: list[str]) -> None:
-    """Fails on what is wrong, save the one known bug, which is marked as an expected failure while it lasts."""
-    boxes = [w for w in wrong if "px wide in" not in w]
-    assert not boxes, "\n".join(boxes)
-    if wrong and page.evaluate(INPUT_TOO_WIDE):
-        pytest.xfail(KNOWN_WIDE)
+def _verdict(wrong: list[str]) -> None:
+    """Fails on what is wrong, all of it said."""
     assert not wrong, "\n".join(wrong)
 
 
@@ -95,7 +84,7 @@ def test_every_gpt_stage_fits_the_screen_after_every_press(
     page.keyboard.press("ArrowRight")  # the first press scrolls the panel under the sticky bar
     wait_for_state(page, stage=1)
     wrong = _fits(page, 1) + _press_through(page, 1, len(_stages(server, "tiny-gpt")) - 1)
-    _verdict(page, wrong)
+    _verdict(wrong)
 
 
 @pytest.mark.parametrize(("width", "height", "query"), VIEWPORTS)
@@ -122,7 +111,7 @@ def test_the_translators_stages_fit_the_screen_after_every_press(
         _part(page, "decoder", "output")
         wait_for_state(page, stage=last - 2)
         wrong += _fits(page, last - 2) + _press_through(page, last - 2, last)
-    _verdict(page, wrong)
+    _verdict(wrong)
 
 
 def _cell_centre(page: Page, selector: str, row: int, column: int) -> tuple[float, float]:

@@ -114,9 +114,9 @@ function layerCards(steps) {
   });
   affine(steps).forEach((step, i) => { // drawn once in place, so Plotly sizes them to their card
     const source = i === 0 ? "x" : `a${i}`;
-    const drawn = heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`), title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]` });
     // A tall W is drawn shorter, so that a layer's card (W, then its scrolling table) fits on one screen.
-    drawn.then(() => cards[i].layout.height > HEAT_MAX && Plotly.relayout(cards[i], { height: HEAT_MAX }));
+    heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`),
+      title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]`, maxHeight: HEAT_MAX });
   });
 }
 

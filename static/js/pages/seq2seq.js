@@ -54,7 +54,9 @@ store.check({
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
 });
 const panel = stagePanel(store, { stages, heads: config.n_heads,
-  labels: (axis, result) => ({ tokens: labels(result.tokens), target: decoderRows(result), vocab })[axis] });
+  // A French word as a key (a column of scores, a row of K or V) is the word read there; as a query or a row of the
+  // residual stream it also names the word that position predicts.
+  labels: (axis, result, asKeys) => ({ tokens: labels(result.tokens), target: asKeys ? labels(result.target_tokens) : decoderRows(result), vocab })[axis] });
 
 // ---- the alignment: the chosen layer's cross-attention, averaged over its heads ----------------------------------
 function drawAlignment(result, { layer }) {

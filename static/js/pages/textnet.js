@@ -159,19 +159,6 @@ function trainingPanel() {
   $("pairs").replaceChildren(el("caption", {}, "Each training pair, as the trained net predicts it"), el("thead", {}, head), el("tbody", {}, ...rows));
 }
 
-// ---- the distribution on a phone: the view puts a few words' panels side by side, ~100 px each at 390 px, where the
-// panels' titles run into each other; there they are stacked, each titled above itself.
-const PHONE = window.matchMedia("(max-width: 600px)");
-function stackedOnPhone(gd) {
-  if (!PHONE.matches) return null;
-  const update = { grid: { rows: gd.data.length, columns: 1, pattern: "independent", ygap: 0.3 }, height: 200 * gd.data.length };
-  (gd.layout.annotations ?? []).forEach((_, n) => {
-    Object.assign(update, { [`annotations[${n}].yref`]: `y${n ? n + 1 : ""} domain`, [`annotations[${n}].y`]: 1.04,
-      [`annotations[${n}].yanchor`]: "bottom" });
-  });
-  return Plotly.relayout(gd, update);
-}
-
 // ---- one drawing: the weights and the embeddings do not depend on the sampling settings --------------------------
 const changed = drawnFrom();
 let drawn = null; // the answers on screen
@@ -190,7 +177,7 @@ async function draw(answers, state) {
   if (changed("embedding", [state.word, state.dx, state.dy])) redrawn.push(embeddingPlot(state));
   if (fresh) {
     const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
-    redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels).then(stackedOnPhone));
+    redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels));
   }
   if (!redrawn.length) return;
   await Promise.all(redrawn);

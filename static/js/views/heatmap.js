@@ -2,7 +2,7 @@
 // labels Plotly's margins make room for, numbers on the cells only when the cells can hold them, a title wrapped
 // to the plot's width, and rows, columns or cells lit (`highlight`) without redrawing the cells.
 /* global Plotly */
-import { CONFIG, DIVERGING, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel } from "./plotly.js";
+import { CONFIG, DIVERGING, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, textWidth } from "./plotly.js";
 
 const CHAR = 0.62; // the width of a character (digits, lower case) in ems of the system font: a safe over-estimate
 const LINE = 1.3; // a line of text's height, in ems
@@ -49,6 +49,9 @@ function scaleTicks(zmin, zmax, count) {
   return { tickmode: "array", tickvals, ticktext: tickvals.map(short) };
 }
 
+// How many ticks a colour bar this many px tall holds, two lines of text apart.
+const tickCount = (height) => (height >= 6 * LINE * TEXT ? 5 : height >= 3 * LINE * TEXT ? 3 : 2);
+
 // Lights `rows`, `cols` and `cells` ([row, column] pairs) of a drawn heatmap, and unlights what was lit before.
 // Only the shapes change (Plotly.relayout), so a hover can call it on every move.
 export function highlight(el, { rows = [], cols = [], cells = [] } = {}) {
@@ -56,13 +59,34 @@ export function highlight(el, { rows = [], cols = [], cells = [] } = {}) {
   return Plotly.relayout(el, { shapes: [...kept, ...marks({ rows, cols, cells })] });
 }
 
+const BAR_THICKNESS = PRESENT ? 16 : 10;
+const MIN_CELL = PRESENT ? 14 : 8; // the narrowest a column may be and still be hovered
+const MIN_AREA = 28; // the narrowest plot area (one column of μ) Plotly is told to keep beside its margins
+
+// The room a heatmap's text takes beside its cells: to the left its row labels and the y axis's title, to the right
+// the colour bar (thin, its ticks and its sideways title) and a little air.
+function frame({ y, yTitle = null, rowLabels = true }) {
+  const labels = rowLabels ? Math.max(0, ...y.map((label) => textWidth(String(label), TEXT))) + 8 : 0;
+  const left = labels + (yTitle ? LINE * TEXT + 8 : 0);
+  const right = BAR_THICKNESS + 8 + textWidth("−0.00", TEXT) + 4 + LINE * TEXT + 8 + 10;
+  return { left, right };
+}
+
+// The narrowest a heatmap of these rows (`y`) and `columns` can be drawn with every label whole: what `heatmap` would
+// need, for a page that shares a row of plots out by their widths.
+export function heatmapMinWidth({ y, columns, yTitle = null, rowLabels = true }) {
+  const { left, right } = frame({ y, yTitle, rowLabels });
+  return Math.ceil(left + right + Math.max(MIN_AREA, MIN_CELL * columns));
+}
+
 // Signed values get the diverging scale centred on 0; magnitudes (`sequential`) get viridis from 0. Null cells
 // (masked attention scores) are left blank, on grey. `xTitle`, `yTitle`: what the axes show ("key position");
-// `scaleTitle`: what the colours show ("score", "p"); `height`: the plot's height in px, to fit it to a screen;
+// `scaleTitle`: what the colours show ("score", "p"); `height`: the plot's height in px, to fit it to a screen, or
+// `maxHeight`: the most it may take (a tall matrix is drawn shorter, its rows thinner);
 // `rowLabels: false` leaves the rows unlabelled (a plot beside another with the same rows).
 export function heatmap(el, {
   z, x, y, title = "", annotate = true, highlightRow = null, sequential = false,
-  xTitle = null, yTitle = null, scaleTitle = "value", height = null, rowLabels = true,
+  xTitle = null, yTitle = null, scaleTitle = "value", height = null, maxHeight = null, rowLabels = true,
 }) {
   const rows = z.length;
   const cols = z[0]?.length ?? 0;
@@ -73,23 +97,26 @@ export function heatmap(el, {
   // Where the plot area will be, from the div's width and the labels' lengths: the title on as many lines as the
   // width needs, the y labels to the left, the colour bar (thin, ticks and a sideways title) to the right.
   const width = widthOf(el);
-  const longest = (labels) => Math.max(1, ...labels.map((label) => String(label).length));
   const titleLines = title ? wrap(title, Math.max(8, Math.floor((width - 16) / (CHAR * TEXT)))) : [];
-  const barThickness = PRESENT ? 16 : 10;
-  const barWidth = barThickness + 8 + 5 * CHAR * TEXT + LINE * TEXT + 8;
-  const left = longest(y) * CHAR * TEXT + 8 + (yTitle ? LINE * TEXT + 8 : 0);
-  const cellWidth = Math.max(1, width - left - barWidth - 10) / Math.max(1, cols);
-  const xFlat = longest(x) * CHAR * TEXT + 6 <= cellWidth; // else Plotly turns the x labels
+  const { left, right } = frame({ y, yTitle, rowLabels });
+  const cellWidth = Math.max(1, width - left - right) / Math.max(1, cols);
+  const xWidest = Math.max(1, ...x.map((label) => textWidth(String(label), TEXT)));
+  const xFlat = xWidest + 6 <= cellWidth; // else the x labels stand upright, one line of text per column
   const top = titleLines.length * LINE * TEXT + 12 + 0.6 * TEXT; // the colour bar's top label stands half a line up
-  const bottom = (xFlat ? LINE * TEXT : Math.min(longest(x), 16) * CHAR * TEXT) + 8 + (xTitle ? LINE * TEXT + 8 : 0);
+  const bottom = (xFlat ? LINE * TEXT : xWidest) + 8 + (xTitle ? LINE * TEXT + 8 : 0);
+  // The y axis's title is centred on the rows, turned: the rows are at least as tall as it is long, less the margins.
+  const titleRoom = yTitle ? textWidth(yTitle, TEXT) + 8 - 2 * Math.min(top, bottom) : 0;
+  const natural = Math.max(MIN_ROWS_HEIGHT, titleRoom, Math.min(MAX_ROWS_HEIGHT, ROW * rows));
   const plotHeight = height === null
-    ? Math.max(MIN_ROWS_HEIGHT, Math.min(MAX_ROWS_HEIGHT, ROW * rows))
+    ? Math.min(natural, maxHeight === null ? Infinity : Math.max(MIN_ROWS_HEIGHT, maxHeight - top - bottom))
     : Math.max(20, height - top - bottom);
   const cellHeight = plotHeight / Math.max(1, rows);
 
-  // Numbers on the cells only when the widest of them fits its cell, with a little air.
-  const digits = Math.max(1, ...values.map((v) => v.toFixed(3).length));
-  const showText = annotate && digits * CHAR * CELL_TEXT + 6 <= cellWidth && LINE * CELL_TEXT <= cellHeight;
+  // Numbers on the cells only when the widest of them fits its cell, with a little air: first by the estimate, then
+  // (once Plotly has placed the axes) by the cells' real size and the numbers' measured width.
+  const widest = Math.max(1, ...values.map((v) => textWidth(v.toFixed(3), CELL_TEXT)));
+  const fits = (w, h) => widest + 6 <= w && LINE * CELL_TEXT <= h;
+  const showText = annotate && fits(cellWidth, cellHeight);
 
   const xs = x.map(escapeLabel);
   const ys = y.map(escapeLabel);
@@ -104,14 +131,14 @@ export function heatmap(el, {
     textfont: { size: CELL_TEXT },
     showscale: true,
     colorbar: {
-      thickness: barThickness,
+      thickness: BAR_THICKNESS,
       len: 1,
       outlinewidth: 0,
       xpad: 6,
       ypad: 0,
       ticks: "outside",
       ticklen: 3,
-      ...scaleTicks(scale.zmin, scale.zmax, plotHeight >= 6 * LINE * TEXT ? 5 : 3),
+      ...scaleTicks(scale.zmin, scale.zmax, tickCount(plotHeight)),
       tickfont: { size: TEXT },
       title: { text: escapeLabel(scaleTitle), side: "right", font: { size: TEXT } },
     },
@@ -130,10 +157,23 @@ export function heatmap(el, {
     },
     height: Math.round(height ?? top + bottom + plotHeight),
     margin: { l: 8, r: 8, t: Math.round(top), b: 8 },
+    minreducedwidth: MIN_AREA, // else Plotly gives up the margins a small plot's labels need (it keeps 64 px)
+    minreducedheight: MIN_AREA,
     yaxis: { autorange: "reversed", type: "category", automargin: true, nticks: 0, title: axisTitle(yTitle), showticklabels: rowLabels },
-    xaxis: { type: "category", side: "bottom", automargin: true, nticks: 0, title: axisTitle(xTitle) },
+    xaxis: { type: "category", side: "bottom", automargin: true, nticks: 0, title: axisTitle(xTitle), tickangle: xFlat ? 0 : -90 },
     plot_bgcolor: values.length < rows * cols ? "#b8b8b8" : "rgba(0,0,0,0)", // null cells show as grey: masked
     shapes: marks({ rows: highlightRow === null ? [] : [highlightRow] }),
   });
-  return Plotly.react(el, [trace], layout, CONFIG);
+  // Once drawn, the real plot area decides: no numbers on cells too small for them, no more colour bar ticks than
+  // its height holds.
+  return Plotly.react(el, [trace], layout, CONFIG).then((plot) => {
+    const { xaxis, yaxis } = plot._fullLayout;
+    const update = {};
+    if (showText && !fits(xaxis._length / Math.max(1, cols), yaxis._length / Math.max(1, rows))) update.texttemplate = "";
+    if (tickCount(yaxis._length) !== tickCount(plotHeight)) {
+      const { tickvals, ticktext } = scaleTicks(scale.zmin, scale.zmax, tickCount(yaxis._length));
+      Object.assign(update, { "colorbar.tickvals": [tickvals], "colorbar.ticktext": [ticktext] });
+    }
+    return Object.keys(update).length ? Plotly.restyle(plot, update).then(() => plot) : plot;
+  });
 }

@@ -76,7 +76,9 @@ export function architectureMap(nav, store, stages, { shapes = {} } = {}) {
       button.classList.toggle("here", here);
       if (here) {
         button.setAttribute("aria-current", "step");
-        button.scrollIntoView({ block: "nearest", inline: "nearest", behavior: "instant" });
+        // The block's stages are one line that scrolls sideways (the map stays a few lines tall): "here" is centred.
+        const [line, box] = [detail.getBoundingClientRect(), button.getBoundingClientRect()];
+        detail.scrollLeft += box.left - line.left - (line.width - box.width) / 2;
       } else button.removeAttribute("aria-current");
     }
   }

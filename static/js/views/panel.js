@@ -9,7 +9,7 @@
 /* global Plotly */
 import { $, el } from "../core/dom.js";
 import { headView } from "./headview.js";
-import { heatmap, highlight } from "./heatmap.js";
+import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
 
@@ -24,35 +24,46 @@ function matrix(data, p, head) {
   return Array.isArray(values[0]) ? values : [values];
 }
 
-// `labels(axis, result)` names a row or column of each axis ("tokens", "target", "vocab"), so a page can name its
-// rows its own way (the translator: `le → chat`, the word read and the word predicted).
+// `labels(axis, result, asKeys)` names the rows or columns of an axis ("tokens", "target", "vocab"), as keys (a column
+// of scores, a row of K or V) or not, so a page can name its rows its own way (the translator's queries `le → chat`,
+// the word read and the word predicted; its keys `le`).
 export function stagePanel(store, { stages, heads, labels }) {
   const box = $("stage-plots");
   let shown = []; // [{div, panel, z, rows, cols}] of the panel on screen
   let unsubscribeLines = null; // the head view's lines follow the store while it is shown
+  let previousRows = null; // the row labels of the plot placed last, left of the next one
+  const sameRows = (a, b) => a !== null && a.length === b.length && a.every((label, i) => label === b[i]);
 
-  const axisLabels = (axis, result, n) => (axis === "index" ? Array.from({ length: n }, (_, d) => String(d)) : labels(axis, result));
+  const axisLabels = (axis, result, n, asKeys = false) => (axis === "index" ? Array.from({ length: n }, (_, d) => String(d)) : labels(axis, result, asKeys));
 
   // Places a value's plot in `into` and returns a function that draws it: every plot of a panel is placed before
   // any is drawn, since Plotly takes the width its box has when it draws.
   function plot(into, result, p, head, { rowsOfPlots = 1, small = false, title = null } = {}) {
     const step = result.steps.find((s) => s.name === p.hook);
     const z = matrix(step.data, p, head);
-    const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length);
-    const cols = axisLabels(p.columns, result, z[0].length);
+    const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length, keyed(p));
+    const cols = axisLabels(p.columns, result, z[0].length, true);
     const name = p.per_head ? `${p.role}, head ${head}` : p.role;
     const div = el("div", { className: small ? "plot heat small" : "plot heat", tabIndex: 0, role: "region",
       ariaLabel: `${title ?? name} (${step.title}): arrow keys move between cells`, dataset: { hook: p.hook, role: p.role, head: p.per_head ? String(head) : "" } });
+    // A plot beside one with the same rows leaves them unlabelled: the rows are named once, at the left of a run.
+    const rowLabels = small || !sameRows(previousRows, rows);
+    const yTitle = rowLabels && !small ? p.y_title : null;
+    previousRows = rows;
+    // A small plot (one head of the all-heads grid) numbers its rows and columns; the head view beside it names the
+    // words, and the readout names the lit cell's.
+    const [yShown, xShown] = small ? [rows.map((_, i) => String(i)), cols.map((_, j) => String(j))] : [rows, cols];
+    const least = heatmapMinWidth({ y: yShown, columns: cols.length, yTitle, rowLabels });
     div.style.flexGrow = String(weight(z[0].length, p));
+    div.style.minWidth = `${least}px`;
     into.append(div);
-    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots };
+    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least };
     shown.push(entry);
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
     return async () => {
-      const first = div === into.firstElementChild || small; // the plots beside it share its rows: labelled once
-      await heatmap(div, { z, x: cols, y: rows, title: title ?? name, xTitle: small ? null : p.x_title || null, yTitle: first && !small ? p.y_title : null,
-        scaleTitle: p.probabilities ? "p" : p.role, rowLabels: first, height: room(rowsOfPlots),
+      await heatmap(div, { z, x: xShown, y: yShown, title: title ?? name, xTitle: small ? null : p.x_title || null, yTitle,
+        scaleTitle: p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots),
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
     };
@@ -122,6 +133,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
     box.replaceChildren();
     shown = [];
+    previousRows = null;
     unsubscribeLines?.();
     unsubscribeLines = null;
     const drawing = [];
@@ -136,18 +148,25 @@ export function stagePanel(store, { stages, heads, labels }) {
       box.append(grid, lines);
       const side = Math.ceil(Math.sqrt(heads));
       for (let h = 0; h < heads; h++) drawing.push(plot(grid, result, p, h, { rowsOfPlots: side, small: true, title: `head ${h}` }));
+      const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+      grid.style.minWidth = `${Math.max(...shown.map((entry) => entry.least)) * side + gap * (side - 1)}px`;
       const step = result.steps.find((s) => s.name === p.hook);
-      const showLines = headView(lines, store, { pattern: step.data[head], queries: labels(p.rows, result), keys: labels(p.columns, result), title: `Head ${head}` });
+      const showLines = headView(lines, store, { pattern: step.data[head], queries: labels(p.rows, result, false), keys: labels(p.columns, result, true), title: `Head ${head}` });
       unsubscribeLines = store.subscribe(showLines, ["qi", "kj"]);
     } else {
       const inputs = el("div", { className: "panel-side panel-inputs" });
       const results = el("div", { className: "panel-side panel-result" });
       const op = el("div", { className: "panel-op", ariaHidden: "true" }, el("span", { className: "op-arrow" }, "→"), el("span", {}, stage.op));
       box.append(...(stage.inputs.length ? [inputs, op] : [el("div", { className: "panel-op" }, el("span", {}, stage.op))]), results);
-      inputs.style.flexGrow = share(result, stage.inputs); // before drawing: Plotly takes the width it is given
-      results.style.flexGrow = share(result, stage.hooks);
       for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
       for (const p of stage.hooks) drawing.push(plot(results, result, p, head));
+      // Each side takes its share of the width, and never less than its plots need to show every label whole (a
+      // screen too narrow for that scrolls the panel sideways): set before drawing, as Plotly takes the width it has.
+      for (const [side, panels] of [[inputs, stage.inputs], [results, stage.hooks]]) {
+        const gaps = (parseFloat(getComputedStyle(side).columnGap) || 0) * Math.max(0, panels.length - 1);
+        side.style.flexGrow = share(result, panels);
+        side.style.minWidth = `${shown.filter((entry) => entry.div.parentElement === side).reduce((sum, entry) => sum + entry.least, gaps)}px`;
+      }
     }
     await Promise.all(drawing.map((drawIt) => drawIt()));
     light(store.state);

@@ -60,6 +60,14 @@ export const fmt = (v, digits = 4) => (Object.is(v, -0) ? 0 : v).toFixed(digits)
 // In presentation mode every plot's text is sized for the back row of a lecture hall.
 export const PRESENT = document.documentElement.classList.contains("present");
 export const TEXT = PRESENT ? 24 : 13;
+export const FONT = "system-ui, sans-serif"; // the system's own: nothing to download
+
+// How wide `text` is set in FONT at `size` px, measured on a canvas: room for labels is made before they are drawn.
+const measure = document.createElement("canvas").getContext("2d");
+export function textWidth(text, size) {
+  measure.font = `${size}px ${FONT}`;
+  return measure.measureText(text).width;
+}
 
 // Plotly reads `<…>` in any label as HTML: a word such as `<s>` or `</s>` would vanish. Escaping only `<` and `>`
 // leaves a label that is already escaped as it is, so calling this twice does no harm.
@@ -83,7 +91,7 @@ export function baseLayout(extra = {}) {
   return {
     template: template(extra.height),
     margin: { l: 50, r: 15, t: 30, b: 40 },
-    font: { family: "system-ui, sans-serif", size: TEXT, color: PRESENT ? "#000000" : "#1a1a1a" },
+    font: { family: FONT, size: TEXT, color: PRESENT ? "#000000" : "#1a1a1a" },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     ...extra,
