@@ -112,5 +112,6 @@ def test_highlight_lights_rows_columns_and_cells_with_shapes_alone_keeping_the_o
 def test_a_word_in_angle_brackets_shows_as_written_on_the_axes(page: Page, server: str) -> None:
     page.goto(f"{server}/models/tiny-translator")
     page.wait_for_selector("body[data-rendered]", state="attached")
-    ticks = page.locator("#plot-cross .ytick text").all_text_contents()
-    assert ticks[0] == "0 <s>"
+    rows = page.locator("#plot-align .ytick text").all_text_contents()  # each French row: the word read → predicted
+    assert [row for row in rows if row.startswith("0 <s> → ")]
+    assert [row for row in rows if row.endswith(" → </s>")]
