@@ -35,24 +35,7 @@ def walk(model: LoadedGPT) -> list[Stage]:
     walk = stages.embeddings("", prefixes[0], "tokens", "input")
     for i, prefix in enumerate(prefixes):
         walk += stages.expand(block, prefix, f"block {i}")
-    x = {"x_title": "d_model"}
-    walk += [
-        stages.layer_norm("final layer norm", f"{prefixes[-1]}hook_resid_post", "ln_final.", "tokens", "output"),
-        Stage(
-            label="logits",
-            group="output",
-            inputs=[stages.panel("ln_final.hook_normalized", role="LN(x)", **x)],
-            op="· W_U + b_U",
-            hooks=[stages.panel("hook_logits", role="logits", columns="vocab", x_title="vocabulary word")],
-        ),
-        Stage(
-            label="next word",
-            group="output",
-            view="next",
-            inputs=[stages.panel("hook_logits", role="logits", columns="vocab", x_title="vocabulary word")],
-            op="softmax(logits / T), then top-k, top-p",
-        ),
-    ]
+    walk += stages.output("", prefixes[-1], "tokens", "output", "vocabulary word")
     missing = stages.hooks_of(walk) - set(names)
     assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
     return walk

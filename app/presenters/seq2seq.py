@@ -100,16 +100,7 @@ def walk(model: LoadedSeq2Seq) -> list[Stage]:
              stages.embeddings("decoder.", decoder[0], "target", "decoder · input")]  # fmt: skip
     for i, prefix in enumerate(decoder):
         walk += stages.expand(decoder_block, prefix, f"decoder · block {i}")
-    vocab = {"columns": "vocab", "x_title": "French word", "rows": "target"}
-    walk += [
-        stages.layer_norm("final layer norm", f"{decoder[-1]}hook_resid_post", "decoder.ln_final.", "target",
-                          "decoder · output"),
-        Stage(label="logits", group="decoder · output", op="· W_U + b_U",
-              inputs=[stages.panel("decoder.ln_final.hook_normalized", role="LN(x)", rows="target", x_title="d_model")],
-              hooks=[stages.panel("decoder.hook_logits", role="logits", **vocab)]),
-        Stage(label="next word", group="decoder · output", view="next", op="softmax(logits / T), then top-k, top-p",
-              inputs=[stages.panel("decoder.hook_logits", role="logits", **vocab)]),
-    ]  # fmt: skip
+    walk += stages.output("decoder.", decoder[-1], "target", "decoder · output", "French word")
     missing = stages.hooks_of(walk) - set(names)
     assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
     return walk

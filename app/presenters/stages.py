@@ -225,6 +225,26 @@ def embeddings(prefix: str, first_block: str, rows: Axis, group: str) -> list[St
     ]
 
 
+NEXT_WORD = "softmax(logits / T), then top-k, top-p"
+
+
+def output(prefix: str, last_block: str, rows: Axis, group: str, word: str) -> list[Stage]:
+    """The last block's residual → the final layer norm → logits over the vocabulary (`word` names its columns) →
+    the next word, softmax(logits / T) cut by top-k and top-p."""
+    logits = panel(f"{prefix}hook_logits", role="logits", rows=rows, columns="vocab", x_title=word)
+    return [
+        layer_norm("final layer norm", f"{last_block}hook_resid_post", f"{prefix}ln_final.", rows, group),
+        Stage(
+            label="logits",
+            group=group,
+            inputs=[panel(f"{prefix}ln_final.hook_normalized", role="LN(x)", rows=rows, **D_MODEL)],
+            op="· W_U + b_U",
+            hooks=[logits],
+        ),
+        Stage(label="next word", group=group, view="next", inputs=[logits], op=NEXT_WORD),
+    ]
+
+
 def hooks_of(stages: Iterable[Stage]) -> set[str]:
     """Every hook the stages show."""
     return {p.hook for s in stages for p in (*s.inputs, *s.hooks)}
