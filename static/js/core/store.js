@@ -7,10 +7,14 @@ export class Store extends EventTarget {
   #state;
 
   // `defaults` names every key and its type (number or string); the URL's values replace them where valid.
-  constructor(defaults, checks = {}) {
+  // `unshared` keys are a moment's gesture (the word pointed at), not part of a view worth sharing: the URL neither
+  // holds nor sets them.
+  constructor(defaults, checks = {}, { unshared = [] } = {}) {
     super();
     this.defaults = Object.freeze({ ...defaults });
-    this.#state = Object.freeze(readState(defaults));
+    this.unshared = unshared;
+    const shared = Object.fromEntries(Object.entries(defaults).filter(([key]) => !unshared.includes(key)));
+    this.#state = Object.freeze({ ...defaults, ...readState(shared) });
     this.check(checks);
   }
 
@@ -30,7 +34,7 @@ export class Store extends EventTarget {
 
   // Writes a state (the one drawn, by default the store's) into the URL, so a reload or a shared link restores it.
   mirror(state = this.#state) {
-    writeState(state);
+    writeState(Object.fromEntries(Object.entries(state).filter(([key]) => !this.unshared.includes(key))));
   }
 
   // Changes some keys; subscribers hear which changed. `quiet` changes are announced as {quiet: true}, so a

@@ -19,7 +19,9 @@ export function readState(defaults) {
 export function writeState(state) {
   const params = new URLSearchParams(window.location.search);
   for (const [key, value] of Object.entries(state)) params.set(key, String(value));
-  window.history.replaceState(null, "", `${window.location.pathname}?${params}`);
+  const search = `?${params}`;
+  if (search === window.location.search) return; // unchanged: browsers cap how often a page may rewrite its URL
+  window.history.replaceState(null, "", `${window.location.pathname}${search}`);
 }
 
 // A link's numbers are checked before use: each key whose check fails falls back to its default alone.

@@ -33,26 +33,14 @@ function load(s) {
   });
 }
 
-// The word pointed at is a moment's gesture, not part of a view worth sharing: the URL mirrors every key but it, and
-// is not rewritten when only it changed (browsers cap how often a page may rewrite its URL).
-class TextNetStore extends Store {
-  #mirrored = "";
-  mirror(state = this.state) {
-    const view = { ...state };
-    delete view.hover;
-    const key = JSON.stringify(view);
-    if (key === this.#mirrored) return;
-    this.#mirrored = key;
-    super.mirror(view);
-  }
-}
-
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
 // the vocabulary's first, known from the detail.
-const store = new TextNetStore({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 });
+// The word pointed at (`hover`) is a moment's gesture: lit at once, never redrawn for, never in the URL.
+const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 }, {}, { unshared: ["hover"] });
 const controller = new PageController({
   store,
   requestKeys: ["word", "t", "k", "p", "seed"],
+  lightKeys: ["hover"],
   load,
   draw,
   summary: (s) => ({ word: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, seed: s.seed }),

@@ -2,7 +2,7 @@
 // or top-p cut are grey; the argmax is orange. Also says the argmax and the entropy (#prediction, #entropy).
 /* global Plotly */
 import { $ } from "../core/dom.js";
-import { BLUE, CONFIG, CUT, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, fmt } from "./plotly.js";
+import { BLUE, CONFIG, CUT, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, fmt, textWidth } from "./plotly.js";
 
 const CHAR = 0.62; // a character's width in ems of the system font (a safe over-estimate)
 const LINE = 1.3; // a line's height in ems
@@ -31,15 +31,20 @@ export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order 
   const colour = ids.map((i) => (!out.kept.includes(i) ? CUT : i === out.prediction_id ? ORANGE : BLUE));
   const words = ids.map((i) => escapeLabel(vocab[i]));
   const width = el.getBoundingClientRect().width || 600;
-  const bar = numbers ? 7 * CHAR * TEXT : 2 * TEXT; // the width a bar needs: its number, or its word turned
-  const side = panels.length > 1 && ids.length <= 12 && (width - 60 * panels.length) / panels.length >= ids.length * bar;
+  // The width a bar needs: its number (measured, the widest of all the panels'; a little smaller if that puts the
+  // panels side by side), or its word turned.
+  const printed = panels.flatMap((name) => (out[name] ?? []).map((v) => fmt(v, name === "probs" ? 3 : 2)));
+  const barAt = (size) => (numbers ? Math.max(2 * TEXT, ...printed.map((t) => textWidth(t, size))) + 6 : 2 * TEXT);
+  const room = (width - 60 * panels.length) / panels.length / Math.max(1, ids.length); // per bar, side by side
+  const numberSize = barAt(TEXT) <= room ? TEXT : Math.round(0.8 * TEXT);
+  const side = panels.length > 1 && ids.length <= 12 && barAt(numberSize) <= room;
   const axis = (n) => (n ? String(n + 1) : "");
   const traces = panels.map((name, n) => {
     const values = name === "scaled" && !out.scaled ? ids.map(() => 0) : ids.map((i) => out[name][i]);
     const text = name === "scaled" && !out.scaled ? [] : values.map((v) => fmt(v, name === "probs" ? 3 : 2));
     return { type: "bar", x: words, y: values, xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`,
       marker: { color: colour }, hovertemplate: "%{x}: %{y:.4f}<extra></extra>",
-      ...(numbers ? { text, textposition: "outside", cliponaxis: false, textfont: { size: TEXT } } : {}) };
+      ...(numbers ? { text, textposition: "outside", cliponaxis: false, textfont: { size: numberSize } } : {}) };
   });
   // The words under the bars: flat when each fits its bar, else turned (Plotly decides), with room kept for them.
   const longest = Math.max(1, ...ids.map((i) => String(vocab[i]).length));
