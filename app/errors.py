@@ -53,9 +53,10 @@ class ErrorResponse(JSONResponse):
 class InputError(Exception):
     """A request that is well-formed JSON but asks for something the model cannot take."""
 
-    def __init__(self, field: str, problem: str, fix: str) -> None:
+    def __init__(self, field: str, problem: str, fix: str, unknown: str | None = None) -> None:
         super().__init__(f"{field}: {problem}. {fix}")
         self.field = field
+        self.unknown = unknown  # the word outside the vocabulary, when that is the problem: a page says it plainly
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -112,9 +113,8 @@ async def _validation_error(_request: Request, exc: Exception) -> ErrorResponse:
 
 async def _input_error(_request: Request, exc: Exception) -> ErrorResponse:
     assert isinstance(exc, InputError)
-    return ErrorResponse(
-        status_code=422, content={"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]}
-    )
+    error = {"field": exc.field, "message": str(exc), **({"unknown": exc.unknown} if exc.unknown is not None else {})}
+    return ErrorResponse(status_code=422, content={"detail": str(exc), "errors": [error]})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

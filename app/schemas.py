@@ -180,6 +180,7 @@ class Health(BaseModel):
 class FieldError(BaseModel):
     field: str = Field(description="The request field at fault, or 'body' for the body as a whole")
     message: str
+    unknown: str | None = Field(default=None, description="The word outside the model's vocabulary, when that is it")
 
 
 class ErrorBody(BaseModel):

@@ -95,14 +95,13 @@ def parse_text(
         return tokenizer.encode(value)
     except UnknownTokenError as error:
         if len(vocab) <= LIST_WHOLE_VOCAB:
-            raise InputError(
-                field, str(error), f"Use only those words (GET /api/models/{model_id} lists them)."
-            ) from None
+            fix = f"Use only those words (GET /api/models/{model_id} lists them)."
+            raise InputError(field, str(error), fix, unknown=error.token) from None
         near = difflib.get_close_matches(error.token, vocab, n=3)
         hint = f"Nearest known: {', '.join(near)}. " if near else ""
         problem = f"'{error.token}' is not in the vocabulary"
         fix = f"{hint}GET /api/models/{model_id} lists all {len(vocab)} words (its {listing})."
-        raise InputError(field, problem, fix) from None
+        raise InputError(field, problem, fix, unknown=error.token) from None
 
 
 def no_target(request: schemas.ForwardRequest, family: str) -> None:

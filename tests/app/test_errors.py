@@ -28,6 +28,24 @@ def test_each_error_case_gets_its_status_and_exact_message(client: Client, case:
     assert " ".join(e["message"] for e in errors) == case.message
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "word"),
+    [
+        ("/api/models/textnet-2d-sgd/forward", {"input": "horse"}, "horse"),  # a vocabulary listed whole
+        ("/api/models/tiny-gpt/forward", {"input": "the dogs that chased the zebra"}, "zebra"),  # nearest words
+        ("/api/models/tiny-translator/forward", {"input": "the cat", "target": "le chien zut"}, "zut"),
+    ],
+)
+def test_a_word_outside_the_vocabulary_is_named_for_the_page(
+    client: Client, path: str, body: dict[str, str], word: str
+) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["unknown"] == word
+    assert f"'{word}' is not in the vocabulary" in error["message"]
+
+
 def test_the_errors_catalogue_is_what_the_cases_give_now(client: Client) -> None:
     written = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     assert written == render(client), f"docs/errors.md is out of date: regenerate it with `{COMMAND}`"

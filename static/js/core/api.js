@@ -1,16 +1,18 @@
 // Requests to our own API. Every API error carries {"detail": "..."} naming the problem and the fix.
 
+// `errors`: a 422's [{field, message, unknown}], one per bad field (`unknown`: the word outside the vocabulary).
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, errors = []) {
     super(detail);
     this.status = status;
     this.detail = detail;
+    this.errors = errors;
   }
 }
 
 async function parse(response) {
   const body = await response.json().catch(() => ({ detail: response.statusText }));
-  if (!response.ok) throw new ApiError(response.status, body.detail ?? response.statusText);
+  if (!response.ok) throw new ApiError(response.status, body.detail ?? response.statusText, body.errors ?? []);
   return body;
 }
 

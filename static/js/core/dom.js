@@ -24,8 +24,8 @@ export function svgEl(tag, attrs = {}, text = null) {
 // the model does not know is said in a student's words first.
 export function showError(error) {
   const box = $("error");
-  const unknown = error instanceof ApiError && /'([^']+)' is not in the (?:target_)?vocabulary/.exec(error.detail);
-  const plain = unknown ? `The model does not know the word “${unknown[1]}”: it only knows its own small vocabulary. Change that word, or pick one from the words it knows. ` : "";
+  const unknown = error instanceof ApiError ? error.errors.find((e) => e.unknown)?.unknown : null;
+  const plain = unknown ? `The model does not know the word “${unknown}”: it only knows its own small vocabulary. Change that word, or pick one from the words it knows. ` : "";
   box.textContent = error instanceof ApiError ? `${plain}${error.detail} (HTTP ${error.status})` : String(error);
   box.hidden = false;
 }
