@@ -291,7 +291,7 @@ def test_an_unknown_word_is_said_plainly_and_the_text_stays(page: Page, server: 
     page.locator("#text").press("Enter")
     error = page.locator("#error")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("unicorn")
+    expect(error).to_contain_text("The model does not know the word “unicorn”")  # in a student's words first
     box = error.bounding_box()
     assert box is not None
     assert box["y"] >= 0
