@@ -32,13 +32,12 @@ def walk(model: LoadedGPT) -> list[Stage]:
                         "attention out"),
         *stages.feed_forward("tokens", "{b}hook_resid_mid", "{b}hook_resid_post"),
     ]  # fmt: skip
-    walk = stages.embeddings("", prefixes[0], "tokens", "input")
-    for i, prefix in enumerate(prefixes):
-        walk += stages.expand(block, prefix, f"block {i}")
-    walk += stages.output("", prefixes[-1], "tokens", "output", "vocabulary word")
-    missing = stages.hooks_of(walk) - set(names)
-    assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
-    return walk
+    walk = [
+        *stages.embeddings("", prefixes[0], "tokens", "input"),
+        *stages.stack(block, prefixes, "block {i}"),
+        *stages.output("", prefixes[-1], "tokens", "output", "vocabulary word"),
+    ]
+    return stages.checked(walk, names)
 
 
 class GPTDetail(text.TextDetail):

@@ -91,19 +91,18 @@ def walk(model: LoadedSeq2Seq) -> list[Stage]:
         *stages.feed_forward("target", "{b}hook_resid_cross", "{b}hook_resid_post"),
     ]  # fmt: skip
     encoder, decoder = stages.blocks(names, "encoder."), stages.blocks(names, "decoder.")
-    walk = stages.embeddings("encoder.", encoder[0], "tokens", "encoder · input")
-    for i, prefix in enumerate(encoder):
-        walk += stages.expand(encoder_block, prefix, f"encoder · block {i}")
     out = f"{encoder[-1]}hook_resid_post"
-    walk.append(stages.layer_norm("encoder output", out, "encoder.ln_final.", "tokens", "encoder · output"))
-    walk += [s.model_copy(update={"label": f"French {s.label}"}) for s in
-             stages.embeddings("decoder.", decoder[0], "target", "decoder · input")]  # fmt: skip
-    for i, prefix in enumerate(decoder):
-        walk += stages.expand(decoder_block, prefix, f"decoder · block {i}")
-    walk += stages.output("decoder.", decoder[-1], "target", "decoder · output", "French word")
-    missing = stages.hooks_of(walk) - set(names)
-    assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
-    return walk
+    french = [s.model_copy(update={"label": f"French {s.label}"}) for s in
+              stages.embeddings("decoder.", decoder[0], "target", "decoder · input")]  # fmt: skip
+    walk = [
+        *stages.embeddings("encoder.", encoder[0], "tokens", "encoder · input"),
+        *stages.stack(encoder_block, encoder, "encoder · block {i}"),
+        stages.layer_norm("encoder output", out, "encoder.ln_final.", "tokens", "encoder · output"),
+        *french,
+        *stages.stack(decoder_block, decoder, "decoder · block {i}"),
+        *stages.output("decoder.", decoder[-1], "target", "decoder · output", "French word"),
+    ]
+    return stages.checked(walk, names)
 
 
 class Seq2SeqDetail(text.TextDetail):

@@ -245,6 +245,18 @@ def output(prefix: str, last_block: str, rows: Axis, group: str, word: str) -> l
     ]
 
 
+def stack(template: Sequence[Stage], prefixes: Sequence[str], group: str) -> list[Stage]:
+    """The block's stages for every block in order; `group` names each, with `{i}` for the block's number."""
+    return [stage for i, prefix in enumerate(prefixes) for stage in expand(template, prefix, group.format(i=i))]
+
+
+def checked(walk: list[Stage], hook_names: Iterable[str]) -> list[Stage]:
+    """The walk, once every hook it shows is one the model has (a renamed hook fails here, not in a page)."""
+    missing = hooks_of(walk) - set(hook_names)
+    assert not missing, f"the walk names hooks the model does not have: {sorted(missing)}"
+    return walk
+
+
 def hooks_of(stages: Iterable[Stage]) -> set[str]:
     """Every hook the stages show."""
     return {p.hook for s in stages for p in (*s.inputs, *s.hooks)}

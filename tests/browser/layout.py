@@ -168,3 +168,19 @@ def covered_controls(page: Page, selector: str = ".controls input, .controls sel
         selector,
     )
     return covered
+
+
+def walk_target_box(page: Page, target: str) -> dict[str, float]:
+    """Where a walk's target (the element with id `target`) is on screen: its `top` and `bottom`, the sticky bar's
+    bottom (`below`: the target starts under it), the walk's fixed bar's top, at most 5rem tall (`above`: the target
+    ends over it), and the target's top in the page (`page`: the walk goes down the page)."""
+    box: dict[str, float] = page.evaluate(
+        """(target) => {
+      const r = document.getElementById(target).getBoundingClientRect();
+      const sticky = document.querySelector('.controls').getBoundingClientRect();
+      const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+      return {top: r.top, bottom: r.bottom, below: sticky.bottom, above: innerHeight - 5 * rem, page: r.top + scrollY};
+    }""",
+        target,
+    )
+    return box

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Guard, wait_for_state
+from tests.browser.layout import walk_target_box
 
 pytestmark = pytest.mark.browser
 MLPS = ["sqrt-mlp-2x2", "sqrt-mlp-16x16"]
@@ -301,13 +302,7 @@ def test_at_1366_by_768_each_walk_stage_fits_between_the_x_control_and_the_walks
         if n:
             page.keyboard.press("ArrowRight")
         expect(page.locator("#walk")).to_have_attribute("data-stage", str(n))
-        box = page.evaluate(f"""() => {{
-            const r = document.getElementById('{stage["target"]}').getBoundingClientRect();
-            const controls = document.querySelector('.controls').getBoundingClientRect();
-            const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
-            return {{top: r.top, bottom: r.bottom, below: controls.bottom, above: innerHeight - 5 * rem,
-                     page: r.top + scrollY}};
-        }}""")
+        box = walk_target_box(page, stage["target"])
         if stage["target"] != "x-slider":  # the x control itself sticks at the top
             assert box["top"] >= box["below"] - 1, (n, stage["target"], box)
         assert box["bottom"] <= box["above"], (n, stage["target"], box)  # the bar is at most 5rem tall

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Guard, wait_for_state
+from tests.browser.layout import walk_target_box
 
 pytestmark = pytest.mark.browser
 
@@ -283,12 +284,7 @@ def test_every_walk_stage_shows_its_target_whole_between_the_picker_and_the_walk
             if n:
                 page.keyboard.press("ArrowRight")
             expect(page.locator("#walk")).to_have_attribute("data-stage", str(n))
-            box = page.evaluate(f"""() => {{
-              const r = document.getElementById('{stage["target"]}').getBoundingClientRect();
-              const picker = document.querySelector('.controls').getBoundingClientRect();
-              const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
-              return {{top: r.top, bottom: r.bottom, below: picker.bottom, above: innerHeight - 5 * rem,
-                       page: r.top + scrollY}}; }}""")
+            box = walk_target_box(page, stage["target"])
             if stage["target"] != "picker":  # the sticky picker is itself the first target
                 assert box["top"] >= box["below"], f"{model_id}: stage {n} ({stage['target']}) is under the picker"
             assert box["bottom"] <= box["above"], f"{model_id}: stage {n} ({stage['target']}) is under the walk's bar"
