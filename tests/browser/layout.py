@@ -9,9 +9,11 @@ appear only while a pointer rests on the plot. A text is visible when it has cha
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 # What counts as overlapping or clipped: more than this many pixels, so that boxes that merely touch (a glyph's box is
 # a little taller than the glyph) pass.
@@ -170,10 +172,9 @@ def covered_controls(page: Page, selector: str = ".controls input, .controls sel
     return covered
 
 
-def walk_target_box(page: Page, target: str) -> dict[str, float]:
+def _walk_target_box(page: Page, target: str) -> dict[str, float]:
     """Where a walk's target (the element with id `target`) is on screen: its `top` and `bottom`, the sticky bar's
-    bottom (`below`: the target starts under it), the walk's fixed bar's top, at most 5rem tall (`above`: the target
-    ends over it), and the target's top in the page (`page`: the walk goes down the page)."""
+    bottom (`below`), the top of the walk's fixed bar, at most 5rem tall (`above`), and its top in the page."""
     box: dict[str, float] = page.evaluate(
         """(target) => {
       const r = document.getElementById(target).getBoundingClientRect();
@@ -184,3 +185,28 @@ def walk_target_box(page: Page, target: str) -> dict[str, float]:
         target,
     )
     return box
+
+
+def misplaced_walk_targets(page: Page, family: str) -> list[str]:
+    """Steps a page's walk (static/captions/<family>.json) from its first stage with the clicker's key and says each
+    stage whose target is not shown whole between the sticky bar and the walk's bar (the sticky bar, when it is the
+    target, is itself on top), and a walk that goes back up the page."""
+    captions = Path(__file__).parents[2] / "static" / "captions" / f"{family}.json"
+    stages = json.loads(captions.read_text(encoding="utf-8"))["stages"]
+    found, tops = [], []
+    for n, stage in enumerate(stages):
+        if n:
+            page.keyboard.press("ArrowRight")
+        expect(page.locator("#walk")).to_have_attribute("data-stage", str(n))
+        target = stage["target"]
+        box = _walk_target_box(page, target)
+        sticky = page.evaluate("(target) => !!document.getElementById(target).closest('.controls')", target)
+        if not sticky and box["top"] < box["below"] - TOLERANCE:
+            found.append(f"stage {n} ({target}) is under the sticky bar: top {box['top']:.0f} < {box['below']:.0f}")
+        if box["bottom"] > box["above"]:
+            under = f"bottom {box['bottom']:.0f} > {box['above']:.0f}"
+            found.append(f"stage {n} ({target}) is under the walk's bar: {under}")
+        tops.append(box["page"])
+    if tops != sorted(tops):
+        found.append(f"the walk goes back up the page: its targets' tops are {[round(t) for t in tops]}")
+    return found
