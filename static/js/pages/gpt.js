@@ -12,7 +12,6 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
-import { architectureMap } from "../views/map.js";
 import { positions, stagePanel } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
@@ -106,7 +105,6 @@ async function generate(maxNew) {
 
 // ---- one drawing: the activations depend on the text alone, so a temperature move redraws the next word alone --
 const changed = drawnFrom();
-let shapesDrawn = false;
 async function draw([result, comparison], state) {
   showControls(state);
   if (changed("text", state.text)) {
@@ -118,8 +116,6 @@ async function draw([result, comparison], state) {
       return token;
     }));
     lensTable(result);
-    if (!shapesDrawn) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
-    shapesDrawn = true;
   }
   const stage = stages[state.stage];
   const key = [state.text, state.stage, state.head, stage.view === "next" ? sampling(state) : null];

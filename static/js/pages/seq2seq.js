@@ -12,7 +12,6 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
-import { architectureMap } from "../views/map.js";
 import { stagePanel } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
@@ -125,12 +124,9 @@ async function update(change) {
 
 // ---- one drawing: the attentions depend on the sentences, the layer and the head, not on the sampling settings --
 const changed = drawnFrom();
-let mapped = false;
 async function draw(result, state) {
   showControls(state);
   nextWordButton();
-  if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
-  mapped = true;
   if (changed("align", [state.src, state.tgt, state.layer])) drawAlignment(result, state);
   const stage = stages[state.stage];
   if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null])) {

@@ -5,10 +5,12 @@
 //
 // Linked highlighting: the store's `qi` (a query position, or the position of a row) and `kj` (a key position)
 // light the cell of every score and pattern matrix, row qi of every matrix of positions and row kj of K and V.
-// Hover sets them, and so do the arrow keys in a focused matrix; #cell-readout says the values in words.
+// Hover sets them, and so do the arrow keys in a focused matrix; #cell-readout says the values in words. The first
+// drawing also draws the architecture map (#map, views/map.js) with the answer's tensor shapes.
 /* global Plotly */
 import { $, el } from "../core/dom.js";
 import { headView } from "./headview.js";
+import { architectureMap } from "./map.js";
 import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
@@ -128,7 +130,11 @@ export function stagePanel(store, { stages, heads, labels }) {
   // The height each plot may take so that the whole panel fits the screen.
   const room = (rowsOfPlots = 1) => Math.max(180, Math.floor(box.clientHeight / rowsOfPlots) - 8);
 
+  let mapped = false; // the architecture map is drawn once, with the first answer's tensor shapes on its arrows
+
   async function draw(result, index, head, { output = null, vocab = [], temperature = null } = {}) {
+    if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
+    mapped = true;
     const stage = stages[index];
     for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
     box.replaceChildren();
