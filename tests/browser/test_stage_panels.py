@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import LOCAL_HOSTS, Guard, wait_for_state
+from tests.browser.layout import clipped_labels, overlapping_labels, page_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -299,3 +300,31 @@ def test_an_unknown_word_is_said_plainly_and_the_text_stays(page: Page, server: 
     assert box["x"] + box["width"] <= 1366
     expect(page.locator("#text")).to_have_value("the unicorn")
     wait_for_state(page, text="the dogs that chased the cat", stage=12)  # the plots stay on the text they show
+
+
+SCREEN_CHANGES = {
+    "projector to a smaller one": ((1920, 1080), (1600, 900), "&present=1"),
+    "big screen to laptop": ((1920, 1080), (1366, 768), ""),
+    "laptop to phone": ((1366, 768), (390, 844), ""),
+}
+
+
+@pytest.mark.parametrize("change", SCREEN_CHANGES)
+@pytest.mark.parametrize("stage", ["next word", "every head", "layer norm"])
+def test_a_new_screen_size_lays_the_panel_out_again(page: Page, server: str, stage: str, change: str) -> None:
+    """How the panel's plots share the width was decided for the old one: at the new size they are drawn again,
+    their labels whole and no error logged (the guard fails the test on any console error)."""
+    (width, height), (new_width, new_height), query = SCREEN_CHANGES[change]
+    n = next(i for i, s in enumerate(_stages(server, "tiny-gpt")) if s["label"] == stage)
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{server}/models/tiny-gpt?stage={n}{query}")
+    wait_for_state(page, stage=n)
+    page.set_viewport_size({"width": new_width, "height": new_height})
+    page.wait_for_timeout(400)  # the panel waits for the resizing to settle before it draws again
+    page.wait_for_function(  # every plot of the panel drawn at its box's new width
+        "() => [...document.querySelectorAll('#stage-plots .js-plotly-plot')]"
+        ".every((plot) => plot._fullLayout && Math.abs(plot._fullLayout.width - plot.clientWidth) <= 1)"
+    )
+    assert clipped_labels(page) == []
+    assert overlapping_labels(page) == []
+    assert page_overflow(page) == 0

@@ -13,7 +13,11 @@ toggle.addEventListener("click", () => {
 
 const dialog = document.getElementById("share-dialog");
 document.getElementById("share").addEventListener("click", () => {
-  const here = window.location.href;
+  // The view, not the screen: whoever opens the link (a student's phone) reads it in their own mode, not the
+  // projector's presentation mode.
+  const link = new URL(window.location.href);
+  link.searchParams.delete("present");
+  const here = link.href;
   document.getElementById("share-url").value = here;
   document.getElementById("share-qr").src = `${dialog.dataset.qrUrl}?text=${encodeURIComponent(here)}`;
   dialog.showModal();

@@ -68,7 +68,8 @@ const MIN_AREA = 28; // the narrowest plot area (one column of μ) Plotly is tol
 function frame({ y, yTitle = null, rowLabels = true }) {
   const labels = rowLabels ? Math.max(0, ...y.map((label) => textWidth(String(label), TEXT))) + 8 : 0;
   const left = labels + (yTitle ? LINE * TEXT + 8 : 0);
-  const right = BAR_THICKNESS + 8 + textWidth("−0.00", TEXT) + 4 + LINE * TEXT + 8 + 10;
+  // Plotly's own padding around the colour bar and its title comes to about a line more than the parts add up to.
+  const right = BAR_THICKNESS + 8 + textWidth("−0.00", TEXT) + 4 + 2 * LINE * TEXT + 18;
   return { left, right };
 }
 

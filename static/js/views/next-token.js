@@ -21,7 +21,9 @@ function titleOf(name, out, temperature, above) {
 // vocabulary's order (a small one); "logit" and "prob" sort by that, largest first; `top` keeps the first n.
 // `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side when the plot is
 // wide enough for them; otherwise the panels are stacked and share one axis of words, labelled once, at the bottom.
-export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null }) {
+export function nextToken(el, out, vocab, options) {
+  refitted(el, () => nextToken(el, out, vocab, options));
+  const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null } = options;
   let ids = vocab.map((_, i) => i);
   if (order !== "vocab") {
     const by = order === "logit" ? out.logits : out.probs;
@@ -54,6 +56,7 @@ export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order 
   const titles = side ? LINE * TEXT + 10 : 8; // a title above each panel, side by side
   const panel = side ? 280 : panels.length === 1 ? 220 : PANEL;
   const layout = baseLayout({
+    width: Math.floor(width), // drawn at the width it was decided for (refitted draws it again at a new one)
     height: Math.round(titles + (side ? panel : panel * panels.length) + labels),
     showlegend: false,
     grid: side
@@ -69,8 +72,22 @@ export function nextToken(el, out, vocab, { panels = ["logits", "probs"], order 
     layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature, false) }, nticks: ticks,
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
-  layout.xaxis = { type: "category", automargin: true };
+  layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4 }; // the first word clear of the y axis's 0
   $("prediction").textContent = `argmax: ${out.prediction}`;
   $("entropy").textContent = fmt(out.entropy, 3);
-  return Plotly.react(el, traces, layout, CONFIG);
+  return Plotly.react(el, traces, layout, { ...CONFIG, responsive: false }); // a new width draws it again (refitted)
+}
+
+// Whether the panels go side by side is decided for the plot's width: a new width (a window resized, a phone
+// turned) draws it again with `again`, rather than letting Plotly squeeze three panels' margins into a phone.
+const drawAgain = new WeakMap(); // plot → [its width when drawn, the drawing to repeat]
+const watcher = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    const [width, again] = drawAgain.get(target) ?? [];
+    if (again && target.isConnected && Math.abs(target.clientWidth - width) > 1) again();
+  }
+});
+function refitted(el, again) {
+  if (!drawAgain.has(el)) watcher.observe(el);
+  drawAgain.set(el, [el.clientWidth, again]);
 }

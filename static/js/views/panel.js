@@ -132,7 +132,10 @@ export function stagePanel(store, { stages, heads, labels }) {
 
   let mapped = false; // the architecture map is drawn once, with the first answer's tensor shapes on its arrows
 
+  let last = null; // what was drawn last, to draw again at a new width
+
   async function draw(result, index, head, { output = null, vocab = [], temperature = null } = {}) {
+    last = [result, index, head, { output, vocab, temperature }];
     if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
@@ -181,10 +184,20 @@ export function stagePanel(store, { stages, heads, labels }) {
   store.subscribe(light, ["qi", "kj"]);
   // The panel's height follows the screen and what is above the plots (a caption of one line or three): the plots
   // follow it, so the whole panel always fits.
-  let fitted = 0;
+  // A new width (a window resized, a phone turned) lays the panel out again, since how the plots share the width
+  // (side by side or not, numbers on the cells or not) was decided for the old one.
+  let fitted = [0, 0];
+  let redraw = null;
   new ResizeObserver(() => {
-    if (box.clientHeight === fitted) return;
-    fitted = box.clientHeight;
+    const [width, height] = [box.clientWidth, box.clientHeight];
+    if (width === fitted[0] && height === fitted[1]) return;
+    const wider = width !== fitted[0] && fitted[0] !== 0;
+    fitted = [width, height];
+    if (wider && last) {
+      clearTimeout(redraw);
+      redraw = setTimeout(() => draw(...last), 150);
+      return;
+    }
     for (const { div, rowsOfPlots } of shown) if (div.isConnected && div.layout) Plotly.relayout(div, { height: room(rowsOfPlots) });
   }).observe(box);
   return { draw };
