@@ -121,6 +121,15 @@ def test_share_shows_the_link_and_a_qr_code_that_decodes_to_it(page: Page, serve
     assert decoded == [page.url]
 
 
+def test_the_link_shared_from_presentation_mode_opens_in_the_readers_own_mode(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/tiny-gpt?present=1&stage=7")
+    wait_for_state(page, stage=7)
+    page.locator("#share").click()
+    shared = page.locator("#share-url").input_value()
+    assert "present=" not in shared
+    assert shared == page.url.replace("present=1&", "")  # the same view: text, stage, head, sampling
+
+
 def test_plots_download_as_png_and_svg_and_the_view_as_json(page: Page, server: str) -> None:
     page.goto(f"{server}/models/sqrt-mlp-2x2?x=3")
     wait_for_state(page, x=3)
