@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench load audit lock errors-doc train clean docker-smoke
+.PHONY: setup run test lint bench load audit lock errors-doc train clean docker-smoke screenshots
 
 AXE    := node_modules/axe-core/axe.min.js
 
@@ -52,6 +52,10 @@ test: lint $(AXE)
 bench: setup
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/browser_bench.py
+
+# docs/screenshots: every page's walk on a projector (presentation mode), a laptop and a phone.
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py
 
 # A lecture on loopback: 200 students for 60 s against one production server; fails on any error or ≥ 10 % memory growth.
 load: setup

@@ -185,21 +185,18 @@ def layer_norm(label: str, before: str, ln: str, rows: Axis, group: str = "{grou
 
 
 def feed_forward(rows: Axis, before: str, after: str) -> list[Stage]:
-    """LN → expand → GELU → compress, then the residual add."""
+    """LN → expand → GELU → compress, one stage each (a 4× wide matrix needs the screen's width), then the
+    residual add."""
     x = {"rows": rows}
+    normalized = panel("{b}ln2.hook_normalized", role="LN(x)", **x, **D_MODEL)
+    expanded = panel("{b}mlp.hook_pre", role="expanded", **x, x_title="d_mlp")
+    activated = panel("{b}mlp.hook_post", role="GELU", **x, x_title="d_mlp")
+    compressed = panel("{b}hook_mlp_out", role="compressed", **x, **D_MODEL)
     return [
         layer_norm("layer norm 2", before, "{b}ln2.", rows),
-        Stage(
-            label="feed-forward",
-            group="{group}",
-            inputs=[panel("{b}ln2.hook_normalized", role="LN(x)", **x, **D_MODEL)],
-            op="expand · W_in → GELU → compress · W_out",
-            hooks=[
-                panel("{b}mlp.hook_pre", role="expanded", **x, x_title="d_mlp"),
-                panel("{b}mlp.hook_post", role="GELU", **x, x_title="d_mlp"),
-                panel("{b}hook_mlp_out", role="compressed", **x, **D_MODEL),
-            ],
-        ),
+        Stage(label="expand", group="{group}", inputs=[normalized], op="· W_in + b_in (4× wider)", hooks=[expanded]),
+        Stage(label="GELU", group="{group}", inputs=[expanded], op="GELU, each value", hooks=[activated]),
+        Stage(label="compress", group="{group}", inputs=[activated], op="· W_out + b_out", hooks=[compressed]),
         residual("residual out", before, "{b}hook_mlp_out", after, rows, "feed-forward out"),
     ]
 

@@ -60,7 +60,7 @@ export function highlight(el, { rows = [], cols = [], cells = [] } = {}) {
 }
 
 const BAR_THICKNESS = PRESENT ? 16 : 10;
-const MIN_CELL = PRESENT ? 14 : 8; // the narrowest a column may be and still be hovered
+const MIN_CELL = PRESENT ? 4 : 3; // the narrowest a column may be (a 128-wide matrix fits a screen) and be hovered
 const MIN_AREA = 28; // the narrowest plot area (one column of μ) Plotly is told to keep beside its margins
 
 // The room a heatmap's text takes beside its cells: to the left its row labels and the y axis's title, to the right
