@@ -21,9 +21,10 @@ function titleOf(name, out, temperature, above) {
 // vocabulary's order (a small one); "logit" and "prob" sort by that, largest first; `top` keeps the first n.
 // `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side when the plot is
 // wide enough for them; otherwise the panels are stacked and share one axis of words, labelled once, at the bottom.
+// `height`: the whole chart's height in px, to fit a screen.
 export function nextToken(el, out, vocab, options) {
   refitted(el, () => nextToken(el, out, vocab, options));
-  const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null } = options;
+  const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null, height = null } = options;
   let ids = vocab.map((_, i) => i);
   if (order !== "vocab") {
     const by = order === "logit" ? out.logits : out.probs;
@@ -54,7 +55,10 @@ export function nextToken(el, out, vocab, options) {
   const flat = longest * CHAR * TEXT + 6 <= (width - 60 * columns) / columns / Math.max(1, ids.length);
   const labels = flat ? LINE * TEXT + 8 : longest * CHAR * TEXT + 12;
   const titles = side ? LINE * TEXT + 10 : 8; // a title above each panel, side by side
-  const panel = side ? 280 : panels.length === 1 ? 220 : PANEL;
+  const rows = side ? 1 : panels.length;
+  const panel = height !== null // fitted to the room it is given (a stage panel), or each panel its usual height
+    ? Math.max(60, (height - titles - labels) / rows)
+    : side ? 280 : panels.length === 1 ? 220 : PANEL;
   const layout = baseLayout({
     width: Math.floor(width), // drawn at the width it was decided for (refitted draws it again at a new one)
     height: Math.round(titles + (side ? panel : panel * panels.length) + labels),

@@ -128,7 +128,7 @@ export function stagePanel(store, { stages, heads, labels }) {
   const share = (result, panels) => String(panels.reduce((sum, p) => sum + weight(columnsOf(result, p), p), 0));
 
   // The height each plot may take so that the whole panel fits the screen.
-  const room = (rowsOfPlots = 1) => Math.max(180, Math.floor(box.clientHeight / rowsOfPlots) - 8);
+  const room = (rowsOfPlots = 1) => Math.max(140, Math.floor(box.clientHeight / rowsOfPlots) - 8);
 
   let mapped = false; // the architecture map is drawn once, with the first answer's tensor shapes on its arrows
 
@@ -149,7 +149,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     if (stage.view === "next") {
       const div = el("div", { className: "plot next", id: "panel-next" });
       box.append(div);
-      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature }));
+      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
       const grid = el("div", { className: "all-heads" });
@@ -185,7 +185,7 @@ export function stagePanel(store, { stages, heads, labels }) {
   // The panel's height follows the screen and what is above the plots (a caption of one line or three): the plots
   // follow it, so the whole panel always fits.
   // A new width (a window resized, a phone turned) lays the panel out again, since how the plots share the width
-  // (side by side or not, numbers on the cells or not) was decided for the old one.
+  // (side by side or not, numbers on the cells or not) was decided for the old one; a new height refits the plots.
   let fitted = [0, 0];
   let redraw = null;
   new ResizeObserver(() => {
@@ -193,7 +193,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     if (width === fitted[0] && height === fitted[1]) return;
     const wider = width !== fitted[0] && fitted[0] !== 0;
     fitted = [width, height];
-    if (wider && last) {
+    if (last && (wider || stages[last[1]].view === "next")) { // the next word's chart is fitted to the height too
       clearTimeout(redraw);
       redraw = setTimeout(() => draw(...last), 150);
       return;
