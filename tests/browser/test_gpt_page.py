@@ -30,6 +30,12 @@ def _plot_z(page: Page, hook: str, head: str = "") -> Any:
     return page.evaluate(f"() => document.querySelector('{_plot(hook, head)}').data[0].z")
 
 
+def _at(server: str, group: str, label: str) -> int:
+    """The walk's index of the stage with this group and label."""
+    stages = httpx.get(f"{server}/api/models/tiny-gpt").json()["stages"]
+    return next(n for n, s in enumerate(stages) if (s["group"], s["label"]) == (group, label))
+
+
 def test_typing_a_prompt_and_stepping_to_a_head_shows_the_apis_attention(page: Page, server: str) -> None:
     page.goto(f"{server}/models/tiny-gpt")
     wait_for_state(page, text="the dogs that chased the cat")
@@ -38,20 +44,21 @@ def test_typing_a_prompt_and_stepping_to_a_head_shows_the_apis_attention(page: P
     wait_for_state(page, text="the queen met the king and")
     expect(page.locator("#tokens .token")).to_have_count(6)
     page.locator(".map-part", has_text="block 1").click()
-    wait_for_state(page, stage=15)
+    wait_for_state(page, stage=_at(server, "block 1", "layer norm"))
     page.locator(".map-stage", has_text="softmax").click()
     page.locator("#head").select_option("2")
-    wait_for_state(page, stage=19, head=2)
+    softmax = _at(server, "block 1", "softmax")
+    wait_for_state(page, stage=softmax, head=2)
     expect(page.locator("#stage-title")).to_have_text("block 1 · softmax")
     steps = {s["name"]: s for s in _api(server, {"input": "the queen met the king and"})["steps"]}
     assert _plot_z(page, "blocks.1.attn.hook_scores", "2") == steps["blocks.1.attn.hook_scores"]["data"][2]
     assert _plot_z(page, "blocks.1.attn.hook_pattern", "2") == steps["blocks.1.attn.hook_pattern"]["data"][2]
     expect(page.locator("#prediction")).to_have_text("argmax: she")
-    assert "stage=19" in page.url
+    assert f"stage={softmax}" in page.url
     assert "head=2" in page.url
 
     page.keyboard.press("ArrowRight")  # every head: four small patterns and head 2 as lines
-    wait_for_state(page, stage=20, head=2)
+    wait_for_state(page, stage=softmax + 1, head=2)
     expect(page.locator(".all-heads .plot")).to_have_count(4)
     patterns = steps["blocks.1.attn.hook_pattern"]["data"]
     for head in range(4):
@@ -80,8 +87,9 @@ def test_the_masked_scores_stage_leaves_later_words_blank(page: Page, server: st
 
 
 def test_the_temperature_and_next_word_follow_the_api(page: Page, server: str) -> None:
-    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites&stage=29")
-    wait_for_state(page, text="dog bites", stage=29)
+    last = _at(server, "output", "next word")
+    page.goto(f"{server}/models/tiny-gpt?text=dog%20bites&stage={last}")
+    wait_for_state(page, text="dog bites", stage=last)
     page.locator("#temperature").fill("80")  # 5 · 0.8² = 3.2
     wait_for_state(page, text="dog bites", temperature=3.2)
     expected = _api(server, {"input": "dog bites", "temperature": 3.2})["output"]

@@ -70,10 +70,13 @@ export function nextToken(el, out, vocab, options) {
     annotations: side ? panels.map((name, n) => ({ text: titleOf(name, out, temperature, true), xref: `x${axis(n)} domain`,
       x: 0.5, yref: "paper", y: 1, yanchor: "bottom", yshift: 4, showarrow: false, font: { size: TEXT } })) : [],
   });
-  // y axes: a title each (stacked), at most one tick per two lines of text, room above the bars for their numbers
+  // y axes: a title each (stacked; its short name when the panel is shorter than the title is long), at most one
+  // tick per two lines of text, room above the bars for their numbers
+  const SHORT = { logits: "logit", scaled: "÷ T", probs: "p" };
+  const fitted = (title, name) => (Math.max(...title.split("<br>").map((line) => textWidth(line, TEXT))) + 12 <= panel ? title : SHORT[name]);
   const ticks = Math.max(3, Math.min(8, Math.floor((panel * 0.8) / (2 * LINE * TEXT))));
   panels.forEach((name, n) => {
-    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : titleOf(name, out, temperature, false) }, nticks: ticks,
+    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : fitted(titleOf(name, out, temperature, false), name) }, nticks: ticks,
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
   layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4 }; // the first word clear of the y axis's 0
