@@ -53,8 +53,22 @@ export function unitPanels(container, { units, xs, domain }, { onLight = () => {
     ? `switches ${u.switches.map((s) => `${s.turns_on ? "on" : "off"} at x = ${fmt(s.x, 2)}`).join(", ")}`
     : `never switches in [${lo}, ${hi}]`);
 
-  // The current x and each unit's a there (from the forward pass): `a(key)` → that unit's a, `z(key)` → its z.
-  function show(x, { a, z }) {
+  // The current x and each unit's a there (from the forward pass): `a(key)` → that unit's a, `z(key)` → its z. While
+  // the panels are off screen, only the latest is kept, and drawn when they come into view: a slider's every move
+  // would otherwise repaint every panel unseen.
+  let seen = false;
+  let latest = null;
+  new IntersectionObserver(([entry]) => {
+    seen = entry.isIntersecting;
+    if (seen && latest) draw(...latest);
+  }).observe(container);
+  function show(x, values) {
+    latest = [x, values];
+    if (seen) draw(x, values);
+  }
+
+  function draw(x, { a, z }) {
+    latest = null;
     const inside = x >= lo && x <= hi;
     for (const [key, { node, unit: u, now, dot, yOf }] of panels) {
       const on = z(key) > 0;
