@@ -16,6 +16,9 @@ export function unitPanels(container, { units, xs, domain }, { onLight = () => {
   const [lo, hi] = domain;
   const xOf = (x) => (W * (x - lo)) / (hi - lo);
   const panels = new Map(); // key → {panel, unit, now, dot, yOf}
+  const switchesText = (u) => (u.switches.length
+    ? `switches ${u.switches.map((s) => `${s.turns_on ? "on" : "off"} at x = ${fmt(s.x, 2)}`).join(", ")}`
+    : `never switches in [${lo}, ${hi}]`);
   const layers = [...new Set(units.map((u) => u.layer))];
   container.replaceChildren(...layers.map((layer) => {
     const own = units.filter((u) => u.layer === layer);
@@ -43,15 +46,12 @@ export function unitPanels(container, { units, xs, domain }, { onLight = () => {
     const key = unitKey(u.layer, u.unit);
     const label = el("span", { className: "unit-label" }, `u${u.unit}`);
     const node = el("div", { className: "unit-panel", tabIndex: 0, role: "img", dataset: { unit: key } }, label, svg);
+    node.setAttribute("aria-label", `layer ${u.layer + 1} unit ${u.unit}: ${switchesText(u)}`); // with x once shown
     for (const type of ["mouseenter", "focus"]) node.addEventListener(type, () => onLight(key));
     for (const type of ["mouseleave", "blur"]) node.addEventListener(type, () => onLight(null));
     panels.set(key, { node, unit: u, now, dot, yOf });
     return node;
   }
-
-  const switchesText = (u) => (u.switches.length
-    ? `switches ${u.switches.map((s) => `${s.turns_on ? "on" : "off"} at x = ${fmt(s.x, 2)}`).join(", ")}`
-    : `never switches in [${lo}, ${hi}]`);
 
   // The current x and each unit's a there (from the forward pass): `a(key)` → that unit's a, `z(key)` → its z. While
   // the panels are off screen, only the latest is kept, and drawn when they come into view: a slider's every move
