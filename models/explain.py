@@ -210,26 +210,31 @@ class Wiring:
 
     # -- the shared parts
 
-    def embedded(self, module: Embedded, vocab: Sequence[str] | None = None) -> list[str]:
-        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated); returns their names, the
-        parts of the residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
+    def embedding(self, embed: str, table: nn.Embedding, vocab: Sequence[str] | None = None) -> None:
+        """`embed` is a token's row of `table`: [pos, d] (one row per token read), or [d] (the last token's). The
+        token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default)."""
         words = self.vocab if vocab is None else list(vocab)
-        embed, pos = self.hook(module.hook_embed), self.hook(module.hook_pos_embed)
-        table = module.embed.weight
-        table_name = self.param(table)
+        weight = table.weight
+        weight_name = self.param(weight)
 
         def token_row(c: Captured, index: Index, _: NextToken) -> Unfolding:
             *at, d = index
             ids = c.inputs[embed]
             token = int(ids[at[0]] if at else ids[-1])
-            entry = _f(table[token, d].double())
+            entry = _f(weight[token, d].double())
             label = f"E[{words[token]!r}, {d}]"
             return Unfolding(
                 embed, index, _f(c.cache[embed][index]), "E[token, d]: the token's row of the embedding table",
-                [Term(label, entry)], 1, entry, entry, {"token id": token, "d": d}, [table_name],
+                [Term(label, entry)], 1, entry, entry, {"token id": token, "d": d}, [weight_name],
             )  # fmt: skip
 
         self.rules[embed] = token_row
+
+    def embedded(self, module: Embedded, vocab: Sequence[str] | None = None) -> list[str]:
+        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated); returns their names, the
+        parts of the residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
+        embed, pos = self.hook(module.hook_embed), self.hook(module.hook_pos_embed)
+        self.embedding(embed, module.embed, vocab)
         d_model = module.embed.embedding_dim
 
         def sinusoid(c: Captured, index: Index, _: NextToken) -> Unfolding:

@@ -8,7 +8,7 @@ from typing import Any, Self
 
 import torch
 
-from models.explain import Captured, Index, NextToken, Rule, Term, Unfolding, Unfoldings, Wiring
+from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import TextModel, Weights, ready
 from models.hooks import run_with_cache
 from models.mlp import ReLULayer
@@ -47,7 +47,7 @@ class LoadedTextNet(TextModel[TextNet]):
         """e = E[token], then z = W·a + b and ReLU layer by layer, then the logits and the next word."""
         module, wiring = self.module, Wiring(self.module, self.tokenizer.vocab)
         table = self.name_of(module.hook_embed)
-        wiring.rules[table] = self._embedding_row(wiring, table)
+        wiring.embedding(table, module.embed)
         a, symbol = table, "e"
         for k, layer in enumerate(module.layers, 1):
             assert isinstance(layer, ReLULayer)
@@ -55,21 +55,6 @@ class LoadedTextNet(TextModel[TextNet]):
         wiring.affine(self.name_of(module.hook_logits), module.unembed, a, label="W_out", symbol=symbol)
         wiring.next_token()
         return wiring.done()
-
-    def _embedding_row(self, wiring: Wiring, table: str) -> Rule:
-        weight = self.module.embed.weight
-
-        def row(c: Captured, index: Index, _: NextToken) -> Unfolding:
-            (d,) = index
-            token = int(c.inputs[table][-1])
-            entry = float(weight[token, d].double())
-            return Unfolding(
-                table, index, float(c.cache[table][index]), "e = E[token, d]: the word's row of the embedding table",
-                [Term(f"E[{wiring.word(token)}, {d}]", entry)], 1, entry, entry, {"token id": token, "d": d},
-                [wiring.param(weight)],
-            )  # fmt: skip
-
-        return row
 
     def unfoldings(self) -> Unfoldings:
         return self._unfoldings
