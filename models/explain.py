@@ -426,7 +426,7 @@ class Wiring:
             note = f"{why(i, j)}: its weight is 0" if masked else None
             return Unfolding(
                 pattern, index, _f(c.cache[pattern][index]), "exp(s_ij − max_j s_ij) / Σ_j exp(s_ij − max_j s_ij)",
-                terms, n, total, numerator / total, {"s_ij": row[j] if not masked else -math.inf, "max": top,
+                terms, n, total, numerator / total, {**({} if masked else {"s_ij": row[j]}), "max": top,
                                                      "exp(s_ij − max)": numerator, "Σ exp": total}, note=note,
             )  # fmt: skip
 
