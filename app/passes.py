@@ -11,7 +11,7 @@ kept pass is the one the request would have computed.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,14 +21,17 @@ from pydantic import BaseModel
 
 @dataclass(frozen=True)
 class KeptPass:
-    """One input's pass: serialised fields of the result (`steps`, `lens`…) and the logits the light part needs."""
+    """One input's pass: serialised fields of the result (`steps`, `lens`…), the logits the light part needs, and
+    the captured values themselves, which an unfolding (POST …/explain) reads without running the model again."""
 
     parts: dict[str, bytes]
     logits: torch.Tensor  # [vocab] after the last position: what the distribution is made from (never changed)
+    cache: Mapping[str, torch.Tensor] = field(default_factory=dict)  # every hook's value, without the batch axis
 
     @property
     def nbytes(self) -> int:
-        return sum(len(part) for part in self.parts.values()) + self.logits.nbytes
+        values = sum(value.nbytes for value in self.cache.values())
+        return sum(len(part) for part in self.parts.values()) + self.logits.nbytes + values
 
 
 def spliced(result: BaseModel, parts: dict[str, bytes]) -> bytes:

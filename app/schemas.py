@@ -117,6 +117,46 @@ class ForwardRequest(Sampling):
         return value
 
 
+class ExplainRequest(ForwardRequest):
+    """A forward request, and the one value to unfold: a hook (or `output.scaled`, `output.probs`) and its index."""
+
+    hook: str = Field(
+        description="A hook name of the model's detail (`hook_names`), or, for text models, `output.scaled` or "
+        "`output.probs` (the next token after the last position)",
+        examples=["blocks.0.attn.hook_scores_raw"],
+    )
+    index: list[Annotated[int, Field(strict=True), WHOLE]] = Field(
+        description="One index per axis of the hook's value, without the batch axis: [head, query, key] for a score",
+        examples=[[0, 2, 1]],
+    )
+
+
+class UnfoldedTerm(BaseModel):
+    label: str
+    value: float
+    factors: list[float] = Field(description="The numbers multiplied to make this term, when it is a product")
+
+
+class Unfolding(BaseModel):
+    """How one shown value was computed from the step before, in full precision (float64)."""
+
+    model: str
+    hook: str
+    index: list[int]
+    value: float | None = Field(description="The value the pass computed, unrounded; null where it is masked")
+    formula: str
+    terms: list[UnfoldedTerm] = Field(
+        description="The addends: all of them, or the 8 largest by |value| and one '… n more' line carrying the "
+        "others' sum; a bias or ε comes last"
+    )
+    n_terms: int = Field(description="How many addends the sum has in all")
+    sum: float = Field(description="Σ of every addend")
+    total: float | None = Field(description="The value recomputed from `sum` by `formula`; null where masked")
+    inputs: dict[str, float] = Field(description="The scalars the formula used: μ, σ, T, a row's max, its Σ exp …")
+    params: list[str] = Field(description="The model's parameters it read, by their names")
+    note: str | None = Field(description="A special case: a masked score and why, a token not kept, a ReLU off")
+
+
 class Step(BaseModel):
     """One named value of the forward pass, in order."""
 

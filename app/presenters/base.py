@@ -7,6 +7,7 @@ the family's input, and builds the response. It computes no number of its own: t
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from pydantic import BaseModel, TypeAdapter
 from torch import nn
 
 from app import schemas
+from app.errors import InputError, shortened
 from app.passes import PassCache
 from app.templating import TEMPLATES
+from models import explain as unfold
 from models.families import LoadedModel
 
 L = TypeVar("L", bound=LoadedModel[Any])
@@ -165,6 +168,29 @@ class Presenter(ABC, Generic[L]):
     def forward(self, model: L, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         """The forward answer as JSON: every step, and the family's output."""
 
+    def explain(self, model: L, request: schemas.ExplainRequest, passes: PassCache) -> schemas.Unfolding:
+        """One shown value unfolded into its computation (models/explain.py), from the request's pass: the kept one
+        when /forward made it already."""
+        captured, settings = self.captured(model, request, passes)
+        try:
+            found = model.unfoldings().explain(captured, request.hook, request.index, settings)
+        except unfold.ExplainError as error:
+            raise refusal(model, error) from None
+        return schemas.Unfolding(
+            model=model.id, hook=found.hook, index=list(found.index), value=found.value, formula=found.formula,
+            terms=[schemas.UnfoldedTerm(label=t.label, value=t.value, factors=list(t.factors)) for t in found.terms],
+            n_terms=found.n_terms, sum=found.sum, total=found.total, inputs=found.inputs, params=found.params,
+            note=found.note,
+        )  # fmt: skip
+
+    def captured(
+        self, model: L, request: schemas.ExplainRequest, passes: PassCache
+    ) -> tuple[unfold.Captured, unfold.NextToken]:
+        """The request's pass as the unfoldings read it, and its sampling settings. A family that unfolds nothing
+        need not say: every value it has is refused."""
+        problem = f"{shortened(request.hook)} has no unfolding: the {model.family} family unfolds none of its values"
+        raise InputError("hook", problem, "Read the value's formula in the forward answer's steps instead.")
+
     # A family that answers these says so with the answer's schema (generate_schema, compare_schema) and overrides
     # them; the routes never call them for another family.
     def generate(self, model: L, request: schemas.GenerateRequest) -> schemas.GenerateResult:
@@ -172,3 +198,22 @@ class Presenter(ABC, Generic[L]):
 
     def compare(self, model: L, request: schemas.CompareRequest) -> BaseModel:
         raise NotImplementedError(f"{self.family} has a compare_schema but no compare()")
+
+
+def refusal(model: LoadedModel[Any], error: unfold.ExplainError) -> InputError:
+    """Why a value does not unfold, and what to send instead."""
+    detail = f"GET /api/models/{model.id}"
+    if isinstance(error, unfold.UnknownHookError):
+        near = difflib.get_close_matches(error.hook, error.known, n=1, cutoff=0.5)
+        hint = f"Nearest: {near[0]}. " if near else ""
+        outputs = [n for n in unfold.NEXT_TOKEN if n in error.known]
+        extra = f", or {' or '.join(outputs)} (the next token)" if outputs else ""
+        problem = f"{shortened(error.hook)} is not a value of '{model.id}'"
+        return InputError("hook", problem, f"{hint}Send one of the hook_names of {detail}{extra}.")
+    if isinstance(error, unfold.BadIndexError):
+        shape = list(error.shape)
+        problem = f"{shortened(error.index)} does not index {error.hook}, whose shape is {shape}"
+        most = [n - 1 for n in shape]
+        return InputError("index", problem, f"Send {len(shape)} numbers, each from 0 up to {most}.")
+    assert isinstance(error, unfold.NoUnfoldingError)
+    return InputError("hook", f"{error.hook} has no unfolding: {error.reason}", "Unfold another value.")

@@ -17,6 +17,7 @@ from app.presenters import stages, text
 from app.presenters.base import DECIMALS, STEPS, Label, rounded, steps_from_cache
 from app.presenters.labels import transformer_label
 from app.presenters.stages import Stage
+from models.explain import Captured, NextToken
 from models.families.gpt import LoadedGPT
 
 LENS_TOP = 3
@@ -119,7 +120,8 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
     def capture(self, model: LoadedGPT, ids: list[int]) -> KeptPass:
         logits, cache = model.run_with_cache(ids)
         steps = steps_from_cache(self.layout(model), cache, rounded)
-        return KeptPass({"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(self.lens(model, cache))}, logits[-1])
+        parts = {"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(self.lens(model, cache))}
+        return KeptPass(parts, logits[-1], cache)
 
     def forward(self, model: LoadedGPT, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         text.no_target(request, self.family)
@@ -131,6 +133,15 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
             passes, schema=GPTForward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
         )  # fmt: skip
+
+    def captured(
+        self, model: LoadedGPT, request: schemas.ExplainRequest, passes: PassCache
+    ) -> tuple[Captured, NextToken]:
+        text.no_target(request, self.family)
+        ids = self.ids(model, request.input, "input")
+        text.check_top_k(request.top_k, len(model.tokenizer.vocab))
+        kept = passes.get((model.id, tuple(ids)), lambda: self.capture(model, ids))  # the key /forward keeps it by
+        return model.captured(ids, dict(kept.cache), kept.logits), text.next_token(request, ids)
 
     def compare(self, model: LoadedGPT, request: schemas.CompareRequest) -> Comparison:
         ids, other = self.ids(model, request.input, "input"), self.ids(model, request.other, "other")

@@ -14,6 +14,7 @@ from app.errors import InputError, shortened
 from app.passes import PassCache
 from app.presenters.base import Label, Presenter, steps_from_cache
 from app.presenters.labels import relu_layer_label
+from models.explain import Captured, NextToken
 from models.families.mlp import LoadedMLP
 from models.piecewise import Region as PiecewiseRegion
 
@@ -167,12 +168,23 @@ class MLPPresenter(Presenter[LoadedMLP]):
         lo, hi = model.domain
         return {"domain": f"[{lo:g}, {hi:g}]"}
 
-    def forward(self, model: LoadedMLP, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
-        """The answer depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
+    def x(self, model: LoadedMLP, request: schemas.ForwardRequest) -> float:
         if unused := sorted(request.model_fields_set & SAMPLING_FIELDS):
             raise InputError(unused[0], "does not apply to an mlp model, which outputs a number", "Leave it out.")
-        x = parse_input(request.input, model.domain)
+        return parse_input(request.input, model.domain)
+
+    def forward(self, model: LoadedMLP, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
+        """The answer depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
+        x = self.x(model, request)
         return passes.body((model.id, x.hex()), lambda: self.result(model, x).model_dump_json().encode())
+
+    def captured(
+        self, model: LoadedMLP, request: schemas.ExplainRequest, passes: PassCache
+    ) -> tuple[Captured, NextToken]:
+        """The pass at x, run again: a few hundred multiplications, cheaper than keeping it."""
+        x = self.x(model, request)
+        _, cache = model.run_with_cache(x)
+        return model.captured(x, cache), NextToken()
 
     def result(self, model: LoadedMLP, x: float) -> MLPForward:
         y, cache = model.run_with_cache(x)

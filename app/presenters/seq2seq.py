@@ -19,6 +19,7 @@ from app.presenters import stages, text
 from app.presenters.base import DECIMALS, STEPS, Label, Presenter, rounded, steps_from_cache
 from app.presenters.labels import GELU, TRANSFORMER
 from app.presenters.stages import Stage
+from models.explain import Captured, NextToken
 from models.families.seq2seq import LoadedSeq2Seq
 from models.generation import generate as run_generation
 
@@ -191,7 +192,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         logits, cache = model.run_with_cache(source, target)
         steps = STEPS.dump_json(steps_from_cache(self.layout(model), cache, rounded))
         alignment = orjson.dumps(rounded(model.alignment(cache)))
-        return KeptPass({"steps": steps, "alignment": alignment}, logits[-1])
+        return KeptPass({"steps": steps, "alignment": alignment}, logits[-1], cache)
 
     def forward(self, model: LoadedSeq2Seq, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         source, target = self.ids(model, request.input, request.target)
@@ -207,6 +208,16 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             previous=target, exclude=(model.bos_id,),  # the start token only ever starts: never next
             fields=fields,
         )  # fmt: skip
+
+    def captured(
+        self, model: LoadedSeq2Seq, request: schemas.ExplainRequest, passes: PassCache
+    ) -> tuple[Captured, NextToken]:
+        source, target = self.ids(model, request.input, request.target)
+        text.check_top_k(request.top_k, len(model.target_tokenizer.vocab))
+        key = (model.id, tuple(source), tuple(target))  # the key /forward keeps the pass by
+        kept = passes.get(key, lambda: self.capture(model, source, target))
+        settings = text.next_token(request, target, (model.bos_id,))
+        return model.captured(source, target, dict(kept.cache), kept.logits), settings
 
     def generate(self, model: LoadedSeq2Seq, request: schemas.GenerateRequest) -> Translation:
         """Translate one word at a time; each step carries the cross-attention row it was made with."""

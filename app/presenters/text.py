@@ -15,6 +15,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
 from app.presenters.base import Presenter
+from models.explain import NextToken
 from models.families import TextModel
 from models.generation import generate as run_generation
 from models.sampling import Distribution, next_token_distribution
@@ -116,6 +117,13 @@ def check_top_k(top_k: int | None, vocab_size: int) -> None:
         raise InputError(
             "top_k", f"{top_k} is more than the vocabulary's {vocab_size} words", f"Send 1 to {vocab_size}, or null."
         )
+
+
+def next_token(request: schemas.ForwardRequest, previous: list[int], exclude: tuple[int, ...] = ()) -> NextToken:
+    """The request's sampling settings, as the unfoldings of the next token read them."""
+    return NextToken(
+        request.temperature, request.top_k, request.top_p, request.repetition_penalty, tuple(previous), exclude
+    )
 
 
 def output(dist: Distribution, vocab: list[str]) -> TextOutput:

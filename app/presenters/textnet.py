@@ -13,6 +13,7 @@ from app.passes import KeptPass, PassCache
 from app.presenters import text
 from app.presenters.base import STEPS, Label, Layout, layout, steps_from_cache
 from app.presenters.labels import relu_layer_label
+from models.explain import Captured, NextToken
 from models.families.textnet import LoadedTextNet
 
 
@@ -64,7 +65,18 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
     def capture(self, model: LoadedTextNet, token: int) -> KeptPass:
         """The pass over one token: the net reads only the last token of its input."""
         logits, cache = model.run_with_cache([token])
-        return KeptPass({"steps": STEPS.dump_json(steps_from_cache(self.word_layout(model, token), cache))}, logits)
+        steps = STEPS.dump_json(steps_from_cache(self.word_layout(model, token), cache))
+        return KeptPass({"steps": steps}, logits, cache)
+
+    def captured(
+        self, model: LoadedTextNet, request: schemas.ExplainRequest, passes: PassCache
+    ) -> tuple[Captured, NextToken]:
+        text.no_target(request, self.family)
+        ids = text.parse_text(model.id, model.tokenizer, request.input, "input")
+        text.check_top_k(request.top_k, len(model.tokenizer.vocab))
+        last = ids[-1]
+        kept = passes.get((model.id, last), lambda: self.capture(model, last))  # the key /forward keeps it by
+        return model.captured(last, dict(kept.cache), kept.logits), text.next_token(request, ids)
 
     def forward(self, model: LoadedTextNet, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         text.no_target(request, self.family)

@@ -99,6 +99,12 @@ def router() -> APIRouter:
         """Run one input through the model and return every intermediate value, in order."""
         return Response(presenter_for(model).forward(model, request, passes), media_type="application/json")
 
+    @api.post("/models/{model_id}/explain", response_model=schemas.Unfolding, responses=ERRORS)
+    async def explain(model: ModelDep, request: schemas.ExplainRequest, passes: PassesDep) -> Response:
+        """Unfold one value of the forward pass: its computation from the step before, term by term, in full
+        precision. The body is the forward request's, plus the value's `hook` and `index`."""
+        return as_json(presenter_for(model).explain(model, request, passes))
+
     if generators:
 
         @api.post("/models/{model_id}/generate", response_model=one_of(generators), responses=ERRORS)

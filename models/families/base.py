@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 import torch
 from torch import nn
 
+from models.explain import NONE, Unfoldings
 from models.hooks import HookPoint, hook_names, name_of
 from models.tokenizers import Tokenizer
 
@@ -56,6 +57,11 @@ class LoadedModel(ABC, Generic[M]):
     def name_of(self, point: HookPoint) -> str:
         """A hook point's name, read from the module tree."""
         return name_of(self.module, point)
+
+    def unfoldings(self) -> Unfoldings:
+        """How each shown value unfolds into its computation (models/explain.py). A family that does not say
+        unfolds none: every hook is refused with that reason."""
+        return NONE
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,10 +4,12 @@ residual stream would predict after each layer) and the comparison of two inputs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Self
 
 import torch
 
+from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import TextModel, Weights, ready
 from models.gpt import GPT, GPTConfig
 from models.hooks import run_with_cache
@@ -54,6 +56,24 @@ class LoadedGPT(TextModel[GPT]):
         """Logits at every position ([pos, vocab]) and every hook's value (or those `names`), without the batch axis."""
         logits, cache = run_with_cache(self.module, torch.tensor([ids]), names=names)
         return logits[0], {name: value[0] for name, value in cache.items()}
+
+    @cached_property
+    def _unfoldings(self) -> Unfoldings:
+        module, wiring = self.module, Wiring(self.module, self.tokenizer.vocab)
+        x = wiring.embedded(module)
+        for i in range(module.config.n_layers):
+            x = [wiring.block(module.block(i), x)]
+        logits = self.name_of(module.hook_logits)
+        wiring.affine(logits, module.unembed, wiring.layer_norm(module.ln_final, x[0]), label="W_U", symbol="LN(x)")
+        wiring.next_token()
+        return wiring.done()
+
+    def unfoldings(self) -> Unfoldings:
+        return self._unfoldings
+
+    def captured(self, ids: list[int], cache: dict[str, torch.Tensor], logits: torch.Tensor) -> Captured:
+        """A pass over `ids` as its unfoldings read it; `logits` are the next-token logits after the last position."""
+        return Captured(cache, {self.name_of(self.module.hook_embed): torch.tensor(ids)}, logits)
 
     def reads(self, context: list[int]) -> tuple[int, ...]:
         """What the model sees of a context: the last n_ctx tokens."""

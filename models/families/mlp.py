@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import LoadedModel, Weights, ready
 from models.hooks import run_with_cache
 from models.mlp import MLP, MLPConfig, ReLULayer
@@ -133,6 +134,24 @@ class LoadedMLP(LoadedModel[MLP]):
         """y = f(x) and every hook's value for this one input, without the batch axis."""
         out, cache = run_with_cache(self.module, torch.tensor([[x]], dtype=torch.float32))
         return float(out[0, 0]), {name: value[0] for name, value in cache.items()}
+
+    @cached_property
+    def _unfoldings(self) -> Unfoldings:
+        """z = W·a + b and a = ReLU(z), layer by layer, from x."""
+        wiring = Wiring(self.module)
+        a, symbol = "x", "x"
+        for k, layer in enumerate(self.module.affine_layers(), 1):
+            a, symbol = wiring.relu_layer(layer, a, f"W{k}", symbol), f"a{k}"
+        wiring.refused.update({name: "an MLP outputs a number, not a next-token distribution" for name in
+                               ("output.scaled", "output.probs")})  # fmt: skip
+        return wiring.done()
+
+    def unfoldings(self) -> Unfoldings:
+        return self._unfoldings
+
+    def captured(self, x: float, cache: dict[str, torch.Tensor]) -> Captured:
+        """The pass at x as its unfoldings read it: the first layer reads x."""
+        return Captured(cache, {"x": torch.tensor([x], dtype=torch.float32)})
 
     def region_at(self, x: float) -> Region:
         return region_at(self.regions, x)

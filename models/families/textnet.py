@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Self
 
 import torch
 
+from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import TextModel, Weights, ready
 from models.hooks import run_with_cache
+from models.mlp import ReLULayer
 from models.textnet import TextNet, TextNetConfig
 from models.tokenizers import WordTokenizer
 
@@ -38,6 +41,27 @@ class LoadedTextNet(TextModel[TextNet]):
         """The logits after the last token ([vocab]) and every hook's value, without the batch axis."""
         logits, cache = run_with_cache(self.module, torch.tensor(ids[-1:]))
         return logits[0], {name: value[0] for name, value in cache.items()}
+
+    @cached_property
+    def _unfoldings(self) -> Unfoldings:
+        """e = E[token], then z = W·a + b and ReLU layer by layer, then the logits and the next word."""
+        module, wiring = self.module, Wiring(self.module, self.tokenizer.vocab)
+        table = self.name_of(module.hook_embed)
+        wiring.embedding(table, module.embed)
+        a, symbol = table, "e"
+        for k, layer in enumerate(module.layers, 1):
+            assert isinstance(layer, ReLULayer)
+            a, symbol = wiring.relu_layer(layer, a, f"W{k}", symbol), f"a{k}"
+        wiring.affine(self.name_of(module.hook_logits), module.unembed, a, label="W_out", symbol=symbol)
+        wiring.next_token()
+        return wiring.done()
+
+    def unfoldings(self) -> Unfoldings:
+        return self._unfoldings
+
+    def captured(self, token: int, cache: dict[str, torch.Tensor], logits: torch.Tensor) -> Captured:
+        """The pass over one token as its unfoldings read it."""
+        return Captured(cache, {self.name_of(self.module.hook_embed): torch.tensor([token])}, logits)
 
     def reads(self, context: list[int]) -> tuple[int, ...]:
         """What the net sees of a context: its last token."""

@@ -295,6 +295,24 @@ SECTIONS: dict[str, list[Case]] = {
         Case("more English tokens than the encoder holds", f"{TRANSLATOR}/generate",
              '{"prompt": "' + "the cat " * 9 + '"}', "prompt" + ENCODER_FULL.removeprefix("input")),
     ],
+    "Explain": [
+        Case("an unknown hook", f"{GPT}/explain",
+             '{"input": "the dog", "hook": "blocks.0.attn.hook_qq", "index": [0, 0, 0]}',
+             "hook: 'blocks.0.attn.hook_qq' is not a value of 'tiny-gpt'. Nearest: blocks.0.attn.hook_q. Send one of "
+             "the hook_names of GET /api/models/tiny-gpt, or output.scaled or output.probs (the next token)."),
+        Case("an index out of range", f"{GPT}/explain",
+             '{"input": "the dog", "hook": "blocks.0.attn.hook_q", "index": [0, 2, 0]}',
+             "index: [0, 2, 0] does not index blocks.0.attn.hook_q, whose shape is [4, 2, 8]. Send 3 numbers, each "
+             "from 0 up to [3, 1, 7]."),
+        Case("an index of the wrong length", f"{GPT}/explain",
+             '{"input": "the dog", "hook": "hook_embed", "index": [0]}',
+             "index: [0] does not index hook_embed, whose shape is [2, 32]. Send 2 numbers, each from 0 up to "
+             "[1, 31]."),
+        Case("a value with no unfolding", f"{MLP}/explain", '{"input": 1.0, "hook": "output.probs", "index": [0]}',
+             "hook: output.probs has no unfolding: an MLP outputs a number, not a next-token distribution. Unfold "
+             "another value."),
+        Case("no hook", f"{GPT}/explain", '{"input": "the dog", "index": [0]}', f"'hook' is missing. {SEE_DOCS}"),
+    ],
     "QR code": [
         Case("no text", "/api/qr", None, f"'text' is missing. {SEE_QUERY}", method="GET"),
         Case("empty text", "/api/qr?text=", None,

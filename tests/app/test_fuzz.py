@@ -64,8 +64,12 @@ def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy
     if family == "mlp":  # a number near the training domain; no sampling settings, no target
         body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
         fields["input"] = st.floats(-20, 20)
+        if "hook" in body:  # explain: the first unit of the first layer, there whatever the input
+            fields["hook"], fields["index"] = st.just(detail["hook_names"][0]), st.just([0])
         return st.fixed_dictionaries(fields).map(lambda drawn: {**body, **drawn})
     outputs = detail.get("target_vocab") or vocab
+    if "hook" in body:  # explain: a next-token probability, whose shape does not depend on the input
+        fields["hook"], fields["index"] = st.just("output.probs"), st.integers(0, len(outputs) - 1).map(lambda i: [i])
     if (body.get("top_k") or 0) > len(outputs):
         fields["top_k"] = st.integers(1, len(outputs))
     if 0 < body.get("temperature", 1) < TEMPERATURE_MIN:
