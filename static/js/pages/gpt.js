@@ -12,6 +12,7 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
+import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
@@ -27,11 +28,11 @@ const load = (s) => Promise.all([
   postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
   s.cmp.trim() ? comparison(s.text, s.cmp) : null,
 ]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
 const controller = new PageController({
   store,
   requestKeys: ["text", "t", "k", "p", "rp", "cmp"],
-  lightKeys: ["qi", "kj"], // hover and focus: the panel lights them itself (views/panel.js)
+  lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
   summary: (s) => ({ text: s.text, stage: s.stage, head: s.head, ...sampling(s), cmp: s.cmp }),
@@ -46,8 +47,13 @@ store.check({
   rp: (v) => v === 0 || within(v, 1, limits.repetition_penalty_max), seed: (v) => whole(v, 0, limits.seed_max - config.n_ctx),
   k: (v) => whole(v, 0, limits.top_k_max), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
+  ux: (v) => v === "" || parseUnfold(v) !== null,
 });
-const panel = stagePanel(store, { stages, heads: config.n_heads, labels: (axis, result) => (axis === "vocab" ? vocab : positions(result.tokens)) });
+// A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
+const forwardBody = (s) => ({ input: s.text, ...sampling(s) });
+let onScreen = store.state;
+const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
+const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => (axis === "vocab" ? vocab : positions(result.tokens)) });
 
 // ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
 function lensTable(result) {
@@ -106,6 +112,7 @@ async function generate(maxNew) {
 // ---- one drawing: the activations depend on the text alone, so a temperature move redraws the next word alone --
 const changed = drawnFrom();
 async function draw([result, comparison], state) {
+  onScreen = state;
   showControls(state);
   if (changed("text", state.text)) {
     $("tokens").replaceChildren(...result.tokens.map((t, i) => {
@@ -122,7 +129,7 @@ async function draw([result, comparison], state) {
   if (changed("stage", key)) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
-    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t });
+    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons();

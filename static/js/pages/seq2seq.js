@@ -12,6 +12,7 @@ import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
+import { parseUnfold } from "../views/unfold.js";
 import { stagePanel } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
@@ -27,7 +28,7 @@ const decoderRows = (result) => result.target_tokens.map((t, i) => `${i} ${t} â†
 // The model's own translation (greedy), the French the walk runs on by default.
 const ownTranslation = async (src) => (await postJSON(page.dataset.generateUrl, { prompt: src, temperature: 0 })).text;
 
-const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, t: 1, k: 0, p: 0, seed: 0, stage: 0 });
+const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, seed: 0, stage: 0 });
 if (!new URLSearchParams(location.search).has("tgt")) {
   try {
     store.set({ tgt: await ownTranslation(store.state.src) }, { quiet: true });
@@ -36,7 +37,7 @@ if (!new URLSearchParams(location.search).has("tgt")) {
 const controller = new PageController({
   store,
   requestKeys: ["src", "tgt", "t", "k", "p"],
-  lightKeys: ["qi", "kj"],
+  lightKeys: ["qi", "kj", "ux"],
   load: (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) }),
   draw,
   summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
@@ -51,8 +52,13 @@ store.check({
   seed: (v) => whole(v, 0, limits.seed_max), k: (v) => whole(v, 0, limits.top_k_max),
   layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
+  ux: (v) => v === "" || parseUnfold(v) !== null,
 });
-const panel = stagePanel(store, { stages, heads: config.n_heads,
+// A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
+const forwardBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) });
+let onScreen = store.state;
+const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
+const panel = stagePanel(store, { stages, heads: config.n_heads, explain,
   // A French word as a key (a column of scores, a row of K or V) is the word read there; as a query or a row of the
   // residual stream it also names the word that position predicts.
   labels: (axis, result, asKeys) => ({ tokens: labels(result.tokens), target: asKeys ? labels(result.target_tokens) : decoderRows(result), vocab })[axis] });
@@ -125,6 +131,7 @@ async function update(change) {
 // ---- one drawing: the attentions depend on the sentences, the layer and the head, not on the sampling settings --
 const changed = drawnFrom();
 async function draw(result, state) {
+  onScreen = state;
   showControls(state);
   nextWordButton();
   if (changed("align", [state.src, state.tgt, state.layer])) drawAlignment(result, state);
@@ -132,7 +139,7 @@ async function draw(result, state) {
   if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null])) {
     $("stage-title").textContent = `${stage.group} Â· ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
-    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t });
+    await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
   if (changed("next", [state.src, state.tgt, sampling(state)])) {
     await nextToken($("plot-next"), result.output, vocab, { panels: ["probs"], order: "prob", top: 12 });

@@ -7,6 +7,10 @@
 // light the cell of every score and pattern matrix, row qi of every matrix of positions and row kj of K and V.
 // Hover sets them, and so do the arrow keys in a focused matrix; #cell-readout says the values in words. The first
 // drawing also draws the architecture map (#map, views/map.js) with the answer's tensor shapes.
+//
+// A click on a cell, or Enter in a focused matrix (its lit cell), unfolds that number (views/unfold.js): the store's
+// `ux` names it by hook and index (the index as the step's shape has it: [head, i, j] for a per-head value), and
+// `explain(hook, index)` asks the server for its computation, drawn in #unfold beside the plots.
 /* global Plotly */
 import { $, el } from "../core/dom.js";
 import { headView } from "./headview.js";
@@ -14,6 +18,7 @@ import { architectureMap } from "./map.js";
 import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
+import { parseUnfold, unfoldKey, unfoldView } from "./unfold.js";
 
 export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
 const square = (p) => p.columns === "tokens" || p.columns === "target";
@@ -29,7 +34,7 @@ function matrix(data, p, head) {
 // `labels(axis, result, asKeys)` names the rows or columns of an axis ("tokens", "target", "vocab"), as keys (a column
 // of scores, a row of K or V) or not, so a page can name its rows its own way (the translator's queries `le → chat`,
 // the word read and the word predicted; its keys `le`).
-export function stagePanel(store, { stages, heads, labels }) {
+export function stagePanel(store, { stages, heads, labels, explain }) {
   const box = $("stage-plots");
   let shown = []; // [{div, panel, z, rows, cols}] of the panel on screen
   let unsubscribeLines = null; // the head view's lines follow the store while it is shown
@@ -59,7 +64,7 @@ export function stagePanel(store, { stages, heads, labels }) {
     div.style.flexGrow = String(weight(z[0].length, p));
     div.style.minWidth = `${least}px`;
     into.append(div);
-    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least };
+    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least, head, shape: step.shape, label: name };
     shown.push(entry);
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
@@ -68,6 +73,7 @@ export function stagePanel(store, { stages, heads, labels }) {
         scaleTitle: p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots),
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
+      div.on("plotly_click", (event) => unfold(entry, ...event.points[0].pointIndex));
     };
   }
 
@@ -83,7 +89,13 @@ export function stagePanel(store, { stages, heads, labels }) {
 
   function moved(entry, event) {
     const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
-    if (event.key === "Escape") return store.set({ qi: -1, kj: -1 });
+    if (event.key === "Escape") return store.state.ux ? closeUnfolding() : store.set({ qi: -1, kj: -1 });
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const { qi, kj } = store.state;
+      const [i, j] = square(entry.panel) ? [qi, kj] : keyed(entry.panel) ? [kj, 0] : [qi, 0];
+      return unfold(entry, Math.max(0, i), Math.max(0, j), { focus: true });
+    }
     if (!step) return;
     event.preventDefault();
     const { qi, kj } = store.state;
@@ -119,6 +131,99 @@ export function stagePanel(store, { stages, heads, labels }) {
     if (start !== null) Promise.all(lit).then(() => requestAnimationFrame(() => performance.measure("layerwalk:hover-to-lit", { start, end: performance.now() })));
   }
 
+  // ---- unfolding a number: the index as the step's shape has it, and back to the cell it names ------------------
+  function indexOf(entry, i, j) {
+    const { panel: p, shape, head } = entry;
+    if (p.concat_heads) {
+      const d = shape.at(-1);
+      return [Math.floor(j / d), i, j % d];
+    }
+    const cell = shape.length - (p.per_head ? 1 : 0) === 1 ? [j] : [i, j]; // a vector is shown as one row
+    return p.per_head ? [head, ...cell] : cell;
+  }
+
+  // The entry on screen showing `hook` at `index`, and the cell [i, j] it is in.
+  function cellOf({ hook, index }) {
+    for (const entry of shown) {
+      const { panel: p, z } = entry;
+      if (p.hook !== hook || index.length !== entry.shape.length) continue;
+      let i;
+      let j;
+      if (p.concat_heads) [i, j] = [index[1], index[0] * entry.shape.at(-1) + index[2]];
+      else {
+        const cell = p.per_head ? index.slice(1) : index;
+        if (p.per_head && index[0] !== entry.head) continue;
+        [i, j] = cell.length === 1 ? [0, cell[0]] : cell;
+      }
+      if (i >= 0 && i < z.length && j >= 0 && j < z[0].length) return { entry, i, j };
+    }
+    return null;
+  }
+
+  // A panel too wide for the room the drawer leaves scrolls sideways: to the matrix the drawer explains.
+  function reveal(div) {
+    const [outer, inner] = [box.getBoundingClientRect(), div.getBoundingClientRect()];
+    if (inner.right > outer.right) box.scrollLeft += Math.min(inner.right - outer.right, inner.left - outer.left);
+    else if (inner.left < outer.left) box.scrollLeft -= outer.left - inner.left;
+  }
+
+  const view = unfoldView($("unfold"), { onClose: () => closeUnfolding() });
+  let unfolded = null; // [ux, the request's key, title] of what the drawer shows or waits for
+  let opener = null; // the matrix to give focus back to
+
+  function unfold(entry, i, j, { focus = false } = {}) {
+    opener = entry.div;
+    store.set({ ux: unfoldKey(entry.panel.hook, indexOf(entry, i, j)) }); // heard below: showUnfolding
+    if (focus) view.focus();
+  }
+
+  // Escape closes it wherever the focus is (a matrix clears its lit cell when nothing is unfolded; a box keeps it).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && store.state.ux && !event.target.closest?.("input, select, textarea")) closeUnfolding();
+  });
+
+  function closeUnfolding() {
+    store.set({ ux: "" });
+    (opener?.isConnected ? opener : null)?.focus();
+  }
+
+  function title(entry, i, j) {
+    const { panel: p, rows, cols, shape } = entry;
+    if (p.concat_heads) return `${p.role.split(",")[0]}, head ${Math.floor(j / shape.at(-1))} [${rows[i]}, ${j % shape.at(-1)}]`;
+    return `${entry.label} [${entry.z.length === 1 && shape.length === 1 ? cols[j] : `${rows[i]}, ${cols[j]}`}]`;
+  }
+
+  // Draws the store's unfolding for what is on screen (asked for once per number and request), or closes it when the
+  // number is not on screen (another stage, another head, a shorter text).
+  async function showUnfolding({ ux }, request = "") {
+    const wanted = parseUnfold(ux);
+    const found = wanted && cellOf(wanted);
+    if (!found) {
+      unfolded = null;
+      view.hide();
+      if (ux) store.set({ ux: "" });
+      return;
+    }
+    const { entry, i, j } = found;
+    opener = entry.div;
+    reveal(entry.div);
+    const name = title(entry, i, j);
+    const key = [ux, request, name];
+    if (unfolded && JSON.stringify(unfolded) === JSON.stringify(key)) return;
+    unfolded = key;
+    view.wait(name);
+    try {
+      const answer = await explain(wanted.hook, wanted.index);
+      if (JSON.stringify(unfolded) !== JSON.stringify(key)) return; // another number was asked for meanwhile
+      view.show(name, entry.z[i][j], answer);
+      $("unfold").dataset.shown = ux;
+    } catch (error) {
+      if (JSON.stringify(unfolded) === JSON.stringify(key)) view.fail(name, error);
+    }
+  }
+  store.subscribe((state) => showUnfolding(state, requestKey), ["ux"]);
+  let requestKey = ""; // the forward request of what is on screen: a new one unfolds the number again
+
   // A plot's share of the panel's width: a μ column narrow, a square of scores square-ish, a wide matrix wide.
   const weight = (columns, p) => (square(p) ? 1.2 : Math.min(2.5, Math.max(0.4, columns / 12)));
   const columnsOf = (result, p) => {
@@ -134,11 +239,15 @@ export function stagePanel(store, { stages, heads, labels }) {
 
   let last = null; // what was drawn last, to draw again at a new width
 
-  async function draw(result, index, head, { output = null, vocab = [], temperature = null } = {}) {
-    last = [result, index, head, { output, vocab, temperature }];
+  async function draw(result, index, head, { output = null, vocab = [], temperature = null, request = "" } = {}) {
+    last = [result, index, head, { output, vocab, temperature, request }];
+    requestKey = request;
     if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
+    // The matrix in focus keeps it when the panel is drawn again (at a new width: the unfolding opened or closed).
+    const focused = shown.find((entry) => entry.div === document.activeElement);
+    const same = (entry) => focused && entry.panel.hook === focused.panel.hook && entry.head === focused.head && entry.label === focused.label;
     for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
     box.replaceChildren();
     shown = [];
@@ -179,6 +288,8 @@ export function stagePanel(store, { stages, heads, labels }) {
     }
     await Promise.all(drawing.map((drawIt) => drawIt()));
     light(store.state);
+    shown.find(same)?.div.focus({ preventScroll: true });
+    showUnfolding(store.state, request);
   }
 
   store.subscribe(light, ["qi", "kj"]);
