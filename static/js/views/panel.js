@@ -242,6 +242,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   async function draw(result, index, head, { output = null, vocab = [], temperature = null, request = "" } = {}) {
     last = [result, index, head, { output, vocab, temperature, request }];
     requestKey = request;
+    fitted = [box.clientWidth, box.clientHeight]; // drawn for this size: the drawer opening or closing next is a new one
     if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
