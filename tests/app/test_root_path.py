@@ -42,7 +42,7 @@ def test_every_url_a_page_uses_resolves_under_the_prefix(proxied: Client, page: 
     for url in urls:
         path = url.removeprefix("http://testserver")
         assert path.startswith(PREFIX + "/"), url  # links, static files and the page's API twins
-        if path.endswith(("/forward", "/generate", "/compare")):
+        if path.endswith(("/forward", "/generate", "/compare", "/explain")):
             continue  # POST-only: checked below
         query = {"text": "http://example/x"} if path.endswith("/api/qr") else None
         assert proxied.get(path, params=query).status_code == 200, url
@@ -52,6 +52,8 @@ def test_the_api_answers_under_the_prefix(proxied: Client) -> None:
     assert proxied.get(f"{PREFIX}/healthz").json()["status"] == "ok"
     response = proxied.post(f"{PREFIX}/api/models/sqrt-mlp-2x2/forward", json={"input": 2.0})
     assert response.status_code == 200
+    unfolding = {"input": "dog bites", "hook": "blocks.0.attn.hook_scores_raw", "index": [0, 1, 0]}
+    assert proxied.post(f"{PREFIX}/api/models/tiny-gpt/explain", json=unfolding).status_code == 200
     assert proxied.get(f"{PREFIX}/openapi.json").json()["servers"] == [{"url": PREFIX}]
 
 
