@@ -11,8 +11,10 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 
@@ -115,3 +117,13 @@ def wait_for_state(page: Page, **state: object) -> None:
     checks = " && ".join(f"s[{k!r}] === {v!r}" for k, v in state.items()).replace("None", "null")
     script = f"() => {{ const s = JSON.parse(document.body.dataset.rendered || '{{}}'); return {checks}; }}"
     page.wait_for_function(script)
+
+
+def walk_stages(server: str, model: str) -> list[dict[str, Any]]:
+    """A transformer page's walk, as its detail gives it (label, group, inputs, op, hooks, view)."""
+    return httpx.get(f"{server}/api/models/{model}").json()["stages"]  # type: ignore[no-any-return]
+
+
+def stage_index(server: str, model: str, group: str, label: str) -> int:
+    """The walk's index of the stage with this group and label: tests find stages by name, not by a number."""
+    return next(n for n, s in enumerate(walk_stages(server, model)) if (s["group"], s["label"]) == (group, label))

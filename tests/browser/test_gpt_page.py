@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_state
+from tests.browser.conftest import stage_index, wait_for_state
 
 pytestmark = pytest.mark.browser
 CAPTIONS = json.loads((Path(__file__).parents[2] / "static" / "captions" / "gpt.json").read_text())["stages"]
@@ -30,12 +30,6 @@ def _plot_z(page: Page, hook: str, head: str = "") -> Any:
     return page.evaluate(f"() => document.querySelector('{_plot(hook, head)}').data[0].z")
 
 
-def _at(server: str, group: str, label: str) -> int:
-    """The walk's index of the stage with this group and label."""
-    stages = httpx.get(f"{server}/api/models/tiny-gpt").json()["stages"]
-    return next(n for n, s in enumerate(stages) if (s["group"], s["label"]) == (group, label))
-
-
 def test_typing_a_prompt_and_stepping_to_a_head_shows_the_apis_attention(page: Page, server: str) -> None:
     page.goto(f"{server}/models/tiny-gpt")
     wait_for_state(page, text="the dogs that chased the cat")
@@ -44,10 +38,10 @@ def test_typing_a_prompt_and_stepping_to_a_head_shows_the_apis_attention(page: P
     wait_for_state(page, text="the queen met the king and")
     expect(page.locator("#tokens .token")).to_have_count(6)
     page.locator(".map-part", has_text="block 1").click()
-    wait_for_state(page, stage=_at(server, "block 1", "layer norm"))
+    wait_for_state(page, stage=stage_index(server, "tiny-gpt", "block 1", "layer norm"))
     page.locator(".map-stage", has_text="softmax").click()
     page.locator("#head").select_option("2")
-    softmax = _at(server, "block 1", "softmax")
+    softmax = stage_index(server, "tiny-gpt", "block 1", "softmax")
     wait_for_state(page, stage=softmax, head=2)
     expect(page.locator("#stage-title")).to_have_text("block 1 · softmax")
     steps = {s["name"]: s for s in _api(server, {"input": "the queen met the king and"})["steps"]}
@@ -87,7 +81,7 @@ def test_the_masked_scores_stage_leaves_later_words_blank(page: Page, server: st
 
 
 def test_the_temperature_and_next_word_follow_the_api(page: Page, server: str) -> None:
-    last = _at(server, "output", "next word")
+    last = stage_index(server, "tiny-gpt", "output", "next word")
     page.goto(f"{server}/models/tiny-gpt?text=dog%20bites&stage={last}")
     wait_for_state(page, text="dog bites", stage=last)
     page.locator("#temperature").fill("80")  # 5 · 0.8² = 3.2

@@ -13,7 +13,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_state
+from tests.browser.conftest import wait_for_state, walk_stages
 
 pytestmark = pytest.mark.browser
 CAPTIONS = json.loads((Path(__file__).parents[2] / "static" / "captions" / "gpt.json").read_text())["stages"]
@@ -61,12 +61,8 @@ def test_the_toggle_switches_mode_and_keeps_every_setting(page: Page, server: st
     assert "present" not in page.url
 
 
-def _stages(server: str, model: str) -> list[dict[str, object]]:
-    return httpx.get(f"{server}/api/models/{model}").json()["stages"]  # type: ignore[no-any-return]
-
-
 def test_the_keyboard_walks_the_gpt_stages_in_order_and_back_with_captions(page: Page, server: str) -> None:
-    stages = _stages(server, "tiny-gpt")
+    stages = walk_stages(server, "tiny-gpt")
     last = len(stages) - 1
     page.goto(f"{server}/models/tiny-gpt")
     wait_for_state(page, stage=0)
@@ -104,7 +100,7 @@ def test_the_keyboard_walks_the_gpt_stages_in_order_and_back_with_captions(page:
 @pytest.mark.parametrize(("model", "family"), [("tiny-gpt", "gpt"), ("tiny-translator", "seq2seq")])
 def test_every_stage_has_a_caption_in_the_data_file(server: str, model: str, family: str) -> None:
     captions = json.loads((Path(__file__).parents[2] / "static" / "captions" / f"{family}.json").read_text())["stages"]
-    labels = [stage["label"] for stage in _stages(server, model)]
+    labels = [stage["label"] for stage in walk_stages(server, model)]
     assert set(labels) == set(captions)  # every stage has one, and no caption is left over
     assert all(captions[label]["what"] and captions[label]["intuition"] for label in labels)
 
@@ -204,7 +200,7 @@ def test_on_the_translator_a_digit_picks_the_head(page: Page, server: str) -> No
 
 
 def test_the_translator_walks_its_stages_from_the_keyboard_with_its_captions(page: Page, server: str) -> None:
-    stages = _stages(server, "tiny-translator")
+    stages = walk_stages(server, "tiny-translator")
     captions = json.loads((Path(__file__).parents[2] / "static" / "captions" / "seq2seq.json").read_text())["stages"]
     page.goto(f"{server}/models/tiny-translator")
     wait_for_state(page, stage=0)

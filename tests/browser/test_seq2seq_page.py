@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import wait_for_state
+from tests.browser.conftest import stage_index, wait_for_state
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +30,6 @@ def _plot(page: Page, hook: str, head: str = "") -> Any:
     )
 
 
-def _at(server: str, group: str, label: str) -> int:
-    """The walk's index of the stage with this group and label."""
-    stages = httpx.get(f"{server}/api/models/tiny-translator").json()["stages"]
-    return next(n for n, s in enumerate(stages) if (s["group"], s["label"]) == (group, label))
-
-
 def _go(page: Page, lane: str, part: str, stage: str) -> None:
     """Through the map: the part in its lane, then the stage in it."""
     page.locator(f'.map-lane[aria-label="{lane}"] .map-part', has_text=part).click()
@@ -53,21 +47,21 @@ def test_the_three_attentions_show_the_apis_numbers_for_the_chosen_head(page: Pa
 
     expect(page.locator("#head-control")).to_be_hidden()  # the embeddings have no heads
     _go(page, "encoder", "block 0", "softmax")
-    wait_for_state(page, stage=_at(server, "encoder · block 0", "softmax"))
+    wait_for_state(page, stage=stage_index(server, "tiny-translator", "encoder · block 0", "softmax"))
     page.locator("#head").select_option("3")
-    wait_for_state(page, stage=_at(server, "encoder · block 0", "softmax"), head=3)
+    wait_for_state(page, stage=stage_index(server, "tiny-translator", "encoder · block 0", "softmax"), head=3)
     encoder = _plot(page, "encoder.blocks.0.attn.hook_pattern", "3")
     assert encoder["z"] == steps["encoder.blocks.0.attn.hook_pattern"][3]
     assert encoder["x"] == ["0 the", "1 black", "2 cat", "3 sleeps", "4 ."]
 
     _go(page, "decoder", "block 0", "masked ÷√d, mask")
-    wait_for_state(page, stage=_at(server, "decoder · block 0", "masked ÷√d, mask"), head=3)
+    wait_for_state(page, stage=stage_index(server, "tiny-translator", "decoder · block 0", "masked ÷√d, mask"), head=3)
     decoder = _plot(page, "decoder.blocks.0.attn.hook_scores", "3")
     assert decoder["z"] == steps["decoder.blocks.0.attn.hook_scores"][3]
     assert decoder["z"][0][1:] == [None, None]  # <s> may not read the words after it
 
     _go(page, "decoder", "block 0", "cross softmax")
-    wait_for_state(page, stage=_at(server, "decoder · block 0", "cross softmax"), head=3)
+    wait_for_state(page, stage=stage_index(server, "tiny-translator", "decoder · block 0", "cross softmax"), head=3)
     cross = _plot(page, "decoder.blocks.0.cross_attn.hook_pattern", "3")
     assert cross["z"] == steps["decoder.blocks.0.cross_attn.hook_pattern"][3]
     assert cross["y"][1:] == ["1 le → chat", "2 chat → noir"]  # the word read → the word predicted
@@ -76,7 +70,7 @@ def test_the_three_attentions_show_the_apis_numbers_for_the_chosen_head(page: Pa
 
 
 def test_the_start_and_end_tokens_show_on_the_axes(page: Page, server: str) -> None:
-    cross = _at(server, "decoder · block 0", "cross softmax")
+    cross = stage_index(server, "tiny-translator", "decoder · block 0", "cross softmax")
     page.goto(f"{server}/models/tiny-translator?src=a%20dog%20sleeps%20.&tgt=un%20chien%20dort%20.&stage={cross}")
     wait_for_state(page, tgt="un chien dort .", stage=cross)
     y = _plot(page, "decoder.blocks.0.cross_attn.hook_pattern", "0")["y"]

@@ -9,14 +9,13 @@ import itertools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import LOCAL_HOSTS, Guard, wait_for_state
+from tests.browser.conftest import LOCAL_HOSTS, Guard, wait_for_state, walk_stages
 from tests.browser.layout import clipped_labels, overlapping_labels, page_overflow
 
 pytestmark = pytest.mark.browser
@@ -34,10 +33,6 @@ MEASURE = """async () => {
   return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: innerWidth, height: innerHeight,
     scrollWidth: document.scrollingElement.scrollWidth};
 }"""
-
-
-def _stages(server: str, model: str) -> list[dict[str, Any]]:
-    return httpx.get(f"{server}/api/models/{model}").json()["stages"]  # type: ignore[no-any-return]
 
 
 def _fits(page: Page, stage: int) -> list[str]:
@@ -84,7 +79,7 @@ def test_every_gpt_stage_fits_the_screen_after_every_press(
     wait_for_state(page, stage=0)
     page.keyboard.press("ArrowRight")  # the first press scrolls the panel under the sticky bar
     wait_for_state(page, stage=1)
-    wrong = _fits(page, 1) + _press_through(page, 1, len(_stages(server, "tiny-gpt")) - 1)
+    wrong = _fits(page, 1) + _press_through(page, 1, len(walk_stages(server, "tiny-gpt")) - 1)
     _verdict(wrong)
 
 
@@ -92,7 +87,7 @@ def test_every_gpt_stage_fits_the_screen_after_every_press(
 def test_the_translators_stages_fit_the_screen_after_every_press(
     page: Page, server: str, width: int, height: int, query: str
 ) -> None:
-    stages = _stages(server, "tiny-translator")
+    stages = walk_stages(server, "tiny-translator")
     last = len(stages) - 1
     page.set_viewport_size({"width": width, "height": height})
     page.goto(f"{server}/models/tiny-translator{query}")
@@ -198,7 +193,7 @@ def test_every_head_lights_the_lines_of_the_word_in_focus(page: Page, server: st
 
 
 def test_the_map_goes_to_a_part_or_a_stage_and_says_where_you_are(page: Page, server: str) -> None:
-    stages = _stages(server, "tiny-gpt")
+    stages = walk_stages(server, "tiny-gpt")
     page.goto(f"{server}/models/tiny-gpt")
     wait_for_state(page, stage=0)
     expect(page.locator(".map-part.here")).to_have_attribute("aria-current", "location")
@@ -226,7 +221,7 @@ def test_the_next_and_previous_buttons_move_the_stage(page: Page, server: str) -
     page.locator("#prev").click()
     page.locator("#prev").click()
     wait_for_state(page, stage=2)
-    expect(page.locator("#stage-count")).to_have_text(f"3 / {len(_stages(server, 'tiny-gpt'))}")
+    expect(page.locator("#stage-count")).to_have_text(f"3 / {len(walk_stages(server, 'tiny-gpt'))}")
 
 
 @contextmanager
@@ -261,7 +256,7 @@ def test_on_a_phone_tapping_next_and_previous_moves_the_stage(browser: Browser, 
         wait_for_state(page, stage=2)
         page.tap("#prev")
         wait_for_state(page, stage=1)
-        expect(page.locator("#stage-count")).to_have_text(f"2 / {len(_stages(server, 'tiny-translator'))}")
+        expect(page.locator("#stage-count")).to_have_text(f"2 / {len(walk_stages(server, 'tiny-translator'))}")
     assert guard.problems() == []
 
 
@@ -275,7 +270,9 @@ def test_the_translator_opens_on_its_own_whole_translation(page: Page, server: s
     _part(page, "decoder", "block 0")
     wait_for_state(
         page,
-        stage=next(n for n, s in enumerate(_stages(server, "tiny-translator")) if s["group"] == "decoder · block 0"),
+        stage=next(
+            n for n, s in enumerate(walk_stages(server, "tiny-translator")) if s["group"] == "decoder · block 0"
+        ),
     )
     rows = page.evaluate("() => document.querySelector('#stage-plots .plot').data[0].y")
     words = french.split()
@@ -315,7 +312,7 @@ def test_a_new_screen_size_lays_the_panel_out_again(page: Page, server: str, sta
     """How the panel's plots share the width was decided for the old one: at the new size they are drawn again,
     their labels whole and no error logged (the guard fails the test on any console error)."""
     (width, height), (new_width, new_height), query = SCREEN_CHANGES[change]
-    n = next(i for i, s in enumerate(_stages(server, "tiny-gpt")) if s["label"] == stage)
+    n = next(i for i, s in enumerate(walk_stages(server, "tiny-gpt")) if s["label"] == stage)
     page.set_viewport_size({"width": width, "height": height})
     page.goto(f"{server}/models/tiny-gpt?stage={n}{query}")
     wait_for_state(page, stage=n)
