@@ -170,6 +170,12 @@ class Step(BaseModel):
     )
     W: list[list[float]] | None = Field(default=None, description="The weights this step used, [d_out][d_in]")
     b: list[float] | None = None
+    parameters: dict[str, str] | None = Field(
+        default=None,
+        description="The names of the parameters shown with this step ('W' and 'b', or 'E' for an embedding table), "
+        "as POST /api/models/{id}/explain takes them for `hook`; their index is the tensor's own ([d_out, d_in] for W)",
+        examples=[{"W": "layers.0.linear.weight", "b": "layers.0.linear.bias"}],
+    )
 
 
 class ForwardResult(BaseModel):

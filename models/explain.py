@@ -116,6 +116,36 @@ class NoUnfoldingError(ExplainError):
 
 
 Rule = Callable[[Captured, Index, NextToken], Unfolding]
+LEARNED = (
+    "Set by training and the same for every input: no step before computes it. The page's Training section gives "
+    "the command that trains it again."
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A learned tensor as the formulas name it: W1 for layers.0.linear.weight, whose index is [out, in] while the
+    formulas read W1[in, out] (`transposed`); `names` names the entries of its first axis (E's rows are words)."""
+
+    tensor: torch.Tensor
+    symbol: str
+    transposed: bool = False
+    names: Sequence[str] = ()
+
+    def unfold(self, name: str, index: Sequence[int]) -> Unfolding:
+        shape = tuple(self.tensor.shape)
+        if len(index) != len(shape) or not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
+            raise BadIndexError(name, index, shape)
+        at: list[str] = [str(i) for i in index]
+        if self.names:
+            at[0] = repr(self.names[index[0]])
+        shown = ", ".join(reversed(at) if self.transposed else at)
+        value = _f(self.tensor[tuple(index)].double())
+        label = f"{self.symbol}[{shown}]"
+        return Unfolding(
+            name, tuple(index), value, f"{self.symbol}: a learned parameter", [Term(label, value)], 1, value, value,
+            params=[name], note=LEARNED,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,8 +155,11 @@ class Unfoldings:
     rules: Mapping[str, Rule]
     refused: Mapping[str, str] = field(default_factory=dict)  # name → why it does not unfold
     default_reason: str = "this family does not unfold its numbers yet"
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)  # by the model's own parameter names
 
     def explain(self, captured: Captured, hook: str, index: Sequence[int], settings: NextToken) -> Unfolding:
+        if hook in self.parameters:
+            return self.parameters[hook].unfold(hook, index)
         shape = captured.shape(hook)
         if hook in self.refused:
             raise NoUnfoldingError(hook, self.refused[hook])
@@ -191,6 +224,7 @@ class Wiring:
         self._params = {id(p): name for name, p in model.named_parameters()}
         self.rules: dict[str, Rule] = {}
         self.refused: dict[str, str] = {}
+        self.symbols: dict[str, Parameter] = {}  # how the formulas name each parameter they read
 
     def hook(self, point: HookPoint) -> str:
         return name_of(self.model, point)
@@ -203,7 +237,16 @@ class Wiring:
         return self.param(linear.weight).removesuffix(".weight").rsplit(".", 1)[-1]
 
     def done(self) -> Unfoldings:
-        return Unfoldings(dict(self.rules), dict(self.refused))
+        """The rules, and every parameter as a formula names it (by its own name when no formula reads it)."""
+        parameters = {name: self.symbols.get(name, Parameter(p.detach(), name)) for name, p in
+                      self.model.named_parameters()}  # fmt: skip
+        return Unfoldings(dict(self.rules), dict(self.refused), parameters=parameters)
+
+    def named(self, p: torch.Tensor, symbol: str, *, transposed: bool = False, names: Sequence[str] = ()) -> str:
+        """`p`'s name, noting how the formulas write it."""
+        name = self.param(p)
+        self.symbols[name] = Parameter(p.detach(), symbol, transposed, names)
+        return name
 
     def word(self, token: int) -> str:
         return repr(self.vocab[token]) if token < len(self.vocab) else str(token)
@@ -215,7 +258,7 @@ class Wiring:
         token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default)."""
         words = self.vocab if vocab is None else list(vocab)
         weight = table.weight
-        weight_name = self.param(weight)
+        weight_name = self.named(weight, "E", names=words)
 
         def token_row(c: Captured, index: Index, _: NextToken) -> Unfolding:
             *at, d = index
@@ -265,7 +308,7 @@ class Wiring:
         """hook_mean, hook_std and hook_normalized of one layer norm, from `before`'s row."""
         mean, std, out = self.hook(ln.hook_mean), self.hook(ln.hook_std), self.hook(ln.hook_normalized)
         eps, gamma, beta = ln.ln.eps, ln.ln.weight, ln.ln.bias
-        params = [self.param(gamma), self.param(beta)]
+        params = [self.named(gamma, "γ"), self.named(beta, "β")]
 
         def stats(x: list[float]) -> tuple[float, float]:
             mu = math.fsum(x) / len(x)
@@ -325,7 +368,7 @@ class Wiring:
         W, bias = linear.weight, linear.bias
         w_name = label or self.linear_name(linear)
         b_label = "b" + w_name.removeprefix("W") if w_name.startswith("W") else f"{w_name}.bias"
-        params = [self.param(W), self.param(bias)]
+        params = [self.named(W, w_name, transposed=True), self.named(bias, b_label)]
         source = what or before
 
         def entry(c: Captured, index: Index, _: NextToken) -> Unfolding:
@@ -352,7 +395,8 @@ class Wiring:
             b = Term(f"{b_label}[{column}]", _f(bias[column].double()))
             terms, n, total = folded(_products(row, _row(W[column]), term), [b])
             x = "z" if heads_in else symbol
-            formula = f"{x} · {w_name}[:, {column}] + {b_label}[{column}], {x} = {source}"
+            formula = f"{x} · {w_name}[:, {column}] + {b_label}[{column}]"
+            formula += "" if source == x else f", {x} = {source}"
             return Unfolding(after, index, _f(c.cache[after][index]), formula, terms, n, total, total, {}, params)
 
         self.rules[after] = entry

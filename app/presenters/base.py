@@ -39,6 +39,7 @@ class Label:
     formula: str | None = None
     linear: nn.Linear | None = None
     activation: Literal["ReLU", "GELU"] | None = None
+    table: nn.Embedding | None = None  # the embedding table it reads a row of
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,23 @@ class Layout:
     label: Label
     W: list[list[float]] | None
     b: list[float] | None
+    parameters: dict[str, str] | None = None  # the names of W and b (or E), as POST /explain takes them
 
 
-def layout(names: list[str], label: Callable[[str], Label]) -> list[Layout]:
+def layout(module: nn.Module, names: list[str], label: Callable[[str], Label]) -> list[Layout]:
     """One entry per hook, in forward order. Presenters keep it per model, so W and b are listed once."""
+    named = {id(p): name for name, p in module.named_parameters()}
     entries = []
     for name in names:
         found = label(name)
-        linear = found.linear
-        W, b = (None, None) if linear is None else (linear.weight.tolist(), linear.bias.tolist())
-        entries.append(Layout(name, found, W, b))
+        linear, table = found.linear, found.table
+        W, b, parameters = None, None, None
+        if linear is not None:
+            W, b = linear.weight.tolist(), linear.bias.tolist()
+            parameters = {"W": named[id(linear.weight)], "b": named[id(linear.bias)]}
+        elif table is not None:
+            parameters = {"E": named[id(table.weight)]}
+        entries.append(Layout(name, found, W, b, parameters))
     return entries
 
 
@@ -97,6 +105,7 @@ def steps_from_cache(
             activation=entry.label.activation,
             W=entry.W,
             b=entry.b,
+            parameters=entry.parameters,
         )
         for entry in layout
     ]
@@ -131,7 +140,8 @@ class Presenter(ABC, Generic[L]):
         """Every hook's label, W and b, in forward order; made once per model."""
         found = self._layouts.get(model)
         if found is None:
-            found = self._layouts[model] = layout(model.hook_names(), lambda name: self.label(model, name))
+            labelled = layout(model.module, model.hook_names(), lambda name: self.label(model, name))
+            found = self._layouts[model] = labelled
         return found
 
     def summary(self, model: L) -> schemas.ModelSummary:
@@ -209,7 +219,8 @@ def refusal(model: LoadedModel[Any], error: unfold.ExplainError) -> InputError:
         outputs = [n for n in unfold.NEXT_TOKEN if n in error.known]
         extra = f", or {' or '.join(outputs)} (the next token)" if outputs else ""
         problem = f"{shortened(error.hook)} is not a value of '{model.id}'"
-        return InputError("hook", problem, f"{hint}Send one of the hook_names of {detail}{extra}.")
+        steps = "a name from a forward step's `parameters`"
+        return InputError("hook", problem, f"{hint}Send one of the hook_names of {detail}, {steps}{extra}.")
     if isinstance(error, unfold.BadIndexError):
         shape = list(error.shape)
         problem = f"{shortened(error.index)} does not index {error.hook}, whose shape is {shape}"

@@ -46,7 +46,8 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
     def label(self, model: LoadedTextNet, name: str, token: int = 0) -> Label:
         word = model.tokenizer.vocab[token]
         if name == model.name_of(model.module.hook_embed):
-            return Label(f"Embedding vector for '{word}'", f"e = E['{word}'], row {token} of the table")
+            formula = f"e = E['{word}'], row {token} of the table"
+            return Label(f"Embedding vector for '{word}'", formula, table=model.module.embed)
         if name == model.name_of(model.module.hook_logits):
             k = model.module.config.n_layers
             return Label("OUTPUT LAYER (logits)", f"logits = W_out·a{k} + b_out", model.module.unembed)
@@ -56,7 +57,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         """The steps' labels name the word read, so they are kept per word."""
         words = self._word_layouts.setdefault(model, {})
         if token not in words:
-            words[token] = layout(model.hook_names(), lambda name: self.label(model, name, token))
+            words[token] = layout(model.module, model.hook_names(), lambda name: self.label(model, name, token))
         return words[token]
 
     def detail_fields(self, model: LoadedTextNet) -> dict[str, object]:

@@ -299,7 +299,12 @@ SECTIONS: dict[str, list[Case]] = {
         Case("an unknown hook", f"{GPT}/explain",
              '{"input": "the dog", "hook": "blocks.0.attn.hook_qq", "index": [0, 0, 0]}',
              "hook: 'blocks.0.attn.hook_qq' is not a value of 'tiny-gpt'. Nearest: blocks.0.attn.hook_q. Send one of "
-             "the hook_names of GET /api/models/tiny-gpt, or output.scaled or output.probs (the next token)."),
+             "the hook_names of GET /api/models/tiny-gpt, a name from a forward step's `parameters`, or output.scaled "
+             "or output.probs (the next token)."),
+        Case("a parameter index out of range", f"{MLP}/explain",
+             '{"input": 1.0, "hook": "layers.0.linear.weight", "index": [0, 1]}',
+             "index: [0, 1] does not index layers.0.linear.weight, whose shape is [2, 1]. Send 2 numbers, each from 0 "
+             "up to [1, 0]."),
         Case("an index out of range", f"{GPT}/explain",
              '{"input": "the dog", "hook": "blocks.0.attn.hook_q", "index": [0, 2, 0]}',
              "index: [0, 2, 0] does not index blocks.0.attn.hook_q, whose shape is [4, 2, 8]. Send 3 numbers, each "

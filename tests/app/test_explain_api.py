@@ -48,6 +48,22 @@ def test_the_unfolded_total_is_the_value_forward_shows(
     assert found["formula"]
 
 
+@pytest.mark.parametrize(("model", "body"), [("sqrt-mlp-16x16", {"input": 2.0}), ("textnet-2d-sgd", {"input": "dog"})])
+def test_the_parameters_a_step_names_unfold_to_the_numbers_it_shows(client: Client, model: str, body: Any) -> None:
+    forward = client.post(f"/api/models/{model}/forward", json=body).json()
+    named = [s for s in forward["steps"] if s["parameters"]]
+    assert named, "some step names its parameters"
+    for s in named:
+        for kind, name in s["parameters"].items():
+            shown = {"W": s["W"], "b": s["b"]}.get(kind)
+            if shown is None:  # E: the detail's table
+                shown = client.get(f"/api/models/{model}").json()["embedding"]
+            index = [len(shown) - 1, 0] if isinstance(shown[0], list) else [len(shown) - 1]
+            found = client.post(f"/api/models/{model}/explain", json={**body, "hook": name, "index": index}).json()
+            assert found["total"] == step({"steps": [{"name": name, "data": shown}]}, name, index)
+            assert found["params"] == [name]
+
+
 def test_a_probability_unfolds_with_the_requests_sampling_settings(client: Client) -> None:
     body = {"input": "the dog chased the", "temperature": 0.7, "top_k": 4, "top_p": 0.8}
     output = client.post("/api/models/tiny-gpt/forward", json=body).json()["output"]

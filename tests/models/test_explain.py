@@ -322,6 +322,32 @@ def test_the_text_net_unfolds_its_embedding_layers_and_logits(registry: Registry
     checked(explain(captured, "output.probs", [int(probs.argmax())], NextToken(top_k=3)), float(probs.max()))
 
 
+def test_a_parameter_unfolds_to_its_own_entry_named_as_the_formulas_write_it(registry: Registry) -> None:
+    model = registry.load("textnet-4d-adam")
+    assert isinstance(model, LoadedTextNet)
+    dog = model.tokenizer.id_of("dog")
+    logits, cache = model.run_with_cache([dog])
+    captured = model.captured(dog, cache, logits)
+    explain = model.unfoldings().explain
+    first = model.module.layers[0]
+    assert isinstance(first, ReLULayer)
+    # nn.Linear keeps weight[out, in]; the formulas (and the terms of z) read W1[in, out]
+    weight = explain(captured, "layers.0.linear.weight", [3, 1], NextToken())
+    assert weight.total == float(first.linear.weight[3, 1])
+    assert [t.label for t in weight.terms] == ["W1[1, 3]"]
+    z = explain(captured, "layers.0.hook_z", [3], NextToken())
+    assert "e[1] · W1[1, 3]" in [t.label for t in z.terms]
+    assert next(t for t in z.terms if t.label == "e[1] · W1[1, 3]").factors[1] == pytest.approx(weight.total)
+    assert explain(captured, "layers.0.linear.bias", [3], NextToken()).terms[0].label == "b1[3]"
+    table = explain(captured, "embed.weight", [dog, 2], NextToken())
+    assert (table.terms[0].label, table.total) == ("E['dog', 2]", float(model.module.embed.weight[dog, 2]))
+    assert table.note is not None
+    assert "training" in table.note.lower()
+    with pytest.raises(BadIndexError) as bad:
+        explain(captured, "layers.0.linear.weight", [0, 4], NextToken())
+    assert bad.value.shape == (4, 4)
+
+
 def test_bad_requests_name_the_hooks_or_the_shape(gpt: tuple[LoadedGPT, Captured]) -> None:
     model, captured = gpt
     unfoldings = model.unfoldings()
