@@ -92,6 +92,20 @@ def test_a_pattern_entry_opens_by_keyboard_closes_with_escape_and_a_reload_reope
     expect(page.locator("#unfold-total")).to_have_text(_four(value))
 
 
+def test_in_a_matrix_of_rows_the_arrow_keys_reach_any_entry_of_the_row_for_enter(page: Page, server: str) -> None:
+    stage = _stage(server, "tiny-gpt", "Q, K, V")
+    page.goto(f"{server}/models/tiny-gpt?stage={stage}")
+    wait_for_state(page, text=TEXT, stage=stage)
+    queries = '#stage-plots [data-role="Q"]'
+    page.locator(queries).focus()  # lights row 0
+    for key in ["ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight", "Enter"]:
+        page.keyboard.press(key)
+    _shown(page, "blocks.0.attn.hook_q:0,2,3")  # head 0, position 2, d 3
+    value = _cell(page, queries, 2, 3)
+    assert value is not None
+    expect(page.locator("#unfold-total")).to_have_text(_four(value))
+
+
 def test_a_masked_score_says_why(page: Page, server: str) -> None:
     stage = _stage(server, "tiny-gpt", "÷√d, mask")
     page.goto(f"{server}/models/tiny-gpt?stage={stage}")

@@ -133,7 +133,10 @@ async function draw([result, comparison], state) {
   }
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons();
-  if (changed("next", [state.text, sampling(state)])) await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
+  if (changed("next", [state.text, sampling(state)])) {
+    await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
+    panel.nextWordChart($("plot-next"), result);
+  }
 }
 
 // What was typed stays in the box when the server refuses it (its message says why, beside the box).

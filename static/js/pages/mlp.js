@@ -10,7 +10,8 @@ import { lossPlot } from "../views/loss.js";
 import { network } from "../views/network.js";
 import { BLUE, CONFIG, GREY, ORANGE, PRESENT, baseLayout, fmt, plotlyReady } from "../views/plotly.js";
 import { stepper } from "../views/stepper.js";
-import { trace } from "../views/trace.js";
+import { symbolOf, trace } from "../views/trace.js";
+import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldKey, unfolder } from "../views/unfold.js";
 import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
 
@@ -21,10 +22,11 @@ const signed = (v) => (v < 0 ? `− ${fmt(-v)}` : `+ ${fmt(v)}`);
 const bound = (v, fallback) => (v === null ? fallback : v);
 const affine = (steps) => steps.filter((s) => s.W); // z = W·a + b, layer by layer
 
-const store = new Store({ x: 4, stage: 0 });
+const store = new Store({ x: 4, stage: 0, ux: "" });
 const controller = new PageController({
   store,
   requestKeys: ["x"],
+  lightKeys: ["ux"], // the number unfolded: drawn by the drawer, no new pass
   load: (s) => postJSON(page.dataset.forwardUrl, { input: s.x }),
   draw,
   summary: (s) => ({ x: s.x }),
@@ -33,7 +35,7 @@ const controller = new PageController({
 controller.prefetch(); // before Plotly has run (see views/plotly.js); the first drawing waits for all three
 const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
 const { analysis, training, limits } = detail;
-store.check({ stage: (v) => whole(v, 0, captions.stages.length - 1) }); // x is the server's to check: it says why
+store.check({ stage: (v) => whole(v, 0, captions.stages.length - 1), ux: (v) => v === "" || parseUnfold(v) !== null }); // x is the server's to check
 Object.assign(numberBox, { min: limits.input_min, max: limits.input_max });
 
 // Each x move redraws the function plot whole: Plotly redraws every trace when an axis range, a shape or a trace's
@@ -115,10 +117,16 @@ function layerCards(steps) {
   affine(steps).forEach((step, i) => { // drawn once in place, so Plotly sizes them to their card
     const source = i === 0 ? "x" : `a${i}`;
     // A tall W is drawn shorter, so that a layer's card (W, then its scrolling table) fits on one screen.
-    heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`),
+    const drawn = heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`),
       title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]`, maxHeight: HEAT_MAX });
+    weightPlots.set(step.parameters.W, { div: cards[i], step, symbol: `W${i + 1}` });
+    drawn.then(() => cards[i].on("plotly_click", (event) => {
+      const [j, k] = event.points[0].pointIndex;
+      drawer.open(unfoldKey(step.parameters.W, [j, k]), cards[i]);
+    }));
   });
 }
+const weightPlots = new Map(); // a W's parameter name → its heatmap: a clicked cell unfolds (a learned number)
 
 function layerTables(result) {
   const cards = document.querySelectorAll("#layers .layer .table-wrap");
@@ -129,11 +137,15 @@ function layerTables(result) {
     const input = i === 0 ? [result.input] : steps[at - 1].data;
     const small = input.length <= 4;
     const head = el("tr", {}, ...["unit", ...(small ? ["W·a + b"] : []), "b", "z", ...(a ? ["a = ReLU(z)", ""] : [])].map((t) => el("th", { scope: "col" }, t)));
+    const zName = symbolOf(z);
+    const name = (symbol, j) => (z.data.length === 1 ? symbol : `${symbol}[${j}]`);
     const rows = z.data.map((zj, j) => {
       const arithmetic = z.W[j].map((w, k) => `${fmt(w)}·${fmt(input[k])}`).join(" + ") + ` ${signed(z.b[j])}`;
       const off = a && zj <= 0;
-      return el("tr", { className: off ? "off" : "" }, el("td", {}, String(j)), ...(small ? [el("td", { className: "arith" }, arithmetic)] : []),
-        el("td", {}, fmt(z.b[j])), el("td", {}, fmt(zj)), ...(a ? [el("td", {}, fmt(a.data[j])), el("td", { className: "state" }, off ? "off" : "on")] : []));
+      const sum = numberButton(z.name, [j], zj, name(zName, j), arithmetic); // the sum written out unfolds too
+      return el("tr", { className: off ? "off" : "" }, el("td", {}, String(j)), ...(small ? [el("td", { className: "arith" }, sum)] : []),
+        el("td", {}, numberButton(z.parameters.b, [j], z.b[j], `b${i + 1}[${j}]`)), el("td", {}, numberButton(z.name, [j], zj, name(zName, j))),
+        ...(a ? [el("td", {}, numberButton(a.name, [j], a.data[j], name(symbolOf(a), j))), el("td", { className: "state" }, off ? "off" : "on")] : []));
     });
     cards[i].replaceChildren(el("table", { className: "numbers" }, el("thead", {}, head), el("tbody", {}, ...rows)));
   });
@@ -176,15 +188,20 @@ function currentRegion(result) {
 
 // The network's hidden neurons, tagged with their unit (views/network.js draws circles column by column: the input,
 // each hidden layer, the output), so that lighting a unit lights its neuron and hovering a neuron lights its unit.
-function tagNeurons() {
+// A click on a neuron unfolds the number it shows (a hidden unit's a = ReLU(z), the output's y).
+function tagNeurons(result) {
   const circles = $("network").querySelectorAll("circle");
+  const relus = result.steps.filter((s) => s.activation === "ReLU");
   analysis.units.forEach((u, k) => {
     const circle = circles[1 + k];
     circle.dataset.unit = unitKey(u.layer, u.unit);
+    circle.dataset.ux = unfoldKey(relus[u.layer].name, [u.unit]);
     circle.classList.toggle("lit", lit.units.has(circle.dataset.unit));
     circle.addEventListener("mouseenter", () => lightUnit(circle.dataset.unit));
     circle.addEventListener("mouseleave", () => lightUnit(null));
   });
+  circles[circles.length - 1].dataset.ux = unfoldKey(result.steps.at(-1).name, [0]);
+  for (const circle of circles) if (circle.dataset.ux) circle.addEventListener("click", () => drawer.open(circle.dataset.ux, buttonFor(circle.dataset.ux)?.opener));
 }
 
 function trainingPanel() {
@@ -211,18 +228,35 @@ async function draw(result) {
   trace($("trace"), result.steps, { before: [`INPUT x = ${fmt(result.input)}`], after: [["target", end]] });
   layerTables(result);
   network($("network"), result.input, result.steps, y);
-  tagNeurons();
+  tagNeurons(result);
   const relus = result.steps.flatMap((s, i) => (s.activation === "ReLU" ? [[result.steps[i - 1].data, s.data]] : [])); // [layer] → [z, a]
   const at = (kind) => (key) => { const [layer, unit] = key.split(":").map(Number); return relus[layer][kind][unit]; };
   panels.show(result.input, { z: at(0), a: at(1) });
   currentRegion(result);
   await functionPlot(result);
+  drawer.refresh(String(result.input));
 }
 
 function showX({ x }) {
   slider.value = String(x);
   if (Number(numberBox.value) !== x) numberBox.value = String(x);
 }
+
+// ---- every number unfolds (views/unfold.js): a number button (trace, tables), a neuron, a cell of W -------------
+// A button shows the value and names it; a W's cell is a learned parameter, the server says so.
+const drawer = unfolder(store, $("unfold"), {
+  explain: (hook, index) => postJSON(page.dataset.explainUrl, { input: drawnX, hook, index }), // the x on screen
+  locate(wanted, ux) {
+    const button = buttonFor(ux);
+    if (button) return button;
+    const plot = weightPlots.get(wanted.hook);
+    if (!plot || wanted.index.length !== 2) return null;
+    const [j, k] = wanted.index;
+    const value = plot.step.W[j]?.[k];
+    return value === undefined ? null : { title: `${plot.symbol}[${k}, ${j}]`, shown: value, opener: plot.div };
+  },
+});
+numberButtonsIn(page, drawer.open);
 
 // First render, then controls: an input before the layer cards exist would have nothing to draw into.
 trainingPanel();

@@ -143,6 +143,7 @@ async function draw(result, state) {
   }
   if (changed("next", [state.src, state.tgt, sampling(state)])) {
     await nextToken($("plot-next"), result.output, vocab, { panels: ["probs"], order: "prob", top: 12 });
+    panel.nextWordChart($("plot-next"), result);
   }
 }
 

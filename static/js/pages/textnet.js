@@ -14,16 +14,18 @@ import { nextToken } from "../views/next-token.js";
 import { BLUE, CONFIG, ORANGE, PRESENT, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { samplingControls } from "../views/sampling.js";
 import { stepper } from "../views/stepper.js";
-import { trace } from "../views/trace.js";
+import { symbolOf, trace } from "../views/trace.js";
+import { buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldKey, unfolder } from "../views/unfold.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
 
 // The greedy chain depends on the word alone: it is asked for once per word.
 const greedy = remembered((word) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0 }));
+const forwardBody = (s) => ({ input: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null });
 function load(s) {
-  const settings = { temperature: s.t, top_k: s.k || null, top_p: s.p || null };
-  const forward = postJSON(page.dataset.forwardUrl, { input: s.word, ...settings });
+  const { input, ...settings } = forwardBody(s);
+  const forward = postJSON(page.dataset.forwardUrl, { input, ...settings });
   const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed });
   // All three settle; of their refusals the forward pass's is shown (its message names `input`: the word).
   return Promise.allSettled([forward, greedy(s.word), sampled]).then((answers) => {
@@ -36,11 +38,11 @@ function load(s) {
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
 // the vocabulary's first, known from the detail.
 // The word pointed at (`hover`) is a moment's gesture: lit at once, never redrawn for, never in the URL.
-const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0 }, {}, { unshared: ["hover"] });
+const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0, ux: "" }, {}, { unshared: ["hover"] });
 const controller = new PageController({
   store,
   requestKeys: ["word", "t", "k", "p", "seed"],
-  lightKeys: ["hover"],
+  lightKeys: ["hover", "ux"], // `ux`: the number unfolded (views/unfold.js), drawn by the drawer
   load,
   draw,
   summary: (s) => ({ word: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, seed: s.seed }),
@@ -51,7 +53,7 @@ const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), g
 const { vocab, embedding, training } = detail;
 const dEmbed = embedding[0].length;
 const dimension = (d) => whole(d, 0, dEmbed - 1); // which of the table's columns the plot shows
-store.check({ word: (w) => w !== "", hover: (w) => w === "", dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
+store.check({ word: (w) => w !== "", hover: (w) => w === "", ux: (v) => v === "" || parseUnfold(v) !== null, dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
 
 // ---- controls ------------------------------------------------------------------------------------------------
 function buildControls() {
@@ -81,18 +83,26 @@ function showControls(state) {
 }
 
 // ---- the trace and the weights it used -----------------------------------------------------------------------
+// Each is a learned parameter: a click on a cell unfolds it (the server says what it is: set by training).
+const parameters = new Map(); // a parameter's name → its heatmap {id, z, name(index)}
 function weights(result) {
   const matrices = [
     { id: "heat-embed", title: `E, the embedding table [${vocab.length}×${dEmbed}]`, z: embedding, y: vocab,
-      x: embedding[0].map((_, d) => `dim ${d}`), row: vocab.indexOf(result.tokens.at(-1)) },
+      x: embedding[0].map((_, d) => `dim ${d}`), row: vocab.indexOf(result.tokens.at(-1)),
+      parameter: result.steps[0].parameters.E, name: ([t, d]) => `E['${vocab[t]}', ${d}]` },
     ...result.steps.filter((s) => s.W).map((s, i, all) => { // E sits beside the plane (the template), the rest here
-      const last = i === all.length - 1;
-      return { id: `heat-${i}`, title: `${last ? "W_out" : `W${i + 1}`} [${s.W.length}×${s.W[0].length}]`, z: s.W,
-        y: last ? vocab : s.W.map((_, j) => `unit ${j}`), x: s.W[0].map((_, k) => `${i === 0 ? "e" : `a${i}`}[${k}]`) };
+      const symbol = i === all.length - 1 ? "W_out" : `W${i + 1}`;
+      return { id: `heat-${i}`, title: `${symbol} [${s.W.length}×${s.W[0].length}]`, z: s.W,
+        y: symbol === "W_out" ? vocab : s.W.map((_, j) => `unit ${j}`), x: s.W[0].map((_, k) => `${i === 0 ? "e" : `a${i}`}[${k}]`),
+        parameter: s.parameters.W, name: ([j, k]) => `${symbol}[${k}, ${j}]` }; // W[in, out], as the formulas read it
     }),
   ];
   if (!$("weights").children.length) $("weights").append(...matrices.slice(1).map((m) => el("div", { id: m.id, className: "plot heat layer" })));
-  return Promise.all(matrices.map((m) => heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null })));
+  return Promise.all(matrices.map(async (m) => {
+    await heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null });
+    if (!parameters.has(m.parameter)) $(m.id).on("plotly_click", (event) => drawer.open(unfoldKey(m.parameter, event.points[0].pointIndex), $(m.id)));
+    parameters.set(m.parameter, m);
+  }));
 }
 const wOut = () => $("weights").lastElementChild; // W_out: a row per word, whose logit it makes
 
@@ -156,7 +166,8 @@ async function draw(answers, state) {
   drawn = answers;
   showControls(state);
   if (fresh) {
-    trace($("trace"), forward.steps, { after: [["target", `Predicted token: ${forward.output.prediction}`]] });
+    const logit = (step, j) => (step.name === forward.steps.at(-1).name ? `logit of '${vocab[j]}'` : `${symbolOf(step)}[${j}]`);
+    trace($("trace"), forward.steps, { after: [["target", `Predicted token: ${forward.output.prediction}`]], name: logit });
     chain($("chain-greedy"), greedyChain, true);
     chain($("chain-sampled"), sampled, false);
   }
@@ -165,12 +176,37 @@ async function draw(answers, state) {
   if (changed("embedding", [state.word, state.dx, state.dy])) redrawn.push(embeddingPlot(state));
   if (fresh) {
     const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
-    redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels));
+    redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels).then(() => {
+      const logits = forward.steps.at(-1).name;
+      const keyOf = (name, id) => unfoldKey({ logits, scaled: "output.scaled", probs: "output.probs" }[name], [id]);
+      unfoldBars($("plot-dist"), keyOf, drawer.open, { lit: (id) => store.set({ hover: vocab[id] }) });
+    }));
   }
-  if (!redrawn.length) return;
-  await Promise.all(redrawn);
-  relight(); // the figures just drawn start unlit, and the chains and rows are new elements
+  if (redrawn.length) await Promise.all(redrawn);
+  if (redrawn.length) relight(); // the figures just drawn start unlit, and the chains and rows are new elements
+  onScreen = forward;
+  drawer.refresh(JSON.stringify(forwardBody(state)));
 }
+
+// ---- every number unfolds (views/unfold.js): the trace's numbers, a cell of E or a W, a bar of the next word ----
+let onScreen = null; // the forward answer drawn
+const drawer = unfolder(store, $("unfold"), {
+  explain: (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(store.state), hook, index }),
+  locate({ hook, index }, ux) {
+    const button = buttonFor(ux);
+    if (button) return button;
+    const m = parameters.get(hook);
+    if (m) {
+      const value = index.length === 2 ? m.z[index[0]]?.[index[1]] : undefined;
+      return value === undefined ? null : { title: m.name(index), shown: value, opener: $(m.id) };
+    }
+    const name = { "output.scaled": "scaled", "output.probs": "probs" }[hook];
+    const value = name && onScreen?.output[name]?.[index[0]];
+    return value === undefined || !name ? null
+      : { title: name === "probs" ? `p('${vocab[index[0]]}')` : `logit of '${vocab[index[0]]}' ÷ T`, shown: value, opener: $("plot-dist") };
+  },
+});
+numberButtonsIn(page, drawer.open);
 
 // ---- linked: the word pointed at or focused (the store's `hover`), lit everywhere at once ------------------------
 function light(word) {

@@ -45,7 +45,7 @@ export function nextToken(el, out, vocab, options) {
   const traces = panels.map((name, n) => {
     const values = name === "scaled" && !out.scaled ? ids.map(() => 0) : ids.map((i) => out[name][i]);
     const text = name === "scaled" && !out.scaled ? [] : values.map((v) => fmt(v, name === "probs" ? 3 : 2));
-    return { type: "bar", x: words, y: values, xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`,
+    return { type: "bar", name, customdata: ids, x: words, y: values, xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`,
       marker: { color: colour }, hovertemplate: "%{x}: %{y:.4f}<extra></extra>",
       ...(numbers ? { text, textposition: "outside", cliponaxis: false, textfont: { size: numberSize } } : {}) };
   });

@@ -18,7 +18,8 @@ import { architectureMap } from "./map.js";
 import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
-import { parseUnfold, unfoldKey, unfoldView } from "./unfold.js";
+import { unfoldBars, unfoldKey, unfolder } from "./unfold.js";
+import { barColumn, lightShapes } from "./linked.js";
 
 export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
 const square = (p) => p.columns === "tokens" || p.columns === "target";
@@ -77,6 +78,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     };
   }
 
+  let column = 0; // in a focused matrix that is not a square of scores, the column ← and → reached
   let hoveredAt = null; // the time stamp of the mouse move that lit what is lit, for the bench's measure
 
   function hovered(entry, event) {
@@ -93,13 +95,17 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     if (event.key === "Enter") {
       event.preventDefault();
       const { qi, kj } = store.state;
-      const [i, j] = square(entry.panel) ? [qi, kj] : keyed(entry.panel) ? [kj, 0] : [qi, 0];
-      return unfold(entry, Math.max(0, i), Math.max(0, j), { focus: true });
+      const [i, j] = square(entry.panel) ? [qi, kj] : keyed(entry.panel) ? [kj, column] : [qi, column];
+      return unfold(entry, Math.max(0, i), Math.min(Math.max(0, j), entry.cols.length - 1), { focus: true });
     }
     if (!step) return;
     event.preventDefault();
     const { qi, kj } = store.state;
     const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
+    if (!square(entry.panel) && step[1]) { // ← → move along the lit row: the entry Enter unfolds
+      column = clamp(column + step[1], entry.cols.length);
+      return light(store.state);
+    }
     if (square(entry.panel)) store.set({ qi: clamp(Math.max(qi, 0) + step[0], entry.rows.length), kj: clamp(Math.max(kj, 0) + step[1], entry.cols.length) });
     else if (keyed(entry.panel)) store.set({ kj: clamp(Math.max(kj, 0) + step[0], entry.rows.length) });
     else store.set({ qi: clamp(Math.max(qi, 0) + step[0], entry.rows.length) });
@@ -120,7 +126,10 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
         }
       } else {
         const row = keyed(p) ? kj : qi;
-        lit.push(highlight(div, { rows: row >= 0 && row < z.length ? [row] : [] }));
+        const inRow = row >= 0 && row < z.length;
+        const cursor = inRow && div === document.activeElement ? [[row, Math.min(column, z[0].length - 1)]] : []; // the keyboard's entry
+        lit.push(highlight(div, { rows: inRow ? [row] : [], cells: cursor }));
+        if (cursor.length) said.push(`${name} [${rows[row]}, ${cols[cursor[0][1]]}] = ${fmt(z[row][cursor[0][1]])} (Enter unfolds it)`);
         if (row >= 0 && row < z.length && said.length < 4) said.push(`${name} row ${rows[row]}: ${z[row].length} values, ${z[row].slice(0, 3).map((v) => fmt(v, 3)).join(", ")}${z[row].length > 3 ? ", …" : ""}`);
       }
     }
@@ -167,24 +176,35 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     else if (inner.left < outer.left) box.scrollLeft -= outer.left - inner.left;
   }
 
-  const view = unfoldView($("unfold"), { onClose: () => closeUnfolding() });
-  let unfolded = null; // [ux, the request's key, title] of what the drawer shows or waits for
-  let opener = null; // the matrix to give focus back to
+  // The next word's chart, when the stage shows it: its bars unfold (a logit as the last row of the logits, a
+  // scaled logit and a probability as output.scaled and output.probs).
+  let bars = null; // {div, output, vocab, logits (its hook), last (the last position)}
+  const barCursor = { output: null, at: -1 }; // the bar the arrow keys reached, kept when the chart is drawn again
+  const NEXT = { scaled: "output.scaled", probs: "output.probs" };
+  function barOf({ hook, index }) {
+    if (!bars) return null;
+    const id = hook === bars.logits ? (index[0] === bars.last ? index[1] : -1) : Object.values(NEXT).includes(hook) ? index[0] : -1;
+    if (!(id >= 0 && id < bars.vocab.length)) return null;
+    const name = hook === bars.logits ? "logits" : hook === NEXT.scaled ? "scaled" : "probs";
+    const word = bars.vocab[id];
+    const title = { logits: `logit of ${word}`, scaled: `logit of ${word} ÷ T`, probs: `p(${word})` }[name];
+    return { title, shown: bars.output[name]?.[id] ?? null, opener: bars.div };
+  }
+  const barKey = (name, id) => (name === "logits" ? unfoldKey(bars.logits, [bars.last, id]) : unfoldKey(NEXT[name], [id]));
+
+  const drawer = unfolder(store, $("unfold"), {
+    explain,
+    locate(wanted) {
+      const found = cellOf(wanted);
+      if (!found) return barOf(wanted);
+      const { entry, i, j } = found;
+      return { title: title(entry, i, j), shown: entry.z[i][j], opener: entry.div, reveal: () => reveal(entry.div) };
+    },
+  });
+  const closeUnfolding = () => drawer.close();
 
   function unfold(entry, i, j, { focus = false } = {}) {
-    opener = entry.div;
-    store.set({ ux: unfoldKey(entry.panel.hook, indexOf(entry, i, j)) }); // heard below: showUnfolding
-    if (focus) view.focus();
-  }
-
-  // Escape closes it wherever the focus is (a matrix clears its lit cell when nothing is unfolded; a box keeps it).
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && store.state.ux && !event.target.closest?.("input, select, textarea")) closeUnfolding();
-  });
-
-  function closeUnfolding() {
-    store.set({ ux: "" });
-    (opener?.isConnected ? opener : null)?.focus();
+    drawer.open(unfoldKey(entry.panel.hook, indexOf(entry, i, j)), entry.div, { focus });
   }
 
   function title(entry, i, j) {
@@ -192,37 +212,6 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     if (p.concat_heads) return `${p.role.split(",")[0]}, head ${Math.floor(j / shape.at(-1))} [${rows[i]}, ${j % shape.at(-1)}]`;
     return `${entry.label} [${entry.z.length === 1 && shape.length === 1 ? cols[j] : `${rows[i]}, ${cols[j]}`}]`;
   }
-
-  // Draws the store's unfolding for what is on screen (asked for once per number and request), or closes it when the
-  // number is not on screen (another stage, another head, a shorter text).
-  async function showUnfolding({ ux }, request = "") {
-    const wanted = parseUnfold(ux);
-    const found = wanted && cellOf(wanted);
-    if (!found) {
-      unfolded = null;
-      view.hide();
-      if (ux) store.set({ ux: "" });
-      return;
-    }
-    const { entry, i, j } = found;
-    opener = entry.div;
-    reveal(entry.div);
-    const name = title(entry, i, j);
-    const key = [ux, request, name];
-    if (unfolded && JSON.stringify(unfolded) === JSON.stringify(key)) return;
-    unfolded = key;
-    view.wait(name);
-    try {
-      const answer = await explain(wanted.hook, wanted.index);
-      if (JSON.stringify(unfolded) !== JSON.stringify(key)) return; // another number was asked for meanwhile
-      view.show(name, entry.z[i][j], answer);
-      $("unfold").dataset.shown = ux;
-    } catch (error) {
-      if (JSON.stringify(unfolded) === JSON.stringify(key)) view.fail(name, error);
-    }
-  }
-  store.subscribe((state) => showUnfolding(state, requestKey), ["ux"]);
-  let requestKey = ""; // the forward request of what is on screen: a new one unfolds the number again
 
   // A plot's share of the panel's width: a μ column narrow, a square of scores square-ish, a wide matrix wide.
   const weight = (columns, p) => (square(p) ? 1.2 : Math.min(2.5, Math.max(0.4, columns / 12)));
@@ -240,14 +229,15 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   let last = null; // what was drawn last, to draw again at a new width
 
   async function draw(result, index, head, { output = null, vocab = [], temperature = null, request = "" } = {}) {
+    if (last?.[1] !== index) column = 0; // another stage: its matrices start at their first column
     last = [result, index, head, { output, vocab, temperature, request }];
-    requestKey = request;
     fitted = [box.clientWidth, box.clientHeight]; // drawn for this size: the drawer opening or closing next is a new one
     if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
     // The matrix in focus keeps it when the panel is drawn again (at a new width: the unfolding opened or closed).
     const focused = shown.find((entry) => entry.div === document.activeElement);
+    const chartFocused = document.activeElement?.id === "panel-next"; // so does the next word's chart
     const same = (entry) => focused && entry.panel.hook === focused.panel.hook && entry.head === focused.head && entry.label === focused.label;
     for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
     box.replaceChildren();
@@ -256,10 +246,17 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     unsubscribeLines?.();
     unsubscribeLines = null;
     const drawing = [];
+    bars = null;
     if (stage.view === "next") {
       const div = el("div", { className: "plot next", id: "panel-next" });
       box.append(div);
-      drawing.push(() => nextToken(div, output, vocab, { order: "logit", temperature, height: room() }));
+      const logits = stage.inputs[0].hook;
+      if (barCursor.output !== output) Object.assign(barCursor, { output, at: -1 }); // a new answer starts unlit
+      bars = { div, output, vocab, logits, last: result.steps.find((s) => s.name === logits).shape[0] - 1 };
+      drawing.push(async () => {
+        await nextToken(div, output, vocab, { order: "logit", temperature, height: room() });
+        unfoldBars(div, barKey, drawer.open, { lit: (_, at) => lightShapes(div, div.data.map((trace) => barColumn(trace, at))), cursor: barCursor });
+      });
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
       const grid = el("div", { className: "all-heads" });
@@ -290,7 +287,8 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     await Promise.all(drawing.map((drawIt) => drawIt()));
     light(store.state);
     shown.find(same)?.div.focus({ preventScroll: true });
-    showUnfolding(store.state, request);
+    if (chartFocused) $("panel-next")?.focus({ preventScroll: true });
+    drawer.refresh(request);
   }
 
   store.subscribe(light, ["qi", "kj"]);
@@ -312,5 +310,20 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     }
     for (const { div, rowsOfPlots } of shown) if (div.isConnected && div.layout) Plotly.relayout(div, { height: room(rowsOfPlots) });
   }).observe(box);
-  return { draw };
+  // A next-word chart elsewhere on the page (below the walk) unfolds its bars here: a bar walks to the "next word"
+  // stage and unfolds the same number in its chart.
+  function nextWordChart(div, result) {
+    const at = stages.findIndex((stage) => stage.view === "next");
+    const logits = stages[at].inputs[0].hook;
+    const last = result.steps.find((s) => s.name === logits).shape[0] - 1;
+    const keyOf = (name, id) => (name === "logits" ? unfoldKey(logits, [last, id]) : unfoldKey(NEXT[name], [id]));
+    const open = (ux) => {
+      drawer.open(ux, null, { later: store.state.stage !== at });
+      store.set({ stage: at });
+      $("stage").scrollIntoView({ block: "start" });
+    };
+    unfoldBars(div, keyOf, open, { lit: (_, i) => lightShapes(div, div.data.map((trace) => barColumn(trace, i))) });
+  }
+
+  return { draw, nextWordChart };
 }

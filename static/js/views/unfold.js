@@ -4,8 +4,12 @@
 // "… n more" line, the sum, the scalars the formula used, the total (the shown number again) and the note.
 //
 // The open unfolding is the store's `ux`, "hook:i,j" (or "hook:head,i,j"): in the URL, so a shared link opens on the
-// same number; views/panel.js sets it from a click or Enter on a cell and names what it is.
+// same number. `unfolder` keeps the drawer and the store in step on any page: a page says where a number is on
+// screen (`locate`), and opens one from a click or Enter on it; views/panel.js does so for a stage's matrices,
+// `numberButton` makes a shown number a button that unfolds it (the MLP's and text net's tables and traces), and
+// `unfoldBars` makes a next-word chart's bars unfold.
 import { el } from "../core/dom.js";
+import { fmt } from "./plotly.js";
 
 // `hook:index` and back; null for "" or anything malformed (a link edited by hand).
 export const unfoldKey = (hook, index) => `${hook}:${index.join(",")}`;
@@ -18,8 +22,7 @@ export function parseUnfold(ux) {
 export function num(v) {
   if (v === null || v === undefined) return "—";
   const tiny = v !== 0 && Math.abs(v) < 5e-4;
-  const text = tiny ? v.toExponential(1) : (Object.is(v, -0) ? 0 : v).toFixed(4);
-  return text.replace("-", "−");
+  return (tiny ? v.toExponential(1) : fmt(v)).replace("-", "−");
 }
 
 // A count among the formula's scalars (d_head = 8, top_k = 5), not a measured number: no decimals.
@@ -82,4 +85,132 @@ export function unfoldView(box, { onClose }) {
   }
 
   return { show, wait, fail, hide, focus: () => box.focus() }; // the drawer keeps it while its contents change
+}
+
+// The page's drawer (#unfold) and the store's `ux`. `locate({hook, index}, ux)` says what on screen shows that number:
+// {title, shown (its value), opener (the element to give the focus back to), reveal()?}, or null when it is not on
+// screen (another stage, a shorter text): the drawer then closes. `explain(hook, index)` asks the server.
+// Returns `open(ux, opener, {focus, later})` and `refresh(request)`: a page calls it after each drawing, with its
+// forward request's key (a new request unfolds the number again, from the new pass). `later`: the number is not on
+// screen yet, but will be after the drawing under way (another stage was asked for with it).
+export function unfolder(store, box, { explain, locate }) {
+  const view = unfoldView(box, { onClose: () => close() });
+  let unfolded = null; // [ux, the request's key, title] of what the drawer shows or waits for
+  let opener = null; // the element to give the focus back to
+  let openedFor = null; // the ux `opener` opened
+  let request = "";
+  let awaited = null; // a number opened with `later`, until the next drawing
+  const same = (key) => JSON.stringify(unfolded) === JSON.stringify(key);
+
+  function open(ux, from = null, { focus = false, later = false } = {}) {
+    [opener, openedFor] = [from, ux];
+    awaited = later ? ux : null;
+    store.set({ ux }); // heard below
+    if (focus) view.focus();
+  }
+
+  function close() {
+    store.set({ ux: "" });
+    (opener?.isConnected ? opener : null)?.focus();
+  }
+
+  // Escape closes it wherever the focus is (but in a box, which keeps its own Escape).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && store.state.ux && !event.target.closest?.("input, select, textarea")) close();
+  });
+
+  function mark(ux) { // the number shown in the drawer is marked everywhere it stands (its buttons on the page)
+    for (const node of document.querySelectorAll(".unfolded")) node.classList.remove("unfolded");
+    if (ux) for (const node of document.querySelectorAll(`button[data-ux="${CSS.escape(ux)}"]`)) node.classList.add("unfolded");
+  }
+
+  async function show(ux) {
+    const wanted = parseUnfold(ux);
+    const found = wanted && locate(wanted, ux);
+    mark(found ? ux : "");
+    if (!found && ux === awaited) return; // the drawing under way will show it
+    if (!found) {
+      unfolded = null;
+      view.hide();
+      if (ux) store.set({ ux: "" });
+      return;
+    }
+    if (openedFor !== ux || !opener?.isConnected) [opener, openedFor] = [found.opener, ux]; // opened from a link
+    found.reveal?.();
+    const key = [ux, request, found.title];
+    if (same(key)) return;
+    unfolded = key;
+    view.wait(found.title);
+    try {
+      const answer = await explain(wanted.hook, wanted.index);
+      if (!same(key)) return; // another number was asked for meanwhile
+      view.show(found.title, found.shown, answer);
+      box.dataset.shown = ux;
+    } catch (error) {
+      if (same(key)) view.fail(found.title, error);
+    }
+  }
+  store.subscribe((state) => show(state.ux), ["ux"]);
+
+  return {
+    open,
+    close,
+    refresh(key = "") {
+      request = key;
+      awaited = null;
+      return show(store.state.ux);
+    },
+  };
+}
+
+// A shown number as a button that unfolds it: `title` names it in the drawer ("z1[0]"), `value` is the number itself.
+export function numberButton(hook, index, value, title, text = fmt(value)) {
+  return el("button", { type: "button", className: "num", title: `${title}: unfold`, dataset: { ux: unfoldKey(hook, index), uxTitle: title, uxValue: String(value) } }, text);
+}
+
+// Every number button under `root` opens its unfolding (Enter and Space press a button too).
+export function numberButtonsIn(root, open) {
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest?.("button[data-ux]");
+    if (button) open(button.dataset.ux, button, { focus: event.detail === 0 }); // a key press (detail 0) moves the focus there
+  });
+}
+
+// Where a number button is on screen, for `unfolder`'s locate.
+export function buttonFor(ux) {
+  const button = document.querySelector(`button[data-ux="${CSS.escape(ux)}"]`);
+  return button && { title: button.dataset.uxTitle, shown: Number(button.dataset.uxValue), opener: button };
+}
+
+// A next-word chart (views/next-token.js: a trace per panel, named logits, scaled or probs, each bar's token id in
+// its customdata) unfolds a clicked bar; in the focused chart ← and → move to a bar (`lit(id)` shows which) and
+// Enter unfolds its probability. `keyOf(panel name, token id)` is the bar's `ux` (null: that panel does not unfold).
+// `cursor` ({at}: the bar the arrows reached) outlives the element when a page draws the chart in a new one.
+const wired = new WeakMap(); // chart → what its listeners call: a chart drawn again in the same element keeps them
+export function unfoldBars(div, keyOf, open, { lit, cursor = { at: -1 } }) {
+  const known = wired.has(div);
+  wired.set(div, { keyOf, open, lit });
+  if (cursor.at >= 0) lit(div.data[0].customdata[cursor.at], cursor.at);
+  if (known) return;
+  const now = () => wired.get(div);
+  Object.assign(div, { tabIndex: 0 });
+  div.setAttribute("role", "region");
+  div.setAttribute("aria-label", "next-word chart: click a bar, or ← → to a word and Enter, to unfold its number");
+  div.on("plotly_click", (event) => {
+    const bar = event.points[0];
+    const ux = now().keyOf(bar.data.name, bar.customdata);
+    if (ux) now().open(ux, div);
+  });
+  div.addEventListener("keydown", (event) => {
+    const order = div.data?.[0]?.customdata ?? [];
+    const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+    if (step) {
+      event.preventDefault();
+      cursor.at = Math.max(0, Math.min(order.length - 1, cursor.at + step));
+      now().lit(order[cursor.at], cursor.at);
+    } else if (event.key === "Enter" && order.length) {
+      event.preventDefault();
+      now().open(now().keyOf("probs", order[Math.max(0, cursor.at)]), div, { focus: true });
+    }
+  });
 }
