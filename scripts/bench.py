@@ -8,6 +8,11 @@ compare the ratios to /healthz measured in the same run, not absolute figures ac
 Then each endpoint is measured alone (one client, sequential) with the longest input it accepts: the slowest of
 those requests is how long one request can hold the worker.
 
+Issue 14's unfolding (POST …/explain) is loaded the same way, then measured alone on the largest models with their
+longest inputs: warm (the forward request on screen, a random value clicked each time, so the kept pass is read)
+and cold (a new sentence each request, so the pass is run first). The server sends no timing header, so its time is
+the round trip on loopback with one client: an over-count by the client's share, on the safe side.
+
 Exit status 1 when a request failed or the budget was missed.
 """
 
@@ -15,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from loopback import Connection, Server, get, get_json, percentile, post_json, serve
 
@@ -29,12 +36,31 @@ P99_BUDGET_MS = 50.0
 READY_BUDGET_S = 3.0
 ALONE_BUDGET_MS = 1000.0  # issue 8: no single request holds a worker for more than about a second
 ALONE_REQUESTS = 20
+EXPLAIN_BUDGET_MS = 20.0  # issue 14: p95 server time of one unfolding, on the largest model served
+EXPLAIN_REQUESTS = 200
+# The values a student clicks, by the end of their hook name (or the name): the most expensive unfoldings of each
+# kind, sums over d_model, d_head, heads × d_head, d_mlp and the keys, the layer norms and the next token.
+EXPLAIN_KINDS = (
+    "attn.hook_scores_raw",
+    "attn.hook_pattern",
+    "cross_attn.hook_pattern",
+    "hook_attn_out",
+    "hook_cross_out",
+    "mlp.hook_pre",
+    "hook_mlp_out",
+    "hook_std",
+    "hook_normalized",
+    "hook_logits",
+    "output.scaled",
+    "output.probs",
+)
 DETAIL = "sqrt-mlp-16x16"  # the largest detail (its exact piecewise-linear analysis)
 SIXTEEN = "the dog chased the cat . who was chased ? the cat . the dog ."
 TEXTNET_WORDS = ["hello", "world", "cat", "dog", "!", "silly", "cute"]
 GPT_TEXT = "the boy took the money , reached the bank and saw the hungry fox that chased the mice ."
 SOURCE = "the small black cat sees the white houses . the red birds see a dog ."  # 16 tokens: the encoder's n_ctx
 TARGET = "le petit chat noir voit les maisons blanches . les oiseaux rouges voient un chien"  # 15: n_ctx - 1
+GPT_CONTEXT = " ".join((GPT_TEXT.split() * 2)[:24])  # n_ctx tokens
 
 
 @dataclass
@@ -43,6 +69,7 @@ class Case:
     make: Make
     min_ratio: float | None = None  # throughput budget as a fraction of /healthz's, in the same run
     p99_budget: bool = True  # False for generation: a chain of up to 21 passes, see docs/performance.md
+    unbudgeted: str = "a chain of passes"  # why, when the case has no budget
 
 
 @dataclass
@@ -169,7 +196,6 @@ def worst_cases(rng: random.Random, vocab: dict[str, int]) -> list[tuple[str, st
     """Each endpoint's most expensive input: (endpoint, what the input is, request). `vocab`: sizes by model."""
     long_text = fill(TEXTNET_WORDS, 400)
     gpt_words = GPT_TEXT.split()
-    gpt_context = " ".join((gpt_words * 2)[:24])  # n_ctx tokens
     gpt_prompt = fill(gpt_words, 400)
 
     def sampled(model: str) -> dict[str, object]:  # every sampling stage on, hot enough not to stop early
@@ -195,7 +221,7 @@ def worst_cases(rng: random.Random, vocab: dict[str, int]) -> list[tuple[str, st
         (f"GET detail {DETAIL}", "the largest detail", lambda: get(f"/api/models/{DETAIL}")),
         ("POST forward textnet-4d-adam", chars, forward("textnet-4d-adam", {"input": long_text})),
         ("POST generate textnet-2d-sgd", f"{chars}, max_new_tokens 20", generate("textnet-2d-sgd", long_text)),
-        ("POST forward tiny-gpt", "24 tokens (a full context)", forward("tiny-gpt", {"input": gpt_context})),
+        ("POST forward tiny-gpt", "24 tokens (a full context)", forward("tiny-gpt", {"input": GPT_CONTEXT})),
         (
             "POST generate tiny-gpt",
             f"{len(gpt_prompt)} characters, max_new_tokens 20",
@@ -212,6 +238,102 @@ def worst_cases(rng: random.Random, vocab: dict[str, int]) -> list[tuple[str, st
             generate("tiny-translator", SOURCE),
         ),
     ]
+
+
+Shapes = dict[str, list[int]]  # each value's shape without the batch axis, by hook name (and output.*)
+
+
+def of_kind(name: str, kind: str) -> bool:
+    return name == kind or name.endswith(f".{kind}")
+
+
+def clicks(rng: random.Random, shapes: Shapes) -> Callable[[], dict[str, object]]:
+    """A student clicking numbers: a kind of value at random, one of its hooks, then any index into it."""
+    kinds = [[name for name in shapes if of_kind(name, kind)] for kind in EXPLAIN_KINDS]
+    hooks = [names for names in kinds if names]
+
+    def click() -> dict[str, object]:
+        hook = rng.choice(rng.choice(hooks))
+        return {"hook": hook, "index": [rng.randrange(n) for n in shapes[hook]]}
+
+    return click
+
+
+def sentence(rng: random.Random, words: list[str], n: int) -> str:
+    return " ".join(rng.choice(words) for _ in range(n))
+
+
+Unfolding = tuple[str, str, Make, float | None]  # endpoint, input, request, p95 budget alone
+
+
+def unfoldings(rng: random.Random, shapes: dict[str, Shapes], vocabs: dict[str, list[str]]) -> list[Unfolding]:
+    """Issue 14's explain requests on the largest models, each with its longest input. Warm: the forward request
+    on screen, whose pass the server keeps. Cold: a new sentence of the same length each time, so the same shapes."""
+    translator, gpt = clicks(rng, shapes["tiny-translator"]), clicks(rng, shapes["tiny-gpt"])
+    source = [w for w in vocabs["tiny-translator"] if not w.startswith("<")]
+    target = [w for w in vocabs["tiny-translator-target"] if not w.startswith("<")]
+    on_screen: dict[str, object] = {"input": SOURCE, "target": TARGET}
+
+    def explain(model: str, body: Callable[[], dict[str, object]], click: Callable[[], dict[str, object]]) -> Make:
+        return lambda: post_json(f"/api/models/{model}/explain", {**body(), **click()})
+
+    def new_sentence() -> dict[str, object]:
+        return {
+            "input": sentence(rng, source, len(SOURCE.split())),
+            "target": sentence(rng, target, len(TARGET.split())),
+        }
+
+    sizes = "16 source tokens, 15 target tokens"
+    return [
+        (
+            "POST explain tiny-translator, warm",
+            f"{sizes}, the same each time; a random value",
+            explain("tiny-translator", lambda: on_screen, translator),
+            EXPLAIN_BUDGET_MS,
+        ),
+        (
+            "POST explain tiny-translator, cold",
+            f"{sizes}, a new sentence each time; a random value",
+            explain("tiny-translator", new_sentence, translator),
+            None,
+        ),
+        (
+            "POST explain tiny-gpt, warm",
+            "24 tokens (a full context), the same each time; a random value",
+            explain("tiny-gpt", lambda: {"input": GPT_CONTEXT}, gpt),
+            EXPLAIN_BUDGET_MS,
+        ),
+    ]
+
+
+async def post_answer(port: int, path: str, body: object) -> Any:
+    """The JSON body of a POST that must answer 200."""
+    connection = Connection(port)
+    try:
+        response = await connection.request(post_json(path, body))
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"POST {path} answered {response.status}: {response.body[:200]!r}")
+    return json.loads(response.body)
+
+
+async def value_shapes(port: int, model: str, body: dict[str, object]) -> Shapes:
+    """The shape of every value a forward answer shows (its steps and output.*), from the answer itself."""
+    answer = await post_answer(port, f"/api/models/{model}/forward", body)
+    shapes = {step["name"]: step["shape"] for step in answer["steps"]}
+    n_vocab = len(answer["output"]["logits"])
+    return {**shapes, "output.scaled": [n_vocab], "output.probs": [n_vocab]}
+
+
+async def unfolding_inputs(port: int) -> tuple[dict[str, Shapes], dict[str, list[str]]]:
+    """Shapes of the largest models' values for their longest inputs, and the translator's vocabularies."""
+    shapes = {
+        "tiny-translator": await value_shapes(port, "tiny-translator", {"input": SOURCE, "target": TARGET}),
+        "tiny-gpt": await value_shapes(port, "tiny-gpt", {"input": GPT_CONTEXT}),
+    }
+    detail = await get_json(port, "/api/models/tiny-translator")
+    return shapes, {"tiny-translator": detail["vocab"], "tiny-translator-target": detail["target_vocab"]}
 
 
 async def vocab_sizes(port: int) -> dict[str, int]:
@@ -231,7 +353,7 @@ def budget(case: Case, result: Result, baseline_rps: float) -> tuple[str, bool]:
     if case.p99_budget:
         parts.append(f"p99 < {P99_BUDGET_MS:g} ms")
         ok = ok and percentile(result.latencies_ms, 99) < P99_BUDGET_MS
-    return ", ".join(parts) or "none: a chain of passes", ok and not result.errors
+    return ", ".join(parts) or f"none: {case.unbudgeted}", ok and not result.errors
 
 
 def verdict(ok: bool) -> str:
@@ -239,10 +361,16 @@ def verdict(ok: bool) -> str:
 
 
 Alone = tuple[str, str, list[float], int]  # endpoint, input, latencies, errors
+Unfolded = tuple[str, str, list[float], int, float | None]  # endpoint, input, latencies, errors, p95 budget
 
 
 def report(
-    server: Server, results: list[Result], worst: list[Alone], args: argparse.Namespace, load: tuple[float, float]
+    server: Server,
+    results: list[Result],
+    worst: list[Alone],
+    unfolded: list[Unfolded],
+    args: argparse.Namespace,
+    load: tuple[float, float],
 ) -> bool:
     baseline = results[0].rps
     ready_ok = server.ready_s < READY_BUDGET_S
@@ -271,6 +399,21 @@ def report(
             f"| {name} | {what} | {percentile(latencies, 50):.1f} | {max(latencies, default=0):.1f} | {errors} | "
             f"{verdict(ok)} |"
         )
+    print(
+        f"\nUnfolding a number (issue 14), alone: one client, sequential, {args.explain_requests} requests each. The "
+        "server sends no Server-Timing header: these are round trips on loopback, which over-count its time.\n"
+    )
+    print(f"| endpoint | input | p50 ms | p95 ms | slowest ms | errors | budget: p95 ≤ {EXPLAIN_BUDGET_MS:g} ms |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    for name, what, latencies, errors, p95_budget in unfolded:
+        p95 = percentile(latencies, 95)
+        ok = (p95_budget is None or p95 <= p95_budget) and not errors
+        all_ok &= ok
+        text = "none: a new pass each time" if p95_budget is None and ok else verdict(ok)
+        print(
+            f"| {name} | {what} | {percentile(latencies, 50):.1f} | {p95:.1f} | {max(latencies, default=0):.1f} | "
+            f"{errors} | {text} |"
+        )
     print(f"\nbudget: {'met' if all_ok else 'MISSED'}")
     return all_ok
 
@@ -279,17 +422,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per endpoint")
+    parser.add_argument(
+        "--explain-requests", type=int, default=EXPLAIN_REQUESTS, help="sequential unfoldings measured alone, each"
+    )
     args = parser.parse_args()
 
     rng = random.Random(0)
     load_before = os.getloadavg()[0]
     with serve("bench") as server:
         results = [asyncio.run(load(server.port, case, args.clients, args.seconds)) for case in cases(rng)]
+        explains = unfoldings(rng, *asyncio.run(unfolding_inputs(server.port)))
+        for name, _, make, _ in explains:  # under load, unbudgeted: a click on a number is no slider drag
+            case = Case(name, make, p99_budget=False, unbudgeted="measured alone below (issue 14)")
+            results.append(asyncio.run(load(server.port, case, args.clients, args.seconds)))
         worst: list[Alone] = []
         for name, what, make in worst_cases(rng, asyncio.run(vocab_sizes(server.port))):
             latencies, errors = asyncio.run(alone(server.port, make, ALONE_REQUESTS))
             worst.append((name, what, latencies, errors))
-    return 0 if report(server, results, worst, args, (load_before, os.getloadavg()[0])) else 1
+        unfolded: list[Unfolded] = []
+        for name, what, make, p95_budget in explains:
+            asyncio.run(unfolding_inputs(server.port))  # the pages' forward requests first, as on screen
+            latencies, errors = asyncio.run(alone(server.port, make, args.explain_requests))
+            unfolded.append((name, what, latencies, errors, p95_budget))
+    return 0 if report(server, results, worst, unfolded, args, (load_before, os.getloadavg()[0])) else 1
 
 
 if __name__ == "__main__":
