@@ -37,9 +37,10 @@ def _bar_centre(page: Page, selector: str, panel: str, bar: int) -> tuple[float,
     )
 
 
-def _total(page: Page) -> float:
-    """The drawer's total as a number (it writes 4 decimals, a tiny number in exponent form, a true minus)."""
-    return float(page.locator("#unfold-total").inner_text().replace("−", "-"))
+def _four(value: float) -> str:
+    """A number as the drawer writes it: 4 decimals, a tiny one in exponent form, a true minus."""
+    text = f"{value:.1e}".replace("e-0", "e-") if value != 0 and abs(value) < 5e-4 else f"{value:.4f}"
+    return text.replace("-", "−")
 
 
 def _title_and_total(page: Page) -> tuple[str, str]:
@@ -70,9 +71,11 @@ def test_the_mlp_unfolds_a_table_number_a_neuron_and_a_weight(page: Page, server
 
     weights = "#layers .layer:nth-of-type(2) .plot"
     page.locator(".unfold-close").click()
-    page.locator(weights).scroll_into_view_if_needed()
-    page.mouse.click(*_cell_centre(page, weights, 1, 0))  # W2's row of unit 1, column a1[0]: W2[0, 1] as formulas read
-    _shown(page, "layers.1.linear.weight:1,0")
+    page.locator(weights).focus()  # from the keyboard: ↓ to unit 1's row, Enter on its a1[0] column
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    _shown(page, "layers.1.linear.weight:1,0")  # W2's row of unit 1, column a1[0]: W2[0, 1] as the formulas read it
+    expect(page.locator("#unfold")).to_be_focused()
     value = page.evaluate("(s) => document.querySelector(s).data[0].z[1][0]", weights)
     title, total = _title_and_total(page)
     assert title == f"W2[0, 1] = {value:.4f}".replace("-", "−")
@@ -97,13 +100,17 @@ def test_the_text_net_unfolds_its_trace_by_keyboard_its_table_and_its_bars(page:
     page.mouse.click(*_bar_centre(page, "#plot-dist", "probs", 3))  # p(dog): cat → dog was trained
     _shown(page, "output.probs:3")
     p = page.evaluate("() => document.getElementById('plot-dist').data.find((t) => t.name === 'probs').y[3]")
-    assert _title_and_total(page) == (f"p('dog') = {p:.4f}", f"{p:.4f}")
+    assert _title_and_total(page) == (f"p('dog') = {_four(p)}", _four(p))
     expect(page.locator("#unfold")).to_contain_text("T = 1.0000")
 
     page.locator(".unfold-close").click()
     page.locator("#heat-embed").scroll_into_view_if_needed()
     page.mouse.click(*_cell_centre(page, "#heat-embed", 2, 1))
     _shown(page, "embed.weight:2,1")
+    box, table = page.locator("#unfold").bounding_box(), page.locator("#heat-embed").bounding_box()
+    assert box is not None
+    assert table is not None
+    assert box["x"] + box["width"] <= table["x"] or box["x"] >= table["x"] + table["width"]  # clear of the table
     expect(page.locator("#unfold-title")).to_contain_text("E['cat', 1] = ")
 
     expect(page).to_have_url(re.compile(r"ux=embed\.weight(%3A|:)2(%2C|,)1"))
@@ -124,7 +131,7 @@ def test_the_gpts_next_word_bars_unfold_in_the_walks_last_stage(page: Page, serv
     second = page.evaluate("() => document.getElementById('panel-next').data[0].customdata[1]")
     _shown(page, f"output.probs:{second}")
     p = page.evaluate("() => document.getElementById('panel-next').data.find((t) => t.name === 'probs').y[1]")
-    assert _total(page) == pytest.approx(p, rel=0.05, abs=5e-5)
+    expect(page.locator("#unfold-total")).to_have_text(_four(p))
     expect(page.locator("#unfold-note")).to_contain_text("tokens kept")
 
     # a bar of the chart below the walk walks to the "next word" stage and unfolds it there
@@ -147,7 +154,7 @@ def test_the_translators_next_word_bars_unfold(page: Page, server: str) -> None:
     top = page.evaluate("() => document.getElementById('plot-next').data[0].customdata[0]")
     _shown(page, f"output.probs:{top}")
     p = page.evaluate("() => document.getElementById('plot-next').data[0].y[0]")
-    assert _total(page) == pytest.approx(p, rel=0.05, abs=5e-5)
+    expect(page.locator("#unfold-total")).to_have_text(_four(p))
 
 
 def test_on_a_phone_the_drawer_is_a_sheet_inside_the_screen(page: Page, server: str) -> None:
@@ -163,3 +170,29 @@ def test_on_a_phone_the_drawer_is_a_sheet_inside_the_screen(page: Page, server: 
     page.locator(".unfold-close").click()
     expect(page.locator("#unfold")).to_be_hidden()
     expect(page).not_to_have_url(re.compile(r"ux=layers"))  # closed: the shared link no longer opens it
+
+
+def test_space_on_a_number_unfolds_it_and_does_not_move_the_walk(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/sqrt-mlp-2x2?x=4")
+    wait_for_state(page, x=4)
+    page.locator('#trace button[data-ux="layers.0.hook_z:1"]').focus()
+    page.keyboard.press(" ")
+    _shown(page, "layers.0.hook_z:1")
+    expect(page).to_have_url(re.compile(r"ux=layers\.0\.hook_z(%3A|:)1"))
+    expect(page).to_have_url(re.compile(r"stage=0"))  # the walk stayed where it was
+    expect(page.locator("#walk-step")).to_contain_text("1 /")
+
+
+def test_the_drawer_shows_its_total_in_the_lecture_hall(page: Page, server: str) -> None:
+    """At 1920×1080 in presentation mode, a long sum (d_model terms) still ends in view: the terms scroll."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    stage = stage_index(server, "tiny-gpt", "block 0", "Q, K, V")
+    page.goto(f"{server}/models/tiny-gpt?present=1&stage={stage}&ux=blocks.0.attn.hook_q:0,2,3")
+    _shown(page, "blocks.0.attn.hook_q:0,2,3")
+    drawer, total = page.locator("#unfold").bounding_box(), page.locator("#unfold-total").bounding_box()
+    assert drawer is not None
+    assert total is not None
+    assert total["y"] + total["height"] <= drawer["y"] + drawer["height"]
+    assert total["y"] + total["height"] <= 1080
+    wrap = "document.querySelector('.unfold-terms-wrap')"
+    assert page.evaluate(f"() => {wrap}.scrollWidth <= {wrap}.clientWidth")  # no term is cut at the right

@@ -11,7 +11,7 @@ import { network } from "../views/network.js";
 import { BLUE, CONFIG, GREY, ORANGE, PRESENT, baseLayout, fmt, plotlyReady } from "../views/plotly.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
-import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldKey, unfolder } from "../views/unfold.js";
+import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
 
@@ -120,10 +120,7 @@ function layerCards(steps) {
     const drawn = heatmap(cards[i], { z: step.W, x: step.W[0].map((_, k) => `${source}[${k}]`), y: step.W.map((_, j) => `unit ${j}`),
       title: `W${i + 1}  [${step.W.length}×${step.W[0].length}]`, maxHeight: HEAT_MAX });
     weightPlots.set(step.parameters.W, { div: cards[i], step, symbol: `W${i + 1}` });
-    drawn.then(() => cards[i].on("plotly_click", (event) => {
-      const [j, k] = event.points[0].pointIndex;
-      drawer.open(unfoldKey(step.parameters.W, [j, k]), cards[i]);
-    }));
+    drawn.then(() => unfoldCells(cards[i], (j, k) => unfoldKey(step.parameters.W, [j, k]), drawer.open, `W${i + 1}`));
   });
 }
 const weightPlots = new Map(); // a W's parameter name → its heatmap: a clicked cell unfolds (a learned number)
@@ -201,7 +198,7 @@ function tagNeurons(result) {
     circle.addEventListener("mouseleave", () => lightUnit(null));
   });
   circles[circles.length - 1].dataset.ux = unfoldKey(result.steps.at(-1).name, [0]);
-  for (const circle of circles) if (circle.dataset.ux) circle.addEventListener("click", () => drawer.open(circle.dataset.ux, buttonFor(circle.dataset.ux)?.opener));
+  for (const circle of circles) if (circle.dataset.ux) circle.addEventListener("click", () => drawer.open(circle.dataset.ux)); // the same number's button in the trace takes the keyboard
 }
 
 function trainingPanel() {

@@ -15,7 +15,7 @@ import { BLUE, CONFIG, ORANGE, PRESENT, baseLayout, drawnFrom, fmt, plotlyReady 
 import { samplingControls } from "../views/sampling.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
-import { buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldKey, unfolder } from "../views/unfold.js";
+import { barKey, barOf, buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
@@ -100,7 +100,7 @@ function weights(result) {
   if (!$("weights").children.length) $("weights").append(...matrices.slice(1).map((m) => el("div", { id: m.id, className: "plot heat layer" })));
   return Promise.all(matrices.map(async (m) => {
     await heatmap($(m.id), { z: m.z, x: m.x, y: m.y, title: m.title, highlightRow: m.row ?? null });
-    if (!parameters.has(m.parameter)) $(m.id).on("plotly_click", (event) => drawer.open(unfoldKey(m.parameter, event.points[0].pointIndex), $(m.id)));
+    if (!parameters.has(m.parameter)) unfoldCells($(m.id), (i, j) => unfoldKey(m.parameter, [i, j]), drawer.open, m.title);
     parameters.set(m.parameter, m);
   }));
 }
@@ -177,21 +177,20 @@ async function draw(answers, state) {
   if (fresh) {
     const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
     redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels).then(() => {
-      const logits = forward.steps.at(-1).name;
-      const keyOf = (name, id) => unfoldKey({ logits, scaled: "output.scaled", probs: "output.probs" }[name], [id]);
-      unfoldBars($("plot-dist"), keyOf, drawer.open, { lit: (id) => store.set({ hover: vocab[id] }) });
+      const logits = forward.steps.at(-1).name; // [vocab]: the logits of the one word read
+      unfoldBars($("plot-dist"), barKey((id) => [logits, [id]]), drawer.open, { lit: (id) => store.set({ hover: id === null ? "" : vocab[id] }) });
     }));
   }
   if (redrawn.length) await Promise.all(redrawn);
   if (redrawn.length) relight(); // the figures just drawn start unlit, and the chains and rows are new elements
-  onScreen = forward;
-  drawer.refresh(JSON.stringify(forwardBody(state)));
+  onScreen = { forward, body: forwardBody(state) };
+  drawer.refresh(JSON.stringify(onScreen.body));
 }
 
 // ---- every number unfolds (views/unfold.js): the trace's numbers, a cell of E or a W, a bar of the next word ----
-let onScreen = null; // the forward answer drawn
+let onScreen = null; // the forward answer drawn and the request that made it
 const drawer = unfolder(store, $("unfold"), {
-  explain: (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(store.state), hook, index }),
+  explain: (hook, index) => postJSON(page.dataset.explainUrl, { ...onScreen.body, hook, index }), // the pass on screen
   locate({ hook, index }, ux) {
     const button = buttonFor(ux);
     if (button) return button;
@@ -200,10 +199,9 @@ const drawer = unfolder(store, $("unfold"), {
       const value = index.length === 2 ? m.z[index[0]]?.[index[1]] : undefined;
       return value === undefined ? null : { title: m.name(index), shown: value, opener: $(m.id) };
     }
-    const name = { "output.scaled": "scaled", "output.probs": "probs" }[hook];
-    const value = name && onScreen?.output[name]?.[index[0]];
-    return value === undefined || !name ? null
-      : { title: name === "probs" ? `p('${vocab[index[0]]}')` : `logit of '${vocab[index[0]]}' ÷ T`, shown: value, opener: $("plot-dist") };
+    const logits = { hook: onScreen?.forward.steps.at(-1).name, id: (at) => at[0] };
+    const bar = onScreen && barOf({ hook, index }, logits, { vocab, output: onScreen.forward.output });
+    return bar && { ...bar, opener: $("plot-dist") };
   },
 });
 numberButtonsIn(page, drawer.open);

@@ -18,7 +18,7 @@ import { architectureMap } from "./map.js";
 import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
-import { unfoldBars, unfoldKey, unfolder } from "./unfold.js";
+import { barKey, barOf, unfoldBars, unfoldKey, unfolder } from "./unfold.js";
 import { barColumn, lightShapes } from "./linked.js";
 
 export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
@@ -68,7 +68,8 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least, head, shape: step.shape, label: name };
     shown.push(entry);
     div.addEventListener("keydown", (event) => moved(entry, event));
-    div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); });
+    div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); else light(store.state); });
+    div.addEventListener("blur", () => light(store.state)); // the keyboard's entry is outlined only in the focused matrix
     return async () => {
       await heatmap(div, { z, x: xShown, y: yShown, title: title ?? name, xTitle: small ? null : p.x_title || null, yTitle,
         scaleTitle: p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots),
@@ -178,25 +179,23 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
 
   // The next word's chart, when the stage shows it: its bars unfold (a logit as the last row of the logits, a
   // scaled logit and a probability as output.scaled and output.probs).
-  let bars = null; // {div, output, vocab, logits (its hook), last (the last position)}
+  let bars = null; // {div, output, vocab, logits: {hook, id(index)}} of the chart on screen
   const barCursor = { output: null, at: -1 }; // the bar the arrow keys reached, kept when the chart is drawn again
-  const NEXT = { scaled: "output.scaled", probs: "output.probs" };
-  function barOf({ hook, index }) {
-    if (!bars) return null;
-    const id = hook === bars.logits ? (index[0] === bars.last ? index[1] : -1) : Object.values(NEXT).includes(hook) ? index[0] : -1;
-    if (!(id >= 0 && id < bars.vocab.length)) return null;
-    const name = hook === bars.logits ? "logits" : hook === NEXT.scaled ? "scaled" : "probs";
-    const word = bars.vocab[id];
-    const title = { logits: `logit of ${word}`, scaled: `logit of ${word} ÷ T`, probs: `p(${word})` }[name];
-    return { title, shown: bars.output[name]?.[id] ?? null, opener: bars.div };
-  }
-  const barKey = (name, id) => (name === "logits" ? unfoldKey(bars.logits, [bars.last, id]) : unfoldKey(NEXT[name], [id]));
+  // The logits of the next token are the last row of the logits hook: [last, id].
+  const lastRow = (hook, result) => {
+    const last = result.steps.find((s) => s.name === hook).shape[0] - 1;
+    return { hook, at: (id) => [hook, [last, id]], id: (index) => (index[0] === last ? index[1] : -1) };
+  };
+  const lightBar = (div) => (_, at) => lightShapes(div, at < 0 ? [] : div.data.map((trace) => barColumn(trace, at)));
 
   const drawer = unfolder(store, $("unfold"), {
     explain,
     locate(wanted) {
       const found = cellOf(wanted);
-      if (!found) return barOf(wanted);
+      if (!found) {
+        const bar = bars && barOf(wanted, bars.logits, bars);
+        return bar && { ...bar, opener: bars.div };
+      }
       const { entry, i, j } = found;
       return { title: title(entry, i, j), shown: entry.z[i][j], opener: entry.div, reveal: () => reveal(entry.div) };
     },
@@ -239,23 +238,22 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     const focused = shown.find((entry) => entry.div === document.activeElement);
     const chartFocused = document.activeElement?.id === "panel-next"; // so does the next word's chart
     const same = (entry) => focused && entry.panel.hook === focused.panel.hook && entry.head === focused.head && entry.label === focused.label;
+    shown = []; // first: the focused matrix's blur, as it leaves, lights what is on screen, which is nothing yet
+    bars = null;
     for (const div of box.querySelectorAll(".js-plotly-plot")) Plotly.purge(div);
     box.replaceChildren();
-    shown = [];
     previousRows = null;
     unsubscribeLines?.();
     unsubscribeLines = null;
     const drawing = [];
-    bars = null;
     if (stage.view === "next") {
       const div = el("div", { className: "plot next", id: "panel-next" });
       box.append(div);
-      const logits = stage.inputs[0].hook;
       if (barCursor.output !== output) Object.assign(barCursor, { output, at: -1 }); // a new answer starts unlit
-      bars = { div, output, vocab, logits, last: result.steps.find((s) => s.name === logits).shape[0] - 1 };
+      bars = { div, output, vocab, logits: lastRow(stage.inputs[0].hook, result) };
       drawing.push(async () => {
         await nextToken(div, output, vocab, { order: "logit", temperature, height: room() });
-        unfoldBars(div, barKey, drawer.open, { lit: (_, at) => lightShapes(div, div.data.map((trace) => barColumn(trace, at))), cursor: barCursor });
+        unfoldBars(div, barKey(bars.logits.at), drawer.open, { lit: lightBar(div), cursor: barCursor });
       });
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
@@ -314,15 +312,12 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   // stage and unfolds the same number in its chart.
   function nextWordChart(div, result) {
     const at = stages.findIndex((stage) => stage.view === "next");
-    const logits = stages[at].inputs[0].hook;
-    const last = result.steps.find((s) => s.name === logits).shape[0] - 1;
-    const keyOf = (name, id) => (name === "logits" ? unfoldKey(logits, [last, id]) : unfoldKey(NEXT[name], [id]));
     const open = (ux) => {
       drawer.open(ux, null, { later: store.state.stage !== at });
       store.set({ stage: at });
       $("stage").scrollIntoView({ block: "start" });
     };
-    unfoldBars(div, keyOf, open, { lit: (_, i) => lightShapes(div, div.data.map((trace) => barColumn(trace, i))) });
+    unfoldBars(div, barKey(lastRow(stages[at].inputs[0].hook, result).at), open, { lit: lightBar(div) });
   }
 
   return { draw, nextWordChart };

@@ -26,6 +26,7 @@ export function stepper(store, { count, labels = null, extraKeys = {}, panel = n
     const target = event.target;
     if (target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey) return;
     if (ARROWS.has(event.key) && target.closest("[role=region][tabindex]")) return; // the arrows scroll a focused table
+    if (event.key === " " && target.closest("button, a[href], summary")) return; // Space presses what has the focus
     const action = keys(event.key);
     if (!action) return;
     event.preventDefault(); // Space and PageDown would scroll the page

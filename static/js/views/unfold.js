@@ -8,6 +8,7 @@
 // screen (`locate`), and opens one from a click or Enter on it; views/panel.js does so for a stage's matrices,
 // `numberButton` makes a shown number a button that unfolds it (the MLP's and text net's tables and traces), and
 // `unfoldBars` makes a next-word chart's bars unfold.
+/* global Plotly */
 import { el } from "../core/dom.js";
 import { fmt } from "./plotly.js";
 
@@ -111,7 +112,14 @@ export function unfolder(store, box, { explain, locate }) {
 
   function close() {
     store.set({ ux: "" });
-    (opener?.isConnected ? opener : null)?.focus();
+    (opener?.isConnected ? opener : null)?.focus({ preventScroll: true });
+  }
+
+  // A floating drawer keeps clear of what it explains: on the left when that is on the right half of the screen.
+  function clear(of) {
+    if (!box.classList.contains("floating") || !of?.isConnected) return;
+    const rect = of.getBoundingClientRect();
+    box.classList.toggle("at-left", rect.left + rect.width / 2 > window.innerWidth / 2);
   }
 
   // Escape closes it wherever the focus is (but in a box, which keeps its own Escape).
@@ -137,6 +145,7 @@ export function unfolder(store, box, { explain, locate }) {
     }
     if (openedFor !== ux || !opener?.isConnected) [opener, openedFor] = [found.opener, ux]; // opened from a link
     found.reveal?.();
+    clear(found.opener ?? opener);
     const key = [ux, request, found.title];
     if (same(key)) return;
     unfolded = key;
@@ -168,7 +177,7 @@ export function numberButton(hook, index, value, title, text = fmt(value)) {
   return el("button", { type: "button", className: "num", title: `${title}: unfold`, dataset: { ux: unfoldKey(hook, index), uxTitle: title, uxValue: String(value) } }, text);
 }
 
-// Every number button under `root` opens its unfolding (Enter and Space press a button too).
+// Every number button under `root` opens its unfolding (Enter and Space press a button, views/stepper.js lets them).
 export function numberButtonsIn(root, open) {
   root.addEventListener("click", (event) => {
     const button = event.target.closest?.("button[data-ux]");
@@ -182,14 +191,29 @@ export function buttonFor(ux) {
   return button && { title: button.dataset.uxTitle, shown: Number(button.dataset.uxValue), opener: button };
 }
 
-// A next-word chart (views/next-token.js: a trace per panel, named logits, scaled or probs, each bar's token id in
-// its customdata) unfolds a clicked bar; in the focused chart ← and → move to a bar (`lit(id)` shows which) and
-// Enter unfolds its probability. `keyOf(panel name, token id)` is the bar's `ux` (null: that panel does not unfold).
-// `cursor` ({at}: the bar the arrows reached) outlives the element when a page draws the chart in a new one.
+// A next-word chart's panels (views/next-token.js) and what each unfolds: a logit is the logits hook's entry (as
+// `logit(id)` says where it is), the scaled logit and the probability are the next token's, output.scaled and
+// output.probs. `barKey` is a bar's `ux`, `barTitle` its name in the drawer; `barOf` reads a `ux` back.
+export const NEXT_TOKEN = { scaled: "output.scaled", probs: "output.probs" };
+export const barKey = (logit) => (name, id) => (name === "logits" ? unfoldKey(...logit(id)) : unfoldKey(NEXT_TOKEN[name], [id]));
+export const barTitle = (name, word) => ({ logits: `logit of '${word}'`, scaled: `logit of '${word}' ÷ T`, probs: `p('${word}')` })[name];
+export function barOf({ hook, index }, logits, { vocab, output }) {
+  const name = Object.keys(NEXT_TOKEN).find((n) => NEXT_TOKEN[n] === hook) ?? (hook === logits.hook ? "logits" : null);
+  const id = name === "logits" ? logits.id(index) : index[0];
+  if (!name || !(id >= 0 && id < vocab.length)) return null;
+  const value = output[name]?.[id];
+  return value === undefined ? null : { name, title: barTitle(name, vocab[id]), shown: value };
+}
+
+// A next-word chart (a trace per panel, named logits, scaled or probs, each bar's token id in its customdata)
+// unfolds a clicked bar; in the focused chart ← and → move to a bar (`lit(id, at)` shows which; `lit(null, -1)`
+// unlights it when the focus leaves) and Enter unfolds its probability. `keyOf(panel name, token id)` is the bar's
+// `ux` (null: that panel does not unfold). `cursor` ({at}: the bar the arrows reached) outlives the element when a
+// page draws the chart in a new one; without it, each drawing (a new answer) starts again from no bar.
 const wired = new WeakMap(); // chart → what its listeners call: a chart drawn again in the same element keeps them
 export function unfoldBars(div, keyOf, open, { lit, cursor = { at: -1 } }) {
   const known = wired.has(div);
-  wired.set(div, { keyOf, open, lit });
+  wired.set(div, { keyOf, open, lit, cursor });
   if (cursor.at >= 0) lit(div.data[0].customdata[cursor.at], cursor.at);
   if (known) return;
   const now = () => wired.get(div);
@@ -201,16 +225,51 @@ export function unfoldBars(div, keyOf, open, { lit, cursor = { at: -1 } }) {
     const ux = now().keyOf(bar.data.name, bar.customdata);
     if (ux) now().open(ux, div);
   });
+  div.addEventListener("blur", () => { if (div.isConnected) now().lit(null, -1); }); // (a chart drawn anew is gone)
   div.addEventListener("keydown", (event) => {
+    const { cursor: at, keyOf: key, lit: light } = now();
     const order = div.data?.[0]?.customdata ?? [];
     const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
     if (step) {
       event.preventDefault();
-      cursor.at = Math.max(0, Math.min(order.length - 1, cursor.at + step));
-      now().lit(order[cursor.at], cursor.at);
+      at.at = Math.max(0, Math.min(order.length - 1, at.at + step));
+      light(order[at.at], at.at);
     } else if (event.key === "Enter" && order.length) {
       event.preventDefault();
-      now().open(now().keyOf("probs", order[Math.max(0, cursor.at)]), div, { focus: true });
+      now().open(key("probs", order[Math.max(0, at.at)]), div, { focus: true });
+    }
+  });
+}
+
+// A heatmap of learned numbers (a W, the table E) from the keyboard: focused, the arrow keys move a cell outlined
+// in black (a shape of its own, so the page's own marks stay) and Enter unfolds it, as a click does. `keyOf(i, j)`
+// is cell (i, j)'s `ux`; `label` names the plot for a screen reader.
+export function unfoldCells(div, keyOf, open, label) {
+  const cell = [0, 0];
+  Object.assign(div, { tabIndex: 0 });
+  div.setAttribute("role", "region");
+  div.setAttribute("aria-label", `${label}: click a cell, or the arrow keys and Enter, to unfold it`);
+  const outline = (on) => {
+    const kept = (div.layout?.shapes ?? []).filter((shape) => shape.name !== "cursor");
+    const [i, j] = cell;
+    const shape = { type: "rect", name: "cursor", xref: "x", yref: "y", x0: j - 0.5, x1: j + 0.5, y0: i - 0.5, y1: i + 0.5,
+      line: { color: "#000000", width: 3 }, fillcolor: "rgba(0,0,0,0)" };
+    if (div.isConnected && div._fullLayout) Plotly.relayout(div, { shapes: on ? [...kept, shape] : kept });
+  };
+  div.on("plotly_click", (event) => open(keyOf(...event.points[0].pointIndex), div));
+  div.addEventListener("focus", () => outline(true));
+  div.addEventListener("blur", () => outline(false));
+  div.addEventListener("keydown", (event) => {
+    const move = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
+    const z = div.data?.[0]?.z ?? [[]];
+    if (move) {
+      event.preventDefault();
+      cell[0] = Math.max(0, Math.min(z.length - 1, cell[0] + move[0]));
+      cell[1] = Math.max(0, Math.min(z[0].length - 1, cell[1] + move[1]));
+      outline(true);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      open(keyOf(...cell), div, { focus: true });
     }
   });
 }
