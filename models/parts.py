@@ -41,9 +41,9 @@ class LayerNorm(nn.Module):
     """(x − μ) / σ · γ + β at each position; μ and σ pass through hook points of their own, so a page can show
     them beside the result (the result itself is torch's layer norm, so trained weights stay the same)."""
 
-    def __init__(self, d_model: int) -> None:
+    def __init__(self, d_model: int, eps: float = 1e-5) -> None:
         super().__init__()
-        self.ln = nn.LayerNorm(d_model)
+        self.ln = nn.LayerNorm(d_model, eps=eps)  # eps: BERT's checkpoints use 1e-12
         self.hook_mean = HookPoint()
         self.hook_std = HookPoint()
         self.hook_normalized = HookPoint()
@@ -84,14 +84,19 @@ class Attention(nn.Module):
         """True where a query may not look: nowhere, here."""
         return torch.zeros(query_pos, key_pos, dtype=torch.bool)
 
-    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, source: torch.Tensor | None = None, padding: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`padding` ([batch, key_pos], True at a padding token) hides those keys from every query as well."""
         batch, pos, d_model = x.shape
         kv = x if source is None else source  # [batch, key_pos, d_model]
         q = self.hook_q(self.heads(self.W_Q(x)))  # [batch, n_heads, query_pos, d_head]
         k = self.hook_k(self.heads(self.W_K(kv)))  # [batch, n_heads, key_pos, d_head]
         v = self.hook_v(self.heads(self.W_V(kv)))  # [batch, n_heads, key_pos, d_head]
         scores_raw = self.hook_scores_raw(q @ k.transpose(-1, -2))  # [batch, n_heads, query_pos, key_pos]
-        hidden = self.mask(pos, kv.shape[1])
+        hidden = self.mask(pos, kv.shape[1])  # [query_pos, key_pos]
+        if padding is not None:
+            hidden = hidden | padding[:, None, None, :]  # [batch, 1, query_pos, key_pos]: padding keys hidden too
         scores = self.hook_scores((scores_raw / math.sqrt(self.d_head)).masked_fill(hidden, -math.inf))
         pattern = self.hook_pattern(torch.softmax(scores, dim=-1))  # [batch, n_heads, query_pos, key_pos]
         z = self.hook_z(pattern @ v)  # [batch, n_heads, query_pos, d_head]
