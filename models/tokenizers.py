@@ -1,10 +1,14 @@
-"""Tokenizers behind one small protocol: text → ids → tokens. Today's word tokenizer; a character tokenizer and a
-WordPiece one (the `tokenizers` library) fit the same protocol."""
+"""Tokenizers behind one small protocol: text → ids → tokens. The word tokenizer, and WordPiece (a Hugging Face
+`tokenizer.json`, read by the `tokenizers` library); a character tokenizer fits the same protocol."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Protocol
+
+import tokenizers
+from tokenizers import decoders, normalizers, pre_tokenizers, processors
 
 WORD = re.compile(r"\w+|[^\w\s]")  # words (any script), and each punctuation mark on its own
 
@@ -72,3 +76,61 @@ class WordTokenizer:
 
     def text(self, ids: list[int]) -> str:
         return " ".join(self.decode(ids))
+
+
+def wordpiece(vocab: list[str]) -> tokenizers.Tokenizer:
+    """BERT's uncased WordPiece over `vocab` (which holds [UNK], [CLS] and [SEP]), as a `tokenizers` Tokenizer: what
+    a Hugging Face BERT folder's tokenizer.json describes."""
+    ids = {token: i for i, token in enumerate(vocab)}
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordPiece(ids, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.BertProcessing(("[SEP]", ids["[SEP]"]), ("[CLS]", ids["[CLS]"]))
+    tokenizer.decoder = decoders.WordPiece()
+    return tokenizer
+
+
+class WordPieceTokenizer:
+    """A Hugging Face `tokenizer.json` read by the `tokenizers` library: lower-cased words split into WordPiece pieces
+    (`eat`, `##ing`), between `[CLS]` and `[SEP]`. A word outside the vocabulary becomes `[UNK]` rather than an error.
+    The file's own padding and truncation are turned off: one text is one row, never cut short silently."""
+
+    def __init__(self, tokenizer: tokenizers.Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        ids = self._tokenizer.get_vocab()
+        self._vocab = [""] * len(ids)
+        for token, i in ids.items():
+            self._vocab[i] = token
+
+    @classmethod
+    def from_file(cls, path: Path) -> WordPieceTokenizer:
+        """A Hugging Face `tokenizer.json`."""
+        return cls(tokenizers.Tokenizer.from_file(str(path)))
+
+    @classmethod
+    def from_vocab(cls, vocab: list[str]) -> WordPieceTokenizer:
+        """BERT's uncased WordPiece over `vocab` (see `wordpiece`)."""
+        return cls(wordpiece(vocab))
+
+    @property
+    def vocab(self) -> list[str]:
+        return self._vocab
+
+    def id_of(self, token: str) -> int:
+        found = self._tokenizer.token_to_id(token)
+        if found is None:
+            raise KeyError(token)
+        return found
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of `text`'s pieces, with `[CLS]` first and `[SEP]` last (as the model was trained to read)."""
+        return list(self._tokenizer.encode(text).ids)
+
+    def decode(self, ids: list[int]) -> list[str]:
+        return [self._vocab[i] for i in ids]
+
+    def text(self, ids: list[int]) -> str:
+        """The pieces joined back into words (`##` pieces glued to the one before), special tokens kept."""
+        return self._tokenizer.decode(ids, skip_special_tokens=False)
