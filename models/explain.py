@@ -210,10 +210,19 @@ class Wiring:
 
     # -- the shared parts
 
-    def embedding(self, embed: str, table: nn.Embedding, vocab: Sequence[str] | None = None) -> None:
+    def embedding(
+        self, embed: str, table: nn.Embedding, vocab: Sequence[str] | None = None, *, letter: str = "E", what: str = ""
+    ) -> None:
         """`embed` is a token's row of `table`: [pos, d] (one row per token read), or [d] (the last token's). The
-        token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default)."""
+        token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default; empty:
+        rows are named by their number). `letter` names the table, `what` its rows (a learned table of positions:
+        letter "P", what "position")."""
         words = self.vocab if vocab is None else list(vocab)
+        formula = (
+            f"{letter}[{what}, d]: the {what}'s row of the {what} table"
+            if what
+            else "E[token, d]: the token's row of the embedding table"
+        )
         weight = table.weight
         weight_name = self.param(weight)
 
@@ -222,9 +231,9 @@ class Wiring:
             ids = c.inputs[embed]
             token = int(ids[at[0]] if at else ids[-1])
             entry = _f(weight[token, d].double())
-            label = f"E[{words[token]!r}, {d}]"
+            label = f"{letter}[{words[token]!r}, {d}]" if token < len(words) else f"{letter}[{token}, {d}]"
             return Unfolding(
-                embed, index, _f(c.cache[embed][index]), "E[token, d]: the token's row of the embedding table",
+                embed, index, _f(c.cache[embed][index]), formula,
                 [Term(label, entry)], 1, entry, entry, {"token id": token, "d": d}, [weight_name],
             )  # fmt: skip
 

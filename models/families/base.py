@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import torch
@@ -37,6 +38,12 @@ class LoadedModel(ABC, Generic[M]):
     @abstractmethod
     def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
         """The model from its record (config and training) and its weights."""
+
+    @classmethod
+    def load_folder(cls, model_id: str, record: dict[str, Any], folder: Path) -> Self:
+        """The model from its record and a Hugging Face folder (config.json, model.safetensors, tokenizer.json). A
+        family that reads no such folder says so."""
+        raise ValueError(f"{folder}: the family '{cls.family}' does not read Hugging Face folders")
 
     @property
     def title(self) -> str:
