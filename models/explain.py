@@ -191,6 +191,7 @@ class Wiring:
         self._params = {id(p): name for name, p in model.named_parameters()}
         self.rules: dict[str, Rule] = {}
         self.refused: dict[str, str] = {}
+        self.start = "x = E[token] + PE[pos]"  # the residual stream's start, as `embedded` made it
 
     def hook(self, point: HookPoint) -> str:
         return name_of(self.model, point)
@@ -240,10 +241,15 @@ class Wiring:
         self.rules[embed] = token_row
 
     def embedded(self, module: Embedded, vocab: Sequence[str] | None = None) -> list[str]:
-        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated); returns their names, the
-        parts of the residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
+        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated, or a row of the learned table
+        P, whose positions the pass's inputs hold under the hook's name); returns their names, the parts of the
+        residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
         embed, pos = self.hook(module.hook_embed), self.hook(module.hook_pos_embed)
         self.embedding(embed, module.embed, vocab)
+        if module.pos_embed is not None:
+            self.embedding(pos, module.pos_embed, (), letter="P", what="position")
+            self.start = "x = E[token] + P[pos]"
+            return [embed, pos]
         d_model = module.embed.embedding_dim
 
         def sinusoid(c: Captured, index: Index, _: NextToken) -> Unfolding:
@@ -326,7 +332,7 @@ class Wiring:
         label: str | None = None,
         symbol: str = "x",
     ) -> None:
-        """`after` = `before`'s row · W + b, one entry: a column of W times the row, plus the bias.
+        """`after` = `before`'s row · W + b, one entry: a column of W times the row, plus the bias (if it has one).
 
         `heads_out` (n_heads, d_head): `after` is split into heads, [n_heads, pos, d_head]. `heads_in`: `before` is,
         and its heads are concatenated (attention's z before W_O). A value with no position axis (an MLP's) is one
@@ -334,7 +340,7 @@ class Wiring:
         W, bias = linear.weight, linear.bias
         w_name = label or self.linear_name(linear)
         b_label = "b" + w_name.removeprefix("W") if w_name.startswith("W") else f"{w_name}.bias"
-        params = [self.param(W), self.param(bias)]
+        params = [self.param(W)] + ([] if bias is None else [self.param(bias)])
         source = what or before
 
         def entry(c: Captured, index: Index, _: NextToken) -> Unfolding:
@@ -358,16 +364,17 @@ class Wiring:
                 def term(i: int) -> str:
                     return f"{symbol}[{i}] · {w_name}[{i}, {column}]"
 
-            b = Term(f"{b_label}[{column}]", _f(bias[column].double()))
-            terms, n, total = folded(_products(row, _row(W[column]), term), [b])
+            fixed = [] if bias is None else [Term(f"{b_label}[{column}]", _f(bias[column].double()))]
+            terms, n, total = folded(_products(row, _row(W[column]), term), fixed)
             x = "z" if heads_in else symbol
-            formula = f"{x} · {w_name}[:, {column}] + {b_label}[{column}], {x} = {source}"
+            plus = "" if bias is None else f" + {b_label}[{column}]"
+            formula = f"{x} · {w_name}[:, {column}]{plus}, {x} = {source}"
             return Unfolding(after, index, _f(c.cache[after][index]), formula, terms, n, total, total, {}, params)
 
         self.rules[after] = entry
 
     def activation(self, after: str, before: str, kind: str) -> None:
-        """`after` = ReLU or GELU of the same entry of `before`."""
+        """`after` = ReLU, GELU or "GELU (tanh)" (GPT-2's approximation) of the same entry of `before`."""
 
         def unit(c: Captured, index: Index, _: NextToken) -> Unfolding:
             x = _f(c.value(before)[index].double())
@@ -377,6 +384,15 @@ class Wiring:
                 return Unfolding(
                     after, index, _f(c.cache[after][index]), f"ReLU(z) = max(0, z), z = {before}",
                     [Term(f"z = {before}", x)], 1, x, total, {"z": x}, note=note,
+                )  # fmt: skip
+            if kind == "GELU (tanh)":
+                inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+                half = 0.5 * (1 + math.tanh(inner))
+                return Unfolding(
+                    after, index, _f(c.cache[after][index]),
+                    f"GELU(x) ≈ x · ½(1 + tanh(√(2/π) · (x + 0.044715 x³))), x = {before}",
+                    [Term("x · ½(1 + tanh(…))", x * half, (x, half))], 1, x * half, x * half,
+                    {"x": x, "√(2/π) · (x + 0.044715 x³)": inner, "½(1 + tanh(…))": half},
                 )  # fmt: skip
             phi = 0.5 * (1 + math.erf(x / math.sqrt(2)))
             return Unfolding(
@@ -456,7 +472,7 @@ class Wiring:
     def feed_forward(self, mlp: FeedForward, before: str, out: str) -> None:
         pre, post = self.hook(mlp.hook_pre), self.hook(mlp.hook_post)
         self.affine(pre, mlp.W_in, before, symbol="LN(x)")
-        self.activation(post, pre, "GELU")
+        self.activation(post, pre, "GELU (tanh)" if mlp.approximate == "tanh" else "GELU")
         self.affine(out, mlp.W_out, post, symbol="GELU")
 
     def relu_layer(self, layer: Affine, before: str, label: str, symbol: str) -> str:
@@ -484,7 +500,7 @@ class Wiring:
 
     def resid_pre(self, point: HookPoint, before: Sequence[str]) -> str:
         pre = self.hook(point)
-        formula = "x = E[token] + PE[pos]" if len(before) == 2 else f"the residual stream goes on: x = {before[0]}"
+        formula = self.start if len(before) == 2 else f"the residual stream goes on: x = {before[0]}"
         self.sum(pre, before, formula)
         return pre
 

@@ -6,7 +6,7 @@ plus the sinusoidal positional encoding.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 from torch import nn
@@ -111,9 +111,13 @@ class CausalAttention(Attention):
         return torch.triu(torch.ones(query_pos, key_pos, dtype=torch.bool), diagonal=1)  # later words: hidden
 
 
+Approximate = Literal["none", "tanh"]  # GELU: exact (x · Φ(x), with erf), or GPT-2's tanh approximation ("gelu_new")
+
+
 class FeedForward(nn.Module):
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, approximate: Approximate = "none") -> None:
         super().__init__()
+        self.approximate: Approximate = approximate
         self.W_in = nn.Linear(config.d_model, config.d_mlp)
         self.W_out = nn.Linear(config.d_mlp, config.d_model)
         self.hook_pre = HookPoint()
@@ -121,7 +125,7 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.hook_pre(self.W_in(x))  # [batch, pos, d_mlp]: expand
-        post = self.hook_post(torch.nn.functional.gelu(pre))  # [batch, pos, d_mlp]
+        post = self.hook_post(torch.nn.functional.gelu(pre, approximate=self.approximate))  # [batch, pos, d_mlp]
         out: torch.Tensor = self.W_out(post)  # [batch, pos, d_model]: compress
         return out
 
@@ -131,15 +135,15 @@ class Block(nn.Module):
 
     attention: type[Attention] = CausalAttention
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, eps: float = 1e-5, approximate: Approximate = "none") -> None:
         super().__init__()
         self.hook_resid_pre = HookPoint()
-        self.ln1 = LayerNorm(config.d_model)
+        self.ln1 = LayerNorm(config.d_model, eps)
         self.attn = self.attention(config)
         self.hook_attn_out = HookPoint()
         self.hook_resid_mid = HookPoint()
-        self.ln2 = LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
+        self.ln2 = LayerNorm(config.d_model, eps)
+        self.mlp = FeedForward(config, approximate)
         self.hook_mlp_out = HookPoint()
         self.hook_resid_post = HookPoint()
 
@@ -151,18 +155,25 @@ class Block(nn.Module):
 
 
 class Embedded(nn.Module):
-    """The start of every transformer here: token embeddings plus the sinusoidal positional encoding."""
+    """The start of every transformer here: token embeddings plus positions, the sinusoidal encoding (fixed, not a
+    parameter) or, with `learned_positions`, a learned table `pos_embed` with a row per position (GPT-2's wpe)."""
 
-    def __init__(self, vocab_size: int, n_ctx: int, d_model: int) -> None:
+    def __init__(self, vocab_size: int, n_ctx: int, d_model: int, learned_positions: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
         self.hook_embed = HookPoint()
-        self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
+        self.pos_embed = nn.Embedding(n_ctx, d_model) if learned_positions else None
+        if not learned_positions:
+            self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
         self.hook_pos_embed = HookPoint()
 
     def embedded(self, ids: torch.Tensor) -> torch.Tensor:
         batch, pos = ids.shape
-        positions: torch.Tensor = self.positions  # type: ignore[assignment]
-        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
+        if self.pos_embed is not None:
+            table = self.pos_embed(torch.arange(pos, device=ids.device))  # [pos, d_model]: a row per position
+        else:
+            positions: torch.Tensor = self.positions  # type: ignore[assignment]
+            table = positions[:pos]  # [pos, d_model]
+        pe = self.hook_pos_embed(table.expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
         x: torch.Tensor = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
         return x

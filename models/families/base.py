@@ -30,6 +30,7 @@ class LoadedModel(ABC, Generic[M]):
     """A trained model of one family. A family is one such class, registered in models/families/__init__.py."""
 
     family: ClassVar[str]  # the name records, the API and the pages use
+    model_types: ClassVar[tuple[str, ...]] = ()  # the Hugging Face config.json model_types `load_folder` reads
     id: str
     record: dict[str, Any]  # ID.json: title, description, config, how it was trained
     module: M

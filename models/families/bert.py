@@ -23,6 +23,7 @@ class LoadedBert(LoadedModel[Bert]):
     """A BERT encoder with its WordPiece tokenizer. Its output is the last hidden state, one vector per piece."""
 
     family = "bert"
+    model_types = ("bert",)
     tokenizer: Tokenizer
 
     @classmethod
