@@ -276,6 +276,7 @@ def gpt2_weights(folder: Path, theirs: dict[str, torch.Tensor], module: GPT) -> 
     config, expected = module.config, module.state_dict()
     d = config.d_model
     tensors = {name.removeprefix("transformer."): t.to(torch.float32) for name, t in theirs.items()}
+    full = {name.removeprefix("transformer."): name for name in theirs}  # to name a tensor as the file does
     ours: dict[str, torch.Tensor] = {}
 
     def take(name: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -285,7 +286,7 @@ def gpt2_weights(folder: Path, theirs: dict[str, torch.Tensor], module: GPT) -> 
         if tuple(tensor.shape) != shape:
             raise FolderError(
                 folder,
-                f"{name} has shape {list(tensor.shape)}, but config.json makes it {list(shape)}",
+                f"{full[name]} has shape {list(tensor.shape)}, but config.json makes it {list(shape)}",
                 "make config.json and model.safetensors come from the same model",
             )
         return tensor
@@ -318,7 +319,7 @@ def gpt2_weights(folder: Path, theirs: dict[str, torch.Tensor], module: GPT) -> 
     else:
         ours["unembed.weight"] = take("lm_head.weight", (len(config.vocab), d))
     if tensors:
-        extra = sorted(tensors)
+        extra = sorted(full[name] for name in tensors)
         raise FolderError(
             folder,
             f"{WEIGHTS} holds {', '.join(extra[:4])}, which a GPT-2 of config.json's {config.n_layers} layers does not "
