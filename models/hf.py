@@ -88,6 +88,14 @@ def _read_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def model_type(folder: Path) -> str:
+    """config.json's model_type: which architecture the folder holds ("gpt2", "bert", …)."""
+    kind = _read_config(folder).get("model_type")
+    if not isinstance(kind, str):
+        raise FolderError(folder, "config.json names no model_type", "save the model with save_pretrained")
+    return kind
+
+
 def bert_config(folder: Path, config: dict[str, Any]) -> BertConfig:
     """Our BertConfig from Hugging Face's config.json, refusing what models/bert.py does not compute."""
     kind = config.get("model_type")

