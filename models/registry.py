@@ -96,7 +96,7 @@ def folder_record(model_id: str, family: str, kind: str, folder: Path) -> dict[s
         "source": "folder",
         "title": f"{folder.name}: a {kind} model from your folder",
         "description": f"A {kind}-architecture model {where}, mapped into layerwalk's own modules.",
-        "provenance": {"source": where},
+        "provenance": {"source": folder.name, "via": where},
     }
 
 

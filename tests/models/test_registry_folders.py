@@ -51,7 +51,8 @@ def test_good_gpt2_and_bert_folders_are_served_under_their_names(registry: Regis
     gpt2, bert = registry.load("my-gpt-2"), registry.load("bert")
     assert isinstance(gpt2, LoadedGPT)
     assert isinstance(bert, LoadedBert)
-    assert gpt2.record["provenance"] == {"source": f"loaded from your folder {folders / 'My GPT-2!'}"}
+    where = f"loaded from your folder {folders / 'My GPT-2!'}"
+    assert gpt2.record["provenance"] == {"source": "My GPT-2!", "via": where}
     assert gpt2.record["source"] == "folder"
     assert gpt2.title == "My GPT-2!: a gpt2 model from your folder"
     assert bert.record["family"] == "bert"
