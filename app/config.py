@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from models.registry import WEIGHTS_DIR
 
@@ -16,6 +18,13 @@ class Settings(BaseSettings):
     weights_dir: Path = Field(
         default=WEIGHTS_DIR,
         description="Folder holding the models to serve (ID.json + ID.safetensors pairs).",
+    )
+    model_dirs: Annotated[list[Path], NoDecode] = Field(
+        default=[],
+        description="Your own Hugging Face folders to serve as well (GPT-2 and BERT architectures: config.json, "
+        f"model.safetensors, tokenizer.json), separated by '{os.pathsep}' like PATH. Each listed folder holding "
+        "config.json is one model, else each folder directly inside it that holds one; a model's id is its folder's "
+        "name. A folder that cannot be served is logged at start-up and listed in GET /api/models as unavailable.",
     )
     root_path: str = Field(
         default="",
@@ -40,6 +49,14 @@ class Settings(BaseSettings):
         description="API requests one worker handles at once; one more gets 503 with Retry-After (pages, static "
         "files and /healthz are not counted).",
     )
+
+    @field_validator("model_dirs", mode="before")
+    @classmethod
+    def _split_like_path(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part]
+        return value
+
     cors_origins: list[str] = Field(
         default=[],
         description="Other origins whose pages may call the API from a browser (CORS), as a JSON list, e.g. "

@@ -25,7 +25,9 @@ async def get_model(model_id: str, request: Request) -> LoadedModel[Any]:
     try:
         return registry.load(model_id)
     except KeyError as error:
-        raise HTTPException(status_code=404, detail=error.args[0]) from None
+        problem = registry.unavailable.get(model_id)
+        detail = error.args[0] if problem is None else f"'{model_id}' is not served: {problem}"
+        raise HTTPException(status_code=404, detail=detail) from None
 
 
 ModelDep = Annotated[LoadedModel[Any], Depends(get_model)]

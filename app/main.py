@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,  # ReDoc has no offline build here; Swagger UI covers the same schema
     )
     app.state.settings = settings
-    app.state.registry = Registry(settings.weights_dir)
+    app.state.registry = Registry(settings.weights_dir, settings.model_dirs)  # user folders are read now
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
     app.state.passes = PassCache(settings.cache_bytes)
     errors.install(app)

@@ -30,6 +30,15 @@ class ModelSummary(BaseModel):
     title: str
     description: str
     n_params: int
+    available: Literal[True] = Field(default=True, description="Served: always true here (see UnavailableModel)")
+
+
+class UnavailableModel(BaseModel):
+    """A model the server found but cannot serve (a folder of LAYERWALK_MODEL_DIRS, a package not installed)."""
+
+    id: str
+    available: Literal[False] = False
+    problem: str = Field(description="What is wrong and the fix: '<folder>: <problem>. Fix: <fix>.'")
 
 
 class Training(BaseModel):
@@ -49,13 +58,20 @@ class Training(BaseModel):
     command: str
 
 
+class FromFolder(BaseModel):
+    """The record of a model read from a folder of LAYERWALK_MODEL_DIRS: where it was found, not how it was trained."""
+
+    source: Literal["folder"]
+    provenance: dict[str, str] = Field(description="source: the folder's name; via: 'loaded from your folder <path>'")
+
+
 class ModelDetail(ModelSummary):
     """One model: what every family's detail holds. Each family's detail adds its own fields."""
 
     input: Literal["number", "text"] = Field(description="What `input` of a forward request is for this model")
     config: dict[str, Any]
     hook_names: list[str]
-    training: Training
+    training: Training | FromFolder = Field(description="How the weights were made; for a folder's model, where it is")
 
 
 class Sampling(BaseModel):

@@ -225,6 +225,7 @@ class Wiring:
         self.rules: dict[str, Rule] = {}
         self.refused: dict[str, str] = {}
         self.symbols: dict[str, Parameter] = {}  # how the formulas name each parameter they read
+        self.start = "x = E[token] + PE[pos]"  # the residual stream's start, as `embedded` made it
 
     def hook(self, point: HookPoint) -> str:
         return name_of(self.model, point)
@@ -253,31 +254,45 @@ class Wiring:
 
     # -- the shared parts
 
-    def embedding(self, embed: str, table: nn.Embedding, vocab: Sequence[str] | None = None) -> None:
+    def embedding(
+        self, embed: str, table: nn.Embedding, vocab: Sequence[str] | None = None, *, letter: str = "E", what: str = ""
+    ) -> None:
         """`embed` is a token's row of `table`: [pos, d] (one row per token read), or [d] (the last token's). The
-        token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default)."""
+        token ids are the pass's input under the name `embed`; `vocab` names them (the wiring's by default; empty:
+        rows are named by their number). `letter` names the table, `what` its rows (a learned table of positions:
+        letter "P", what "position")."""
         words = self.vocab if vocab is None else list(vocab)
+        formula = (
+            f"{letter}[{what}, d]: the {what}'s row of the {what} table"
+            if what
+            else "E[token, d]: the token's row of the embedding table"
+        )
         weight = table.weight
-        weight_name = self.named(weight, "E", names=words)
+        weight_name = self.named(weight, letter, names=words)
 
         def token_row(c: Captured, index: Index, _: NextToken) -> Unfolding:
             *at, d = index
             ids = c.inputs[embed]
             token = int(ids[at[0]] if at else ids[-1])
             entry = _f(weight[token, d].double())
-            label = f"E[{words[token]!r}, {d}]"
+            label = f"{letter}[{words[token]!r}, {d}]" if token < len(words) else f"{letter}[{token}, {d}]"
             return Unfolding(
-                embed, index, _f(c.cache[embed][index]), "E[token, d]: the token's row of the embedding table",
+                embed, index, _f(c.cache[embed][index]), formula,
                 [Term(label, entry)], 1, entry, entry, {"token id": token, "d": d}, [weight_name],
             )  # fmt: skip
 
         self.rules[embed] = token_row
 
     def embedded(self, module: Embedded, vocab: Sequence[str] | None = None) -> list[str]:
-        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated); returns their names, the
-        parts of the residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
+        """hook_embed (a row of the table) and hook_pos_embed (the sinusoid, evaluated, or a row of the learned table
+        P, whose positions the pass's inputs hold under the hook's name); returns their names, the parts of the
+        residual stream's start. `vocab` names the table's tokens (the wiring's vocabulary by default)."""
         embed, pos = self.hook(module.hook_embed), self.hook(module.hook_pos_embed)
         self.embedding(embed, module.embed, vocab)
+        if module.pos_embed is not None:
+            self.embedding(pos, module.pos_embed, (), letter="P", what="position")
+            self.start = "x = E[token] + P[pos]"
+            return [embed, pos]
         d_model = module.embed.embedding_dim
 
         def sinusoid(c: Captured, index: Index, _: NextToken) -> Unfolding:
@@ -360,7 +375,7 @@ class Wiring:
         label: str | None = None,
         symbol: str = "x",
     ) -> None:
-        """`after` = `before`'s row · W + b, one entry: a column of W times the row, plus the bias.
+        """`after` = `before`'s row · W + b, one entry: a column of W times the row, plus the bias (if it has one).
 
         `heads_out` (n_heads, d_head): `after` is split into heads, [n_heads, pos, d_head]. `heads_in`: `before` is,
         and its heads are concatenated (attention's z before W_O). A value with no position axis (an MLP's) is one
@@ -368,7 +383,7 @@ class Wiring:
         W, bias = linear.weight, linear.bias
         w_name = label or self.linear_name(linear)
         b_label = "b" + w_name.removeprefix("W") if w_name.startswith("W") else f"{w_name}.bias"
-        params = [self.named(W, w_name, transposed=True), self.named(bias, b_label)]
+        params = [self.named(W, w_name, transposed=True)] + ([] if bias is None else [self.named(bias, b_label)])
         source = what or before
 
         def entry(c: Captured, index: Index, _: NextToken) -> Unfolding:
@@ -392,17 +407,17 @@ class Wiring:
                 def term(i: int) -> str:
                     return f"{symbol}[{i}] · {w_name}[{i}, {column}]"
 
-            b = Term(f"{b_label}[{column}]", _f(bias[column].double()))
-            terms, n, total = folded(_products(row, _row(W[column]), term), [b])
+            fixed = [] if bias is None else [Term(f"{b_label}[{column}]", _f(bias[column].double()))]
+            terms, n, total = folded(_products(row, _row(W[column]), term), fixed)
             x = "z" if heads_in else symbol
-            formula = f"{x} · {w_name}[:, {column}] + {b_label}[{column}]"
-            formula += "" if source == x else f", {x} = {source}"
+            plus = "" if bias is None else f" + {b_label}[{column}]"
+            formula = f"{x} · {w_name}[:, {column}]{plus}" + ("" if source == x else f", {x} = {source}")
             return Unfolding(after, index, _f(c.cache[after][index]), formula, terms, n, total, total, {}, params)
 
         self.rules[after] = entry
 
     def activation(self, after: str, before: str, kind: str) -> None:
-        """`after` = ReLU or GELU of the same entry of `before`."""
+        """`after` = ReLU, GELU or "GELU (tanh)" (GPT-2's approximation) of the same entry of `before`."""
 
         def unit(c: Captured, index: Index, _: NextToken) -> Unfolding:
             x = _f(c.value(before)[index].double())
@@ -412,6 +427,15 @@ class Wiring:
                 return Unfolding(
                     after, index, _f(c.cache[after][index]), f"ReLU(z) = max(0, z), z = {before}",
                     [Term(f"z = {before}", x)], 1, x, total, {"z": x}, note=note,
+                )  # fmt: skip
+            if kind == "GELU (tanh)":
+                inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+                half = 0.5 * (1 + math.tanh(inner))
+                return Unfolding(
+                    after, index, _f(c.cache[after][index]),
+                    f"GELU(x) ≈ x · ½(1 + tanh(√(2/π) · (x + 0.044715 x³))), x = {before}",
+                    [Term("x · ½(1 + tanh(…))", x * half, (x, half))], 1, x * half, x * half,
+                    {"x": x, "√(2/π) · (x + 0.044715 x³)": inner, "½(1 + tanh(…))": half},
                 )  # fmt: skip
             phi = 0.5 * (1 + math.erf(x / math.sqrt(2)))
             return Unfolding(
@@ -491,7 +515,7 @@ class Wiring:
     def feed_forward(self, mlp: FeedForward, before: str, out: str) -> None:
         pre, post = self.hook(mlp.hook_pre), self.hook(mlp.hook_post)
         self.affine(pre, mlp.W_in, before, symbol="LN(x)")
-        self.activation(post, pre, "GELU")
+        self.activation(post, pre, "GELU (tanh)" if mlp.approximate == "tanh" else "GELU")
         self.affine(out, mlp.W_out, post, symbol="GELU")
 
     def relu_layer(self, layer: Affine, before: str, label: str, symbol: str) -> str:
@@ -519,7 +543,7 @@ class Wiring:
 
     def resid_pre(self, point: HookPoint, before: Sequence[str]) -> str:
         pre = self.hook(point)
-        formula = "x = E[token] + PE[pos]" if len(before) == 2 else f"the residual stream goes on: x = {before[0]}"
+        formula = self.start if len(before) == 2 else f"the residual stream goes on: x = {before[0]}"
         self.sum(pre, before, formula)
         return pre
 

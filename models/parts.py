@@ -6,7 +6,7 @@ plus the sinusoidal positional encoding.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 from torch import nn
@@ -41,9 +41,9 @@ class LayerNorm(nn.Module):
     """(x − μ) / σ · γ + β at each position; μ and σ pass through hook points of their own, so a page can show
     them beside the result (the result itself is torch's layer norm, so trained weights stay the same)."""
 
-    def __init__(self, d_model: int) -> None:
+    def __init__(self, d_model: int, eps: float = 1e-5) -> None:
         super().__init__()
-        self.ln = nn.LayerNorm(d_model)
+        self.ln = nn.LayerNorm(d_model, eps=eps)  # eps: BERT's checkpoints use 1e-12
         self.hook_mean = HookPoint()
         self.hook_std = HookPoint()
         self.hook_normalized = HookPoint()
@@ -84,14 +84,19 @@ class Attention(nn.Module):
         """True where a query may not look: nowhere, here."""
         return torch.zeros(query_pos, key_pos, dtype=torch.bool)
 
-    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, source: torch.Tensor | None = None, padding: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`padding` ([batch, key_pos], True at a padding token) hides those keys from every query as well."""
         batch, pos, d_model = x.shape
         kv = x if source is None else source  # [batch, key_pos, d_model]
         q = self.hook_q(self.heads(self.W_Q(x)))  # [batch, n_heads, query_pos, d_head]
         k = self.hook_k(self.heads(self.W_K(kv)))  # [batch, n_heads, key_pos, d_head]
         v = self.hook_v(self.heads(self.W_V(kv)))  # [batch, n_heads, key_pos, d_head]
         scores_raw = self.hook_scores_raw(q @ k.transpose(-1, -2))  # [batch, n_heads, query_pos, key_pos]
-        hidden = self.mask(pos, kv.shape[1])
+        hidden = self.mask(pos, kv.shape[1])  # [query_pos, key_pos]
+        if padding is not None:
+            hidden = hidden | padding[:, None, None, :]  # [batch, 1, query_pos, key_pos]: padding keys hidden too
         scores = self.hook_scores((scores_raw / math.sqrt(self.d_head)).masked_fill(hidden, -math.inf))
         pattern = self.hook_pattern(torch.softmax(scores, dim=-1))  # [batch, n_heads, query_pos, key_pos]
         z = self.hook_z(pattern @ v)  # [batch, n_heads, query_pos, d_head]
@@ -106,9 +111,13 @@ class CausalAttention(Attention):
         return torch.triu(torch.ones(query_pos, key_pos, dtype=torch.bool), diagonal=1)  # later words: hidden
 
 
+Approximate = Literal["none", "tanh"]  # GELU: exact (x · Φ(x), with erf), or GPT-2's tanh approximation ("gelu_new")
+
+
 class FeedForward(nn.Module):
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, approximate: Approximate = "none") -> None:
         super().__init__()
+        self.approximate: Approximate = approximate
         self.W_in = nn.Linear(config.d_model, config.d_mlp)
         self.W_out = nn.Linear(config.d_mlp, config.d_model)
         self.hook_pre = HookPoint()
@@ -116,7 +125,7 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.hook_pre(self.W_in(x))  # [batch, pos, d_mlp]: expand
-        post = self.hook_post(torch.nn.functional.gelu(pre))  # [batch, pos, d_mlp]
+        post = self.hook_post(torch.nn.functional.gelu(pre, approximate=self.approximate))  # [batch, pos, d_mlp]
         out: torch.Tensor = self.W_out(post)  # [batch, pos, d_model]: compress
         return out
 
@@ -126,15 +135,15 @@ class Block(nn.Module):
 
     attention: type[Attention] = CausalAttention
 
-    def __init__(self, config: AttentionConfig) -> None:
+    def __init__(self, config: AttentionConfig, eps: float = 1e-5, approximate: Approximate = "none") -> None:
         super().__init__()
         self.hook_resid_pre = HookPoint()
-        self.ln1 = LayerNorm(config.d_model)
+        self.ln1 = LayerNorm(config.d_model, eps)
         self.attn = self.attention(config)
         self.hook_attn_out = HookPoint()
         self.hook_resid_mid = HookPoint()
-        self.ln2 = LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
+        self.ln2 = LayerNorm(config.d_model, eps)
+        self.mlp = FeedForward(config, approximate)
         self.hook_mlp_out = HookPoint()
         self.hook_resid_post = HookPoint()
 
@@ -146,18 +155,25 @@ class Block(nn.Module):
 
 
 class Embedded(nn.Module):
-    """The start of every transformer here: token embeddings plus the sinusoidal positional encoding."""
+    """The start of every transformer here: token embeddings plus positions, the sinusoidal encoding (fixed, not a
+    parameter) or, with `learned_positions`, a learned table `pos_embed` with a row per position (GPT-2's wpe)."""
 
-    def __init__(self, vocab_size: int, n_ctx: int, d_model: int) -> None:
+    def __init__(self, vocab_size: int, n_ctx: int, d_model: int, learned_positions: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
         self.hook_embed = HookPoint()
-        self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
+        self.pos_embed = nn.Embedding(n_ctx, d_model) if learned_positions else None
+        if not learned_positions:
+            self.register_buffer("positions", sinusoidal_positions(n_ctx, d_model), persistent=False)
         self.hook_pos_embed = HookPoint()
 
     def embedded(self, ids: torch.Tensor) -> torch.Tensor:
         batch, pos = ids.shape
-        positions: torch.Tensor = self.positions  # type: ignore[assignment]
-        pe = self.hook_pos_embed(positions[:pos].expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
+        if self.pos_embed is not None:
+            table = self.pos_embed(torch.arange(pos, device=ids.device))  # [pos, d_model]: a row per position
+        else:
+            positions: torch.Tensor = self.positions  # type: ignore[assignment]
+            table = positions[:pos]  # [pos, d_model]
+        pe = self.hook_pos_embed(table.expand(batch, pos, -1))  # [batch, pos, d_model], like the rest
         x: torch.Tensor = self.hook_embed(self.embed(ids)) + pe  # [batch, pos, d_model]
         return x

@@ -1,10 +1,15 @@
-"""Tokenizers behind one small protocol: text → ids → tokens. Today's word tokenizer; a character tokenizer and a
-WordPiece one (the `tokenizers` library) fit the same protocol."""
+"""Tokenizers behind one small protocol: text → ids → tokens. The word tokenizer, and a Hugging Face `tokenizer.json`
+read by the `tokenizers` library (BERT's WordPiece, GPT-2's byte-level BPE); a character tokenizer fits the same
+protocol."""
 
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, Self
+
+import tokenizers
+from tokenizers import decoders, normalizers, pre_tokenizers, processors
 
 WORD = re.compile(r"\w+|[^\w\s]")  # words (any script), and each punctuation mark on its own
 
@@ -72,3 +77,68 @@ class WordTokenizer:
 
     def text(self, ids: list[int]) -> str:
         return " ".join(self.decode(ids))
+
+
+def wordpiece(vocab: list[str]) -> tokenizers.Tokenizer:
+    """BERT's uncased WordPiece over `vocab` (which holds [UNK], [CLS] and [SEP]), as a `tokenizers` Tokenizer: what
+    a Hugging Face BERT folder's tokenizer.json describes."""
+    ids = {token: i for i, token in enumerate(vocab)}
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordPiece(ids, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.BertProcessing(("[SEP]", ids["[SEP]"]), ("[CLS]", ids["[CLS]"]))
+    tokenizer.decoder = decoders.WordPiece()
+    return tokenizer
+
+
+class FileTokenizer:
+    """A Hugging Face `tokenizer.json` read by the `tokenizers` library, whatever its model: the file says how text is
+    normalised, split and wrapped in special tokens. The file's own padding and truncation are turned off: one text
+    is one row, never cut short silently.
+
+    `size`: the model's vocabulary when it has more rows than the file has tokens (a table padded to a round
+    number); the rows without a token are named `<unused N>`, so every id a model can predict has a name."""
+
+    def __init__(self, tokenizer: tokenizers.Tokenizer, size: int = 0) -> None:
+        self._tokenizer = tokenizer
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        ids = self._tokenizer.get_vocab()
+        n = max(size, 1 + max(ids.values(), default=-1))
+        self._vocab = [f"<unused {i}>" for i in range(n)]
+        for token, i in ids.items():
+            self._vocab[i] = token
+        self._ids = {token: i for i, token in enumerate(self._vocab)}
+
+    @classmethod
+    def from_file(cls, path: Path, size: int = 0) -> Self:
+        """A Hugging Face `tokenizer.json`."""
+        return cls(tokenizers.Tokenizer.from_file(str(path)), size)
+
+    @property
+    def vocab(self) -> list[str]:
+        return self._vocab
+
+    def id_of(self, token: str) -> int:
+        return self._ids[token]
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of `text`'s pieces, with the special tokens the file adds (as the model was trained to read)."""
+        return list(self._tokenizer.encode(text).ids)
+
+    def decode(self, ids: list[int]) -> list[str]:
+        return [self._vocab[i] for i in ids]
+
+    def text(self, ids: list[int]) -> str:
+        """The pieces joined back into text as the file's decoder joins them, special tokens kept."""
+        return self._tokenizer.decode(ids, skip_special_tokens=False)
+
+
+class WordPieceTokenizer(FileTokenizer):
+    """BERT's: lower-cased words split into WordPiece pieces (`eat`, `##ing`), between `[CLS]` and `[SEP]`. A word
+    outside the vocabulary becomes `[UNK]` rather than an error."""
+
+    @classmethod
+    def from_vocab(cls, vocab: list[str]) -> Self:
+        """BERT's uncased WordPiece over `vocab` (see `wordpiece`)."""
+        return cls(wordpiece(vocab))

@@ -82,9 +82,11 @@ def router() -> APIRouter:
     api = APIRouter(prefix="/api", tags=["api"])
 
     @api.get("/models", responses=BUSY)
-    async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary]:
-        """Every model served: by family, from neuron to transformer, then smallest first."""
-        return summaries(registry.load_all())
+    async def list_models(registry: RegistryDep) -> list[schemas.ModelSummary | schemas.UnavailableModel]:
+        """Every model served: by family, from neuron to transformer, then smallest first; then each model found but
+        not served (`"available": false`), with its problem and the fix."""
+        unavailable = [schemas.UnavailableModel(id=i, problem=p) for i, p in registry.unavailable.items()]
+        return [*summaries(registry.load_all()), *unavailable]
 
     @api.get("/models/{model_id}", response_model=one_of([p.detail_schema for p in presenters]), responses=ANY_ID)
     async def model_detail(model: ModelDep) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.families.base import LoadedModel, TextModel
+from models.families.bert import LoadedBert
 from models.families.gpt import LoadedGPT
 from models.families.mlp import LoadedMLP
 from models.families.seq2seq import LoadedSeq2Seq
@@ -28,7 +29,8 @@ def unregister(name: str) -> None:
     FAMILIES.pop(name, None)
 
 
-for _family in (LoadedMLP, LoadedTextNet, LoadedGPT, LoadedSeq2Seq):  # the teaching path: neuron to transformer
+# The teaching path: neuron to transformer, then a pretrained encoder.
+for _family in (LoadedMLP, LoadedTextNet, LoadedGPT, LoadedSeq2Seq, LoadedBert):
     register(_family)
 
 __all__ = ["FAMILIES", "LoadedModel", "TextModel", "register", "unregister"]

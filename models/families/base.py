@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import torch
@@ -29,6 +30,7 @@ class LoadedModel(ABC, Generic[M]):
     """A trained model of one family. A family is one such class, registered in models/families/__init__.py."""
 
     family: ClassVar[str]  # the name records, the API and the pages use
+    model_types: ClassVar[tuple[str, ...]] = ()  # the Hugging Face config.json model_types `load_folder` reads
     id: str
     record: dict[str, Any]  # ID.json: title, description, config, how it was trained
     module: M
@@ -37,6 +39,12 @@ class LoadedModel(ABC, Generic[M]):
     @abstractmethod
     def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
         """The model from its record (config and training) and its weights."""
+
+    @classmethod
+    def load_folder(cls, model_id: str, record: dict[str, Any], folder: Path) -> Self:
+        """The model from its record and a Hugging Face folder (config.json, model.safetensors, tokenizer.json). A
+        family that reads no such folder says so."""
+        raise ValueError(f"{folder}: the family '{cls.family}' does not read Hugging Face folders")
 
     @property
     def title(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Self
 
 import torch
@@ -12,6 +13,7 @@ import torch
 from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import TextModel, Weights, ready
 from models.gpt import GPT, GPTConfig
+from models.hf import read_gpt2
 from models.hooks import run_with_cache
 from models.tokenizers import WordTokenizer
 
@@ -37,14 +39,25 @@ class Comparison:
 
 @dataclass(frozen=True, eq=False)
 class LoadedGPT(TextModel[GPT]):
-    """A trained GPT with its tokenizer. Generation slides a window of n_ctx tokens over a longer text."""
+    """A trained GPT with its tokenizer, or a GPT-2 read from a Hugging Face folder. Generation slides a window of
+    n_ctx tokens over a longer text."""
 
     family = "gpt"
+    model_types = ("gpt2",)
 
     @classmethod
     def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
         config = GPTConfig(**record["config"])
         return cls(model_id, record, ready(GPT(config), weights), WordTokenizer(list(config.vocab)))
+
+    @classmethod
+    def load_folder(cls, model_id: str, record: dict[str, Any], folder: Path) -> Self:
+        """A Hugging Face GPT-2 folder (models/hf.py) with its own tokenizer; the record gains the config read from it
+        (the vocabulary, which the tokenizer holds, as its size only)."""
+        found = read_gpt2(folder)
+        config = found.module.config
+        shown = {**config.to_dict(), "vocab": None, "vocab_size": len(config.vocab)}
+        return cls(model_id, {**record, "config": shown}, found.module, found.tokenizer)
 
     @property
     def eos(self) -> str:
@@ -73,7 +86,10 @@ class LoadedGPT(TextModel[GPT]):
 
     def captured(self, ids: list[int], cache: dict[str, torch.Tensor], logits: torch.Tensor) -> Captured:
         """A pass over `ids` as its unfoldings read it; `logits` are the next-token logits after the last position."""
-        return Captured(cache, {self.name_of(self.module.hook_embed): torch.tensor(ids)}, logits)
+        inputs = {self.name_of(self.module.hook_embed): torch.tensor(ids)}
+        if self.module.pos_embed is not None:  # learned positions: each position's row of the table
+            inputs[self.name_of(self.module.hook_pos_embed)] = torch.arange(len(ids))
+        return Captured(cache, inputs, logits)
 
     def reads(self, context: list[int]) -> tuple[int, ...]:
         """What the model sees of a context: the last n_ctx tokens."""

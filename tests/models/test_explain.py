@@ -21,6 +21,7 @@ from models.explain import (
     Unfolding,
     UnknownHookError,
 )
+from models.families.bert import LoadedBert
 from models.families.gpt import LoadedGPT
 from models.families.mlp import LoadedMLP
 from models.families.seq2seq import LoadedSeq2Seq
@@ -86,6 +87,10 @@ def test_every_value_of_every_shipped_model_unfolds_to_itself(registry: Registry
         elif isinstance(model, LoadedTextNet):
             logits, cache = model.run_with_cache([2])
             captured = model.captured(2, cache, logits)
+        elif isinstance(model, LoadedBert):
+            ids = model.ids(TEXT)
+            _, cache = model.run_with_cache(ids)
+            captured = model.captured(ids, cache)
         elif isinstance(model, LoadedGPT):
             ids = model.tokenizer.encode(TEXT)
             logits, cache = model.run_with_cache(ids)
