@@ -14,14 +14,17 @@ from torch import nn
 from models.training.record import Optimizer
 
 LossAt = Callable[[int], torch.Tensor]  # step (1-based) → the training loss on that step's batch
+Validate = Callable[[], float]  # the loss on held-out data, now (computed without gradients)
 
 
 @dataclass(frozen=True)
 class Setup:
-    """A model just built from the seed, and the loss to train it on."""
+    """A model just built from the seed, the loss to train it on, and (for a recipe that holds data out) the loss
+    the loop measures on held-out data as it trains, for the record's validation curve."""
 
     model: nn.Module
     loss_at: LossAt
+    validate: Validate | None = None
 
 
 @dataclass(frozen=True)
