@@ -96,6 +96,10 @@ class CharGPTRecipe(Recipe):
     text: Callable[[], CharText]
     loss: str = "cross-entropy on every next character of the row"
     prompts: tuple[str, ...] = SAMPLE_PROMPTS
+    command_line: str | None = None  # how `char_recipe`'s model is trained again (a shipped one: by its id)
+
+    def command(self) -> str:
+        return self.command_line or super().command()
 
     def model_config(self) -> GPTConfig:
         return replace(self.config, vocab=tuple(self.text().vocabulary()))
@@ -186,7 +190,7 @@ SIZES: dict[str, GPTConfig] = {  # the shapes `char_recipe` offers; vocab and eo
     "small": GPTConfig(eos=None, n_ctx=64, d_model=64, n_heads=4, n_layers=2, d_mlp=256),
     "medium": GPTConfig(eos=None, n_ctx=128, d_model=128, n_heads=4, n_layers=4, d_mlp=512),
 }
-STEPS: dict[str, int] = {"small": 2000, "medium": 3000}
+STEPS: dict[str, int] = {"small": 1500, "medium": 800}  # a few minutes, and about 12 (shakespeare-char's)
 ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # a model id: lower case, digits and hyphens, as in a URL
 
 
@@ -204,9 +208,11 @@ def char_recipe(
         description=f"A decoder-only transformer trained here on the characters of {corpus.name}.",
         config=SIZES[size],
         text=lambda: text,
-        prompts=(text.validation[:8],),
+        prompts=(text.validation[:16],),  # the held-out text's start, continued
         seeds=(0,),
         steps=steps or STEPS[size],
+        command_line=f"python -m models.train char-gpt --corpus {corpus} --name {name} --size {size}"
+        + (f" --steps {steps}" if steps else ""),
         optimizer=Optimizer("AdamW", lr=3e-3, batch=32, schedule="cosine decay to 0", weight_decay=0.01),
     )
 

@@ -137,7 +137,7 @@ def train(recipe: Recipe, out_dir: Path, progress: bool = True) -> TrainingRecor
         trained_at=record.now(),
         duration_s=round(time.perf_counter() - started, 2),
         torch_version=record.torch_version(),
-        command=record.command(recipe.id),
+        command=recipe.command(),
         extra={**recipe.seed_search(outcomes), **outcome.extra},
     )
     record.save(model, trained, out_dir)

@@ -58,6 +58,10 @@ class Recipe(ABC):
     loss: str  # the loss, in words
     init: str = "PyTorch defaults"
 
+    def command(self) -> str:
+        """How to train it again, as the record says."""
+        return f"python -m models.train {self.id}"
+
     def config_dict(self) -> dict[str, Any]:
         """The model's config, as the record stores it: loading is Config(**record["config"])."""
         return self.config.to_dict()

@@ -66,10 +66,6 @@ class TrainingRecord:
         return {**dict(items[:at]), "validation_curve": validation, **dict(items[at:]), **extra}
 
 
-def command(model_id: str) -> str:
-    return f"python -m models.train {model_id}"
-
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
