@@ -144,7 +144,9 @@ class CharGPTRecipe(Recipe):
             "evaluation": f"mean loss on {EVAL_ROWS} evenly spaced rows of each part (nats per character)",
         }
         prompts = [p for p in self.prompts if all(c in tok.vocab for c in p)]
-        samples = [asdict(sample(model, tok, prompt, seed)) for prompt in prompts]
+        samples = [
+            asdict(sample(model, tok, prompt, seed + i)) for i, prompt in enumerate(prompts)
+        ]  # each its own draws
         return Outcome(metrics, data, {"tokenizer": "char", "samples": samples})
 
 
