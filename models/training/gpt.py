@@ -172,8 +172,9 @@ def mean_loss(model: GPT, ids: torch.Tensor, n_ctx: int, n_rows: int, chunk: int
     return total / n_rows
 
 
-def sample(model: GPT, tok: CharTokenizer, prompt: str, seed: int) -> Sample:
-    """SAMPLE_CHARS characters after `prompt`, drawn at SAMPLE_TEMPERATURE with `seed` as the page would."""
+def sample(model: GPT, tok: CharTokenizer, prompt: str, seed: int, chars: int = SAMPLE_CHARS) -> Sample:
+    """`chars` characters after `prompt`, drawn at SAMPLE_TEMPERATURE with `seed` as the page would (one draw a
+    character, so fewer characters are the start of more)."""
     n_ctx = model.config.n_ctx
 
     def next_logits(context: list[int]) -> torch.Tensor:
@@ -182,7 +183,7 @@ def sample(model: GPT, tok: CharTokenizer, prompt: str, seed: int) -> Sample:
         return logits
 
     made = generate(
-        next_logits, tok.encode(prompt), eos_id=None, max_new_tokens=SAMPLE_CHARS, seed=seed,
+        next_logits, tok.encode(prompt), eos_id=None, max_new_tokens=chars, seed=seed,
         temperature=SAMPLE_TEMPERATURE, reads=lambda c: tuple(c[-n_ctx:]),
     )  # fmt: skip
     return Sample(prompt, tok.text(made.ids), seed, SAMPLE_TEMPERATURE)

