@@ -21,7 +21,7 @@ from models.parts import Approximate, Block, Embedded, LayerNorm
 @dataclass(frozen=True)
 class GPTConfig:
     vocab: tuple[str, ...] = field(default=())
-    eos: str = "."
+    eos: str | None = "."  # the token that ends a text; None where none does (a play's characters run on)
     n_ctx: int = 24
     d_model: int = 32
     n_heads: int = 4

@@ -1,6 +1,6 @@
-"""Tokenizers behind one small protocol: text → ids → tokens. The word tokenizer, and a Hugging Face `tokenizer.json`
-read by the `tokenizers` library (BERT's WordPiece, GPT-2's byte-level BPE); a character tokenizer fits the same
-protocol."""
+"""Tokenizers behind one small protocol: text → ids → tokens. The word tokenizer, the character tokenizer, and a
+Hugging Face `tokenizer.json` read by the `tokenizers` library (BERT's WordPiece, GPT-2's byte-level BPE).
+`TOKENIZERS` names the first two as records do."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ WORD = re.compile(r"\w+|[^\w\s]")  # words (any script), and each punctuation ma
 
 
 class UnknownTokenError(ValueError):
-    """A token outside the vocabulary; the message lists the vocabulary."""
+    """A token outside the vocabulary; the message lists the vocabulary, unless a shorter `message` is given."""
 
-    def __init__(self, token: str, vocab: list[str]) -> None:
-        super().__init__(f"'{token}' is not in the vocabulary ({', '.join(vocab)})")
+    def __init__(self, token: str, vocab: list[str], message: str | None = None) -> None:
+        super().__init__(message or f"'{token}' is not in the vocabulary ({', '.join(vocab)})")
         self.token = token
         self.vocab = vocab
 
@@ -142,3 +142,38 @@ class WordPieceTokenizer(FileTokenizer):
     def from_vocab(cls, vocab: list[str]) -> Self:
         """BERT's uncased WordPiece over `vocab` (see `wordpiece`)."""
         return cls(wordpiece(vocab))
+
+
+class CharTokenizer:
+    """Every character is a token: the vocabulary is a fixed list of characters (a model's record stores it), and
+    text is read as it is, case, spaces and line breaks included."""
+
+    def __init__(self, vocab: list[str]) -> None:
+        if any(len(c) != 1 for c in vocab) or len(set(vocab)) != len(vocab):
+            raise ValueError("a character vocabulary is a list of distinct single characters")
+        self._vocab = list(vocab)
+        self._ids = {c: i for i, c in enumerate(self._vocab)}
+
+    @property
+    def vocab(self) -> list[str]:
+        return self._vocab
+
+    def id_of(self, token: str) -> int:
+        return self._ids[token]
+
+    def encode(self, text: str) -> list[int]:
+        unknown = next((c for c in text if c not in self._ids), None)
+        if unknown is not None:
+            shown = repr(unknown) if unknown.isprintable() else f"U+{ord(unknown):04X}"
+            message = f"the character {shown} is not one of this model's {len(self._vocab)} characters"
+            raise UnknownTokenError(unknown, self._vocab, message)
+        return [self._ids[c] for c in text]
+
+    def decode(self, ids: list[int]) -> list[str]:
+        return [self._vocab[i] for i in ids]
+
+    def text(self, ids: list[int]) -> str:
+        return "".join(self.decode(ids))
+
+
+TOKENIZERS: dict[str, type[WordTokenizer] | type[CharTokenizer]] = {"word": WordTokenizer, "char": CharTokenizer}

@@ -80,12 +80,12 @@ class TextModel(LoadedModel[M]):
 
     @property
     @abstractmethod
-    def eos(self) -> str:
-        """The token that ends a text."""
+    def eos(self) -> str | None:
+        """The token that ends a text; None when no token does (generation then stops at its length)."""
 
     @property
-    def eos_id(self) -> int:
-        return self.tokenizer.id_of(self.eos)
+    def eos_id(self) -> int | None:
+        return None if self.eos is None else self.tokenizer.id_of(self.eos)
 
     @abstractmethod
     def reads(self, context: list[int]) -> tuple[int, ...]:

@@ -1,5 +1,6 @@
-"""The GPT family: a decoder-only transformer on words, and the analyses its page shows: the logit lens (what the
-residual stream would predict after each layer) and the comparison of two inputs' residual streams."""
+"""The GPT family: a decoder-only transformer on words or characters (the record's `tokenizer`), and the analyses
+its page shows: the logit lens (what the residual stream would predict after each layer) and the comparison of two
+inputs' residual streams."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from models.families.base import TextModel, Weights, ready
 from models.gpt import GPT, GPTConfig
 from models.hf import read_gpt2
 from models.hooks import run_with_cache
-from models.tokenizers import WordTokenizer
+from models.tokenizers import TOKENIZERS
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,10 @@ class LoadedGPT(TextModel[GPT]):
     @classmethod
     def load(cls, model_id: str, record: dict[str, Any], weights: Weights) -> Self:
         config = GPTConfig(**record["config"])
-        return cls(model_id, record, ready(GPT(config), weights), WordTokenizer(list(config.vocab)))
+        kind = record.get("tokenizer", "word")  # a GPT on words unless its record says otherwise
+        if kind not in TOKENIZERS:
+            raise KeyError(f"{model_id}.json names the tokenizer '{kind}'; known: {', '.join(TOKENIZERS)}")
+        return cls(model_id, record, ready(GPT(config), weights), TOKENIZERS[kind](list(config.vocab)))
 
     @classmethod
     def load_folder(cls, model_id: str, record: dict[str, Any], folder: Path) -> Self:
@@ -60,7 +64,7 @@ class LoadedGPT(TextModel[GPT]):
         return cls(model_id, {**record, "config": shown}, found.module, found.tokenizer)
 
     @property
-    def eos(self) -> str:
+    def eos(self) -> str | None:
         return self.module.config.eos
 
     def run_with_cache(

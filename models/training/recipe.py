@@ -14,14 +14,17 @@ from torch import nn
 from models.training.record import Optimizer
 
 LossAt = Callable[[int], torch.Tensor]  # step (1-based) → the training loss on that step's batch
+Validate = Callable[[], float]  # the loss on held-out data, now (computed without gradients)
 
 
 @dataclass(frozen=True)
 class Setup:
-    """A model just built from the seed, and the loss to train it on."""
+    """A model just built from the seed, the loss to train it on, and (for a recipe that holds data out) the loss
+    the loop measures on held-out data as it trains, for the record's validation curve."""
 
     model: nn.Module
     loss_at: LossAt
+    validate: Validate | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Recipe(ABC):
     config: Config
     loss: str  # the loss, in words
     init: str = "PyTorch defaults"
+
+    def command(self) -> str:
+        """How to train it again, as the record says."""
+        return f"python -m models.train {self.id}"
 
     def config_dict(self) -> dict[str, Any]:
         """The model's config, as the record stores it: loading is Config(**record["config"])."""

@@ -47,6 +47,7 @@ class TrainingRecord:
     duration_s: float
     torch_version: str
     command: str
+    validation_curve: list[list[float]] | None = None  # [step, held-out loss], when the recipe holds data out
     extra: dict[str, Any] = field(default_factory=dict)  # the family's own findings (a seed search, predictions)
 
     def __post_init__(self) -> None:
@@ -54,14 +55,15 @@ class TrainingRecord:
             raise ValueError(f"{self.id}: the extra fields {clash} would replace the record's own")
 
     def to_json(self) -> dict[str, Any]:
-        """The record as ID.json holds it: the family's extra fields sit beside the common ones."""
+        """The record as ID.json holds it: the family's extra fields sit beside the common ones, and a validation
+        curve (only a recipe with held-out data has one) right after the loss curve."""
         common = asdict(self)
-        extra = common.pop("extra")
-        return {**common, **extra}
-
-
-def command(model_id: str) -> str:
-    return f"python -m models.train {model_id}"
+        extra, validation = common.pop("extra"), common.pop("validation_curve")
+        if validation is None:
+            return {**common, **extra}
+        at = list(common).index("loss_curve") + 1
+        items = list(common.items())
+        return {**dict(items[:at]), "validation_curve": validation, **dict(items[at:]), **extra}
 
 
 def now() -> str:

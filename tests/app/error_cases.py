@@ -79,8 +79,8 @@ TRANSLATOR = "/api/models/tiny-translator"
 SEE_DOCS = "See /docs for the request body this endpoint takes."
 SEE_QUERY = "See /docs for the query parameters this endpoint takes."
 UNKNOWN_MODEL = (
-    "Unknown model 'nope'. Known: sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, tiny-gpt, "
-    "tiny-translator"
+    "Unknown model 'nope'. Known: shakespeare-char, sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, "
+    "tiny-gpt, tiny-translator"
 )
 TOO_LARGE = "; the limit is 16384 bytes (setting LAYERWALK_MAX_BODY_BYTES). Send a smaller body."
 NOT_PARSED = (
@@ -137,11 +137,12 @@ SECTIONS: dict[str, list[Case]] = {
         Case("an unknown model", "/api/models/nope", None, UNKNOWN_MODEL, 404, "GET"),
         Case("forward on an unknown model", "/api/models/nope/forward", '{"input": 1.0}', UNKNOWN_MODEL, 404),
         Case("generate on an MLP", f"{MLP}/generate", '{"prompt": "dog"}',
-             "'sqrt-mlp-2x2' (mlp) does not generate text. Text models: textnet-2d-sgd, textnet-4d-adam, tiny-gpt, "
-             "tiny-translator.", 404),
+             "'sqrt-mlp-2x2' (mlp) does not generate text. Text models: shakespeare-char, textnet-2d-sgd, "
+             "textnet-4d-adam, tiny-gpt, tiny-translator.", 404),
         Case("compare on a model that does not compare", f"{TRANSLATOR}/compare",
              '{"input": "the cat sleeps .", "other": "the dog sleeps ."}',
-             "'tiny-translator' (seq2seq) does not compare two inputs. Models that do: tiny-gpt.", 404),
+             "'tiny-translator' (seq2seq) does not compare two inputs. Models that do: shakespeare-char, tiny-gpt.",
+             404),
     ],
     "MLP: forward": [
         Case("NaN", f"{MLP}/forward", '{"input": NaN}', f"input: nan {NOT_FINITE}"),

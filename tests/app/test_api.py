@@ -14,7 +14,8 @@ def test_healthz_counts_the_models_served(client: Client) -> None:
 def test_the_model_list_summarises_every_model_by_family_then_smallest_first(client: Client) -> None:
     models = client.get("/api/models").json()
     assert [m["id"] for m in models] == [
-        "sqrt-mlp-2x2", "sqrt-mlp-16x16", "textnet-2d-sgd", "textnet-4d-adam", "tiny-gpt", "tiny-translator"
+        "sqrt-mlp-2x2", "sqrt-mlp-16x16", "textnet-2d-sgd", "textnet-4d-adam", "tiny-gpt", "shakespeare-char",
+        "tiny-translator",
     ]  # fmt: skip
     for m in models:
         model = Registry().load(m["id"])
