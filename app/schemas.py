@@ -11,7 +11,8 @@ TEMPERATURE_CAP = 10.0
 TEMPERATURE_MIN = 1e-4  # below this (but above 0), logits / T can overflow a float; 0 is the argmax itself
 PENALTY_CAP = 10.0
 MAX_TEXT_CHARS = 400  # a full GPT context (24 words) fits; a megabyte string does not
-MAX_NEW_TOKENS = 20
+MAX_NEW_TOKENS = 20  # a word model's generation: a sentence or two
+MAX_NEW_CHARS = 400  # a character model's: a speech or two of a play
 SEED_MAX = 2**31 - 1
 
 
@@ -204,7 +205,9 @@ class ForwardResult(BaseModel):
 
 class GenerateRequest(Sampling):
     prompt: str = Field(description="The start: a word (or words) of the vocabulary", examples=["hello"])
-    max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_TOKENS, strict=True), WHOLE] = 10
+    max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_CHARS, strict=True), WHOLE] = Field(
+        default=10, description="At most the model's `limits.max_new_tokens` (20 words; 400 for a character model)"
+    )
     seed: Annotated[int, Field(ge=0, le=SEED_MAX, strict=True), WHOLE] | None = Field(
         default=None, description="The same seed gives the same text; null picks one, returned in the result"
     )

@@ -49,9 +49,7 @@ class TextLimits(BaseModel):
     temperature_max: float
     top_k_max: int = Field(description="The vocabulary size")
     repetition_penalty_max: float
-    max_new_tokens: int = Field(
-        description="The most tokens one generation adds (a request may ask for more, up to 20)"
-    )
+    max_new_tokens: int = Field(description="The most tokens one generation adds (20 words; 400 characters)")
     seed_max: int
 
 
@@ -64,11 +62,11 @@ class TextDetail(schemas.ModelDetail):
 
 def limits(vocab_size: int, max_tokens: int | None, room: int = schemas.MAX_NEW_TOKENS) -> TextLimits:
     """The limits of a model with this vocabulary and context; `room`: the most tokens a generation can add (a
-    translation stops at the decoder's context)."""
+    translation stops at the decoder's context; a character model writes more than a word model)."""
     return TextLimits(
         max_chars=schemas.MAX_TEXT_CHARS, max_tokens=max_tokens, temperature_min=schemas.TEMPERATURE_MIN,
         temperature_max=schemas.TEMPERATURE_CAP, top_k_max=vocab_size, repetition_penalty_max=schemas.PENALTY_CAP,
-        max_new_tokens=min(room, schemas.MAX_NEW_TOKENS), seed_max=schemas.SEED_MAX,
+        max_new_tokens=min(room, schemas.MAX_NEW_CHARS), seed_max=schemas.SEED_MAX,
     )  # fmt: skip
 
 
@@ -81,8 +79,9 @@ def parse_text(
     if not isinstance(value, str):
         example = next((word for word in vocab if word.isalpha()), vocab[0])
         raise InputError(field, f"this model takes text, got the number {value!r}", f"Send words such as '{example}'.")
-    if not value.strip():
-        raise InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model_id}).")
+    empty = InputError(field, "the text is empty", f"Send words of the vocabulary (GET /api/models/{model_id}).")
+    if not value:
+        raise empty
     if len(value) > schemas.MAX_TEXT_CHARS:
         raise InputError(field, f"the text is {len(value)} characters long", f"Send at most {schemas.MAX_TEXT_CHARS}.")
     control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
@@ -93,16 +92,21 @@ def parse_text(
         problem = f"the text holds U+{ord(surrogate):04X}, half of a surrogate pair"
         raise InputError(field, problem, "Send valid Unicode text.")
     try:
-        return tokenizer.encode(value)
+        ids = tokenizer.encode(value)  # a character model reads spaces and line breaks; a word model skips them
     except UnknownTokenError as error:
-        if len(vocab) <= LIST_WHOLE_VOCAB:
-            fix = f"Use only those words (GET /api/models/{model_id} lists them)."
+        characters = all(len(token) == 1 for token in vocab)
+        if characters or len(vocab) <= LIST_WHOLE_VOCAB:
+            kind = "characters" if characters else "words"
+            fix = f"Use only those {kind} (GET /api/models/{model_id} lists them)."
             raise InputError(field, str(error), fix, unknown=error.token) from None
         near = difflib.get_close_matches(error.token, vocab, n=3)
         hint = f"Nearest known: {', '.join(near)}. " if near else ""
         problem = f"'{error.token}' is not in the vocabulary"
         fix = f"{hint}GET /api/models/{model_id} lists all {len(vocab)} words (its {listing})."
         raise InputError(field, problem, fix, unknown=error.token) from None
+    if not ids:
+        raise empty
+    return ids
 
 
 def no_target(request: schemas.ForwardRequest, family: str) -> None:
@@ -187,12 +191,21 @@ class TextPresenter(Presenter[T]):
         """How many tokens an input may have; None: any number (only max_chars bounds the text)."""
         return None
 
+    def new_tokens(self, model: T) -> int:
+        """The most tokens one generation adds: a character model writes a speech, a word model a sentence."""
+        characters = all(len(token) == 1 for token in model.tokenizer.vocab)
+        return schemas.MAX_NEW_CHARS if characters else schemas.MAX_NEW_TOKENS
+
     def detail_fields(self, model: T) -> dict[str, object]:
         vocab = model.tokenizer.vocab
-        return {"vocab": vocab, "limits": limits(len(vocab), self.max_tokens(model))}
+        return {"vocab": vocab, "limits": limits(len(vocab), self.max_tokens(model), room=self.new_tokens(model))}
 
     def generate(self, model: T, request: schemas.GenerateRequest) -> schemas.GenerateResult:
         tokenizer = model.tokenizer
+        most = self.new_tokens(model)
+        if request.max_new_tokens > most:
+            problem = f"{request.max_new_tokens} is more than '{model.id}' adds in one generation"
+            raise InputError("max_new_tokens", problem, f"Send at most {most}.")
         prompt = parse_text(model.id, tokenizer, request.prompt, "prompt")
         check_top_k(request.top_k, len(tokenizer.vocab))
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)

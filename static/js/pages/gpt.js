@@ -10,7 +10,7 @@ import { Store } from "../core/store.js";
 import { whole, within } from "../core/url.js";
 import { heatmap } from "../views/heatmap.js";
 import { nextToken } from "../views/next-token.js";
-import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
+import { drawnFrom, fmt, plotlyReady, visibleToken } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel } from "../views/panel.js";
@@ -40,7 +40,9 @@ const controller = new PageController({
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
 const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
-const { vocab, config, limits, stages } = detail;
+const { config, limits, stages } = detail;
+const vocab = detail.vocab.map(visibleToken); // a character model's space and line break, seen as ␣ and ↵
+const shownTokens = (result) => result.tokens.map(visibleToken);
 // A bad number in a link falls back alone; the text stays (the server checks it).
 store.check({
   t: (v) => v === 0 || within(v, limits.temperature_min, limits.temperature_max), p: (v) => within(v, 0, 1),
@@ -53,11 +55,11 @@ store.check({
 const forwardBody = (s) => ({ input: s.text, ...sampling(s) });
 let onScreen = store.state;
 const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
-const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => (axis === "vocab" ? vocab : positions(result.tokens)) });
+const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => (axis === "vocab" ? vocab : positions(shownTokens(result))) });
 
 // ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
 function lensTable(result) {
-  const head = el("tr", {}, el("th", { scope: "col" }, "after"), ...result.tokens.map((t, i) => el("th", { scope: "col" }, `${i} ${t}`)));
+  const head = el("tr", {}, el("th", { scope: "col" }, "after"), ...shownTokens(result).map((t, i) => el("th", { scope: "col" }, `${i} ${t}`)));
   const rows = result.lens.map((layer) => el("tr", {}, el("th", { scope: "row" }, layer.layer),
     ...layer.top.map(([[word, p]]) => el("td", { title: `top: ${word} ${fmt(p, 3)}` }, `${word} ${fmt(p, 2)}`))));
   $("lens").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
@@ -96,7 +98,7 @@ async function generate(maxNew) {
     const out = await postJSON(page.dataset.generateUrl, body);
     if (store.state.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
     for (const step of out.steps) {
-      $("generated").append(el("li", {}, el("strong", {}, step.token), ` drawn with p = ${fmt(step.prob, 3)} from: `,
+      $("generated").append(el("li", {}, el("strong", {}, visibleToken(step.token)), ` drawn with p = ${fmt(step.prob, 3)} from: `,
         step.top.map(([w, p]) => `${w} ${fmt(p, 3)}`).join(", ")));
     }
     if (out.stop_reason !== "max_new_tokens") $("generated").append(el("li", { className: "stop" }, out.stop_reason === "eos" ? "end of sentence" : `repeated ${out.loop.join(" → ")}`));
@@ -115,7 +117,7 @@ async function draw([result, comparison], state) {
   onScreen = state;
   showControls(state);
   if (changed("text", state.text)) {
-    $("tokens").replaceChildren(...result.tokens.map((t, i) => {
+    $("tokens").replaceChildren(...shownTokens(result).map((t, i) => {
       const token = el("span", { className: "token", title: `position ${i}`, tabIndex: 0, dataset: { i: String(i) } }, `${t} `, el("small", {}, `#${result.ids[i]}`));
       const light = () => store.set({ qi: i, kj: -1 });
       token.addEventListener("mouseenter", light);
@@ -161,7 +163,7 @@ function buildControls() {
     $("generated").replaceChildren();
     store.set({ text: typed });
   };
-  vocabulary("text", vocab, submit);
+  vocabulary("text", detail.vocab, submit);
   $("run").addEventListener("click", submit);
   $("text").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
   $("compare").addEventListener("change", () => store.set({ cmp: $("compare").value }));

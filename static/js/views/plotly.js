@@ -71,6 +71,9 @@ export function textWidth(text, size) {
 
 // Plotly reads `<…>` in any label as HTML: a word such as `<s>` or `</s>` would vanish. Escaping only `<` and `>`
 // leaves a label that is already escaped as it is, so calling this twice does no harm.
+// A token that is whitespace (a character model's space, line break or tab) as a glyph a reader can see.
+const GLYPHS = { " ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍" };
+export const visibleToken = (token) => GLYPHS[token] ?? token;
 export const escapeLabel = (text) => String(text).replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 // What every plot's axes share (a template reaches x2, y3 … too, and a page's own `xaxis` does not undo it): the

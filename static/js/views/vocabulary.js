@@ -1,17 +1,19 @@
 // What a student may type: the model's words as buttons that add a word to the input (templates/_partials.html:
 // vocabulary). An unknown word is said in plain words beside the input (core/dom.js: showError).
 import { $, el } from "../core/dom.js";
+import { visibleToken } from "./plotly.js";
 
 // Fills every `details.vocabulary` whose data-into is `into` with `words`; a click adds the word to the input and
-// `submit` runs with the new text.
+// `submit` runs with the new text. A character model's tokens are added as they are (a space is a token, shown ␣).
 export function vocabulary(into, words, submit) {
+  const characters = words.every((word) => word.length === 1);
   for (const box of document.querySelectorAll(`details.vocabulary[data-into="${into}"]`)) {
     box.querySelector(".vocab-count").textContent = `(${words.length})`;
     box.querySelector(".vocab-words").replaceChildren(...words.map((word) => {
-      const button = el("button", { type: "button", className: "word" }, word);
+      const button = el("button", { type: "button", className: "word" }, visibleToken(word));
       button.addEventListener("click", () => {
         const input = $(into);
-        input.value = `${input.value.trimEnd()} ${word}`.trimStart();
+        input.value = characters ? `${input.value}${word}` : `${input.value.trimEnd()} ${word}`.trimStart();
         submit(input.value);
       });
       return button;
