@@ -99,6 +99,11 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
     def detail_fields(self, model: LoadedGPT) -> dict[str, object]:
         return {**super().detail_fields(model), "stages": walk(model)}
 
+    def page_context(self, model: LoadedGPT) -> dict[str, object]:
+        """The texts the page offers to start from: the record's (a character model's lines of a play), or the
+        page's own for the grammar's words."""
+        return {"examples": model.record.get("examples", [])}
+
     def ids(self, model: LoadedGPT, value: float | str, field: str) -> list[int]:
         ids = text.parse_text(model.id, model.tokenizer, value, field)
         n_ctx = model.module.config.n_ctx

@@ -80,6 +80,8 @@ class Sample:
 
 
 SAMPLE_PROMPTS = ("ROMEO:\n", "JULIET:\n", "First Citizen:\n")
+SHAKESPEARE_EXAMPLES = ("ROMEO: But soft, what light through yonder window", "To be, or not to be, that is the",
+                        "KING HENRY: Once more unto the breach, dear")  # fmt: skip
 SAMPLE_CHARS = 300
 SAMPLE_TEMPERATURE = 0.8
 EVAL_ROWS = 512  # rows of n_ctx + 1 characters, evenly spaced, for the final train and held-out losses
@@ -96,6 +98,7 @@ class CharGPTRecipe(Recipe):
     text: Callable[[], CharText]
     loss: str = "cross-entropy on every next character of the row"
     prompts: tuple[str, ...] = SAMPLE_PROMPTS
+    examples: tuple[str, ...] = ()  # what the page offers to type (one line each); the prompts' first lines if none
     command_line: str | None = None  # how `char_recipe`'s model is trained again (a shipped one: by its id)
 
     def command(self) -> str:
@@ -147,7 +150,8 @@ class CharGPTRecipe(Recipe):
         samples = [
             asdict(sample(model, tok, prompt, seed + i)) for i, prompt in enumerate(prompts)
         ]  # each its own draws
-        return Outcome(metrics, data, {"tokenizer": "char", "samples": samples})
+        examples = [e for e in self.examples or tuple(p.strip() for p in prompts) if all(c in tok.vocab for c in e)]
+        return Outcome(metrics, data, {"tokenizer": "char", "samples": samples, "examples": examples})
 
 
 def rows(ids: torch.Tensor, starts: torch.Tensor, n_ctx: int) -> torch.Tensor:
@@ -238,6 +242,7 @@ RECIPES: dict[str, Recipe] = {
         "the last 128 characters and predicts the next one, capitals, line breaks and speakers' names included.",
         config=SIZES["medium"],
         text=shakespeare.corpus,
+        examples=SHAKESPEARE_EXAMPLES,
         seeds=(0,),
         steps=800,  # about 12 minutes on one thread of a busy 2-core machine
         optimizer=Optimizer("AdamW", lr=3e-3, batch=32, schedule="cosine decay to 0", weight_decay=0.01),

@@ -19,8 +19,10 @@ import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
-const EXAMPLES = ["the dogs that chased the cat", "the queen met the king and", "the dog chased the cat . who was chased ? the",
-  "the boy took the money , reached the bank and saw the", "dog bites man ."];
+// The texts offered to start from: the model's own (its record's, in the page), or these, in the grammar's words.
+const OWN = JSON.parse(page.dataset.examples || "[]");
+const EXAMPLES = OWN.length ? OWN : ["the dogs that chased the cat", "the queen met the king and",
+  "the dog chased the cat . who was chased ? the", "the boy took the money , reached the bank and saw the", "dog bites man ."];
 
 // A comparison depends on the two texts alone: it is asked for once per pair, not on every sampling move.
 const comparison = remembered((text, other) => postJSON(page.dataset.compareUrl, { input: text, other }));
