@@ -12,6 +12,7 @@
 // `ux` names it by hook and index (the index as the step's shape has it: [head, i, j] for a per-head value), and
 // `explain(hook, index)` asks the server for its computation, drawn in #unfold beside the plots.
 /* global Plotly */
+import { postJSON } from "../core/api.js";
 import { $, el } from "../core/dom.js";
 import { headView } from "./headview.js";
 import { architectureMap } from "./map.js";
@@ -19,6 +20,34 @@ import { heatmap, heatmapMinWidth, highlight } from "./heatmap.js";
 import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
 import { parseUnfold, unfoldKey, unfoldView } from "./unfold.js";
+
+// Each stage's steps, asked for as the walk reaches it: a forward answer of a real model holds megabytes, so a
+// request names the hooks the stage shows (its inputs and results) that are not held yet, and the steps held for
+// the same pass (`passKey`: what the model reads, not the sampling dials) are kept and given back with every answer.
+// The server keeps the pass, so a new stage of the same text runs nothing again. Returns
+// load(body, stage, passKey) → the forward answer with every step held so far, and all(body) → every step.
+// `walk`: the detail's stages, or a promise of them: the first stage's steps are asked for before the detail is in
+// (the server's default answer is what the walk's first stage shows).
+export function stagesOnDemand(url, walk) {
+  let stages = null;
+  Promise.resolve(walk).then((found) => { stages = found; }, () => {});
+  let held = { key: null, steps: new Map() };
+  let last = null; // [body, answer] of the last request
+  const hooksOf = (stage) => [...new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook))];
+  async function load(body, stage, passKey) {
+    if (stages === null && stage !== 0) stages = await walk;
+    const key = JSON.stringify(passKey);
+    if (held.key !== key) held = { key, steps: new Map() };
+    const wanted = stages === null ? null : hooksOf(stages[stage]).filter((hook) => !held.steps.has(hook));
+    const asked = JSON.stringify(body);
+    const answer = wanted?.length === 0 && last?.[0] === asked ? last[1]
+      : await postJSON(url, wanted === null ? body : { ...body, hooks: wanted });
+    last = [asked, answer];
+    if (held.key === key) for (const step of answer.steps) held.steps.set(step.name, step);
+    return { ...answer, steps: [...held.steps.values()] };
+  }
+  return { load, all: (body) => postJSON(url, { ...body, hooks: "all" }) };
+}
 
 export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
 const square = (p) => p.columns === "tokens" || p.columns === "target";
@@ -243,7 +272,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     last = [result, index, head, { output, vocab, temperature, request }];
     requestKey = request;
     fitted = [box.clientWidth, box.clientHeight]; // drawn for this size: the drawer opening or closing next is a new one
-    if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
+    if (!mapped) architectureMap($("map"), store, stages, { shapes: result.shapes ?? Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
     // The matrix in focus keeps it when the panel is drawn again (at a new width: the unfolding opened or closed).
