@@ -115,6 +115,18 @@ class ForwardRequest(Sampling):
         "without a walk). The answer's `shapes` lists every hook's shape either way",
         examples=[["blocks.0.attn.hook_q", "blocks.0.attn.hook_k"]],
     )
+    heads: tuple[Annotated[int, Field(ge=0, strict=True)], Annotated[int, Field(ge=1, strict=True)]] | None = Field(
+        default=None,
+        description="[start, stop): of each value with a head axis ([n_heads, pos, …]), only these heads. Null: all",
+        examples=[[0, 6]],
+    )
+    positions: tuple[Annotated[int, Field(ge=0, strict=True)], Annotated[int, Field(ge=1, strict=True)]] | None = Field(
+        default=None,
+        description="[start, stop): of each value, only these rows of its first position axis ([pos, …], or the "
+        "query positions of [n_heads, pos, …]). Null: all. With `heads`, a page cuts a large step into answers "
+        "of a few hundred KB",
+        examples=[[0, 16]],
+    )
     target: str | None = Field(
         default=None,
         description="Models with a decoder (seq2seq): the decoder's prefix, target words so far (any, even a wrong "
@@ -134,6 +146,13 @@ class ForwardRequest(Sampling):
     def _a_list_or_all(cls, value: Any) -> Any:
         if isinstance(value, str) and value != "all":
             raise ValueError(f'got the text {value[:40]!r}. Send a list of hook names, or "all"')
+        return value
+
+    @field_validator("heads", "positions")
+    @classmethod
+    def _a_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] >= value[1]:
+            raise ValueError(f"[{value[0]}, {value[1]}] is empty. Send [start, stop] with start < stop")
         return value
 
     @field_validator("input", mode="before")

@@ -102,17 +102,35 @@ class Selected:
     names: list[str]
     layout: list[Layout]
     numbers: Numbers = exact
+    heads: tuple[int, int] | None = None  # [start, stop) of a value's head axis
+    positions: tuple[int, int] | None = None  # [start, stop) of its first position axis
 
     def json(self, passes: PassCache, key: Hashable, cache: Mapping[str, torch.Tensor]) -> bytes:
         """The selected steps as a JSON list, each serialised once per pass and kept in the pass cache beside it
         (under its own key, so a stage asked for later serialises its own steps alone and reruns nothing)."""
         entries = {entry.name: entry for entry in self.layout}
+        cut = (self.heads, self.positions)
 
         def serialised(name: str) -> Callable[[], bytes]:
-            return lambda: step_json(entries[name], cache[name], self.numbers)
+            return lambda: step_json(entries[name], self.sliced(name, cache[name]), self.numbers)
 
-        parts = [passes.part(("step", key, name), serialised(name)) for name in self.names]
+        parts = [passes.part(("step", key, name, cut), serialised(name)) for name in self.names]
         return b"[" + b",".join(parts) + b"]"
+
+    def sliced(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """The rows asked for: `heads` of a [n_heads, pos, …] value, `positions` of its first position axis."""
+        axes = [(0, self.heads, "heads"), (1, self.positions, "positions")] if value.dim() == 3 else []
+        if value.dim() == 2:
+            axes = [(0, self.positions, "positions")]
+        for axis, cut, field in axes:
+            if cut is None:
+                continue
+            size = value.shape[axis]
+            if cut[0] >= size:
+                problem = f"[{cut[0]}, {cut[1]}] starts past the {size} of {name}"
+                raise InputError(field, problem, f"Send a start below {size} (the answer's `shapes` has each size).")
+            value = value.narrow(axis, cut[0], min(cut[1], size) - cut[0])
+        return value
 
 
 def shapes(cache: Mapping[str, torch.Tensor]) -> dict[str, list[int]]:
@@ -209,7 +227,7 @@ class Presenter(ABC, Generic[L]):
                 problem = f"{shortened(unknown)} is not a hook of '{model.id}'"
                 fix = f'{hint}Send names from the hook_names of GET /api/models/{model.id}, or "all".'
                 raise InputError("hooks", problem, fix)
-        return Selected([name for name in every if name in wanted], names, numbers)
+        return Selected([name for name in every if name in wanted], names, numbers, request.heads, request.positions)
 
     def summary(self, model: L) -> schemas.ModelSummary:
         return schemas.ModelSummary(

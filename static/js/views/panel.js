@@ -24,27 +24,65 @@ import { parseUnfold, unfoldKey, unfoldView } from "./unfold.js";
 // Each stage's steps, asked for as the walk reaches it: a forward answer of a real model holds megabytes, so a
 // request names the hooks the stage shows (its inputs and results) that are not held yet, and the steps held for
 // the same pass (`passKey`: what the model reads, not the sampling dials) are kept and given back with every answer.
-// The server keeps the pass, so a new stage of the same text runs nothing again. Returns
-// load(body, stage, passKey) → the forward answer with every step held so far, and all(body) → every step.
-// `walk`: the detail's stages, or a promise of them: the first stage's steps are asked for before the detail is in
-// (the server's default answer is what the walk's first stage shows).
+// A large step (12 heads of 64 × 64 scores, 64 × 1,536 feed-forward values) is asked for in parts (`heads`,
+// `positions`), each answer a few hundred KB at most, and put back together here. The server keeps the pass, so a new
+// stage of the same text runs nothing again. `walk`: the detail's stages, or a promise of them: the first stage's
+// steps are asked for before the detail is in (the server's default answer is what the walk's first stage shows).
+// Returns load(body, stage, passKey) → the forward answer with every step held so far, and all(body) → every step.
+const PART = 24000; // numbers per answer: about 200 KB of JSON at 4 decimals
+
+function parts(hooks, shapes) {
+  const asked = [];
+  let small = [];
+  let sum = 0;
+  for (const hook of hooks) {
+    const shape = shapes[hook];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n <= PART) {
+      if (sum + n > PART && small.length) [asked.push({ hooks: small }), (small = []), (sum = 0)];
+      small.push(hook);
+      sum += n;
+      continue;
+    }
+    const field = shape.length === 3 ? "heads" : "positions"; // a head axis first, else the positions
+    const step = Math.max(1, Math.floor(PART / (n / shape[0])));
+    for (let i = 0; i < shape[0]; i += step) asked.push({ hooks: [hook], [field]: [i, Math.min(i + step, shape[0])] });
+  }
+  if (small.length || !asked.length) asked.push({ hooks: small });
+  return asked;
+}
+
 export function stagesOnDemand(url, walk) {
   let stages = null;
   Promise.resolve(walk).then((found) => { stages = found; }, () => {});
-  let held = { key: null, steps: new Map() };
+  let held = { key: null, steps: new Map(), shapes: null };
   let last = null; // [body, answer] of the last request
   const hooksOf = (stage) => [...new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook))];
   async function load(body, stage, passKey) {
     if (stages === null && stage !== 0) stages = await walk;
     const key = JSON.stringify(passKey);
-    if (held.key !== key) held = { key, steps: new Map() };
-    const wanted = stages === null ? null : hooksOf(stages[stage]).filter((hook) => !held.steps.has(hook));
+    if (held.key !== key) held = { key, steps: new Map(), shapes: null };
+    const mine = held;
     const asked = JSON.stringify(body);
-    const answer = wanted?.length === 0 && last?.[0] === asked ? last[1]
-      : await postJSON(url, wanted === null ? body : { ...body, hooks: wanted });
+    let answer;
+    if (stages === null) answer = await postJSON(url, body); // the first stage's, before the detail is in
+    else {
+      const wanted = hooksOf(stages[stage]).filter((hook) => !mine.steps.has(hook));
+      if (!wanted.length && last?.[0] === asked) answer = last[1];
+      else {
+        mine.shapes ??= (await postJSON(url, { ...body, hooks: [] })).shapes; // the sizes, to cut large steps
+        const answers = await Promise.all(parts(wanted, mine.shapes).map((cut) => postJSON(url, { ...body, ...cut })));
+        const pieces = new Map();
+        for (const step of answers.flatMap((a) => a.steps)) pieces.set(step.name, [...(pieces.get(step.name) ?? []), step]);
+        const steps = [...pieces.values()].map((cut) => (cut.length === 1 ? cut[0]
+          : { ...cut[0], shape: mine.shapes[cut[0].name], data: cut.flatMap((piece) => piece.data) }));
+        answer = { ...answers[0], steps };
+      }
+    }
     last = [asked, answer];
-    if (held.key === key) for (const step of answer.steps) held.steps.set(step.name, step);
-    return { ...answer, steps: [...held.steps.values()] };
+    mine.shapes ??= answer.shapes;
+    for (const step of answer.steps) mine.steps.set(step.name, step);
+    return { ...answer, steps: [...mine.steps.values()] };
   }
   return { load, all: (body) => postJSON(url, { ...body, hooks: "all" }) };
 }
