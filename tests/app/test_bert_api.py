@@ -190,3 +190,19 @@ def test_an_unknown_hook_is_a_422_naming_the_nearest(client: Client) -> None:
     response = client.post("/api/models/tiny-gpt/forward", json=body)
     assert response.status_code == 422
     assert "Nearest: blocks.1.attn.hook_pattern" in response.json()["detail"]
+
+
+def test_a_large_step_asked_for_in_parts_is_the_whole_step(client: Client) -> None:
+    text = " ".join(["word"] * 40)
+    for hook, field, size in [("blocks.2.attn.hook_pattern", "heads", 12), ("blocks.2.mlp.hook_post", "positions", 42)]:
+        whole = _forward(client, text, [hook])["steps"][0]
+        pieces = []
+        for start in range(0, size, 5):
+            body = {"input": text, "hooks": [hook], field: [start, start + 5]}  # the last stop is past the end: cut
+            response = client.post(f"{URL}/forward", json=body)
+            assert response.status_code == 200, response.text
+            pieces += response.json()["steps"][0]["data"]
+        assert pieces == whole["data"]
+        past = client.post(f"{URL}/forward", json={"input": text, "hooks": [hook], field: [size, size + 1]})
+        assert past.status_code == 422
+        assert past.json()["errors"][0]["field"] == field

@@ -64,6 +64,9 @@ def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy
     fields: dict[str, st.SearchStrategy[Any]] = {}
     if "hooks" in body:  # the default, or a few of the model's own (not "all": a pretrained encoder's is megabytes)
         fields["hooks"] = st.none() | st.lists(st.sampled_from(detail["hook_names"]), max_size=3)
+    for cut in ("heads", "positions"):  # a part that starts within every value: the first row or head
+        if cut in body:
+            fields[cut] = st.none() | st.integers(1, 4).map(lambda stop: [0, stop])
     if family == "bert":  # any text of a few words; nothing an encoder refuses (sampling settings, a target)
         body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
         if "hook" in body:  # explain: the first piece's ([CLS]) first embedding value, there whatever the input
