@@ -64,13 +64,20 @@ class PassCache:
         assert isinstance(kept, bytes)
         return kept
 
-    def _get(self, key: Hashable, make: Callable[[], KeptPass | bytes]) -> KeptPass | bytes:
+    def part(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """A serialised piece of a kept pass (one step's JSON), kept beside it; not counted as a hit or a miss,
+        which count passes and answers."""
+        kept = self._get(key, make, counted=False)
+        assert isinstance(kept, bytes)
+        return kept
+
+    def _get(self, key: Hashable, make: Callable[[], KeptPass | bytes], counted: bool = True) -> KeptPass | bytes:
         kept = self._kept.get(key)
         if kept is not None:
-            self.hits += 1
+            self.hits += counted
             self._kept.move_to_end(key)
             return kept
-        self.misses += 1
+        self.misses += counted
         kept = make()
         size = _size(kept)
         if size <= self.max_bytes:

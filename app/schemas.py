@@ -25,12 +25,27 @@ def _whole(value: Any) -> Any:
 WHOLE = BeforeValidator(_whole)
 
 
+class Provenance(BaseModel):
+    """Where a model's weights come from."""
+
+    kind: str = Field(
+        description="'generated' (trained here on generated data), 'text' (trained here on real text), 'pretrained' "
+        "(trained elsewhere), 'folder' (loaded from a folder the server was given)"
+    )
+    summary: str = Field(description="The kind in words: 'trained here on generated data', 'pretrained elsewhere', …")
+    source: str | None = Field(default=None, description="Weights made elsewhere: the original's name")
+    url: str | None = Field(default=None, description="Where the original is published")
+    license: str | None = Field(default=None, description="The license the weights are under")
+    via: str | None = Field(default=None, description="How the weights reach this server")
+
+
 class ModelSummary(BaseModel):
     id: str
     family: str = Field(description="The model's family, one of those the server registers (GET /api/models lists)")
     title: str
     description: str
     n_params: int
+    provenance: Provenance
     available: Literal[True] = Field(default=True, description="Served: always true here (see UnavailableModel)")
 
 
@@ -110,6 +125,25 @@ class Sampling(BaseModel):
 
 
 class ForwardRequest(Sampling):
+    hooks: list[str] | Literal["all"] | None = Field(
+        default=None,
+        description='Which steps to return, by hook name (the detail\'s `hook_names`), or "all". Null (the '
+        "default): what the page's first panel needs (a transformer: its walk's first stage; every step of a family "
+        "without a walk). The answer's `shapes` lists every hook's shape either way",
+        examples=[["blocks.0.attn.hook_q", "blocks.0.attn.hook_k"]],
+    )
+    heads: tuple[Annotated[int, Field(ge=0, strict=True)], Annotated[int, Field(ge=1, strict=True)]] | None = Field(
+        default=None,
+        description="[start, stop): of each value with a head axis ([n_heads, pos, …]), only these heads. Null: all",
+        examples=[[0, 6]],
+    )
+    positions: tuple[Annotated[int, Field(ge=0, strict=True)], Annotated[int, Field(ge=1, strict=True)]] | None = Field(
+        default=None,
+        description="[start, stop): of each value, only these rows of its first position axis ([pos, …], or the "
+        "query positions of [n_heads, pos, …]). Null: all. With `heads`, a page cuts a large step into answers "
+        "of a few hundred KB",
+        examples=[[0, 16]],
+    )
     target: str | None = Field(
         default=None,
         description="Models with a decoder (seq2seq): the decoder's prefix, target words so far (any, even a wrong "
@@ -123,6 +157,20 @@ class ForwardRequest(Sampling):
         ),
         examples=[4.0, "hello"],
     )
+
+    @field_validator("hooks", mode="before")
+    @classmethod
+    def _a_list_or_all(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "all":
+            raise ValueError(f'got the text {value[:40]!r}. Send a list of hook names, or "all"')
+        return value
+
+    @field_validator("heads", "positions")
+    @classmethod
+    def _a_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] >= value[1]:
+            raise ValueError(f"[{value[0]}, {value[1]}] is empty. Send [start, stop] with start < stop")
+        return value
 
     @field_validator("input", mode="before")
     @classmethod
@@ -200,7 +248,10 @@ class ForwardResult(BaseModel):
 
     model: str
     input: float | str
-    steps: list[Step]
+    steps: list[Step] = Field(description="The steps asked for (`hooks`), in forward order")
+    shapes: dict[str, list[int]] = Field(
+        default_factory=dict, description="Every hook's shape, asked for or not: hook name → shape"
+    )
 
 
 class GenerateRequest(Sampling):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -22,6 +22,7 @@ from torch import nn
 from app import schemas
 from app.errors import InputError, shortened
 from app.passes import PassCache
+from app.presenters.stages import Stage, hooks_of
 from app.templating import TEMPLATES
 from models import explain as unfold
 from models.families import LoadedModel
@@ -89,6 +90,62 @@ def rounded(value: torch.Tensor) -> list[object]:
     return nulls(rounded.tolist())  # type: ignore[return-value]
 
 
+Numbers = Callable[[torch.Tensor], list[object]]  # a value → JSON lists: exact, or rounded
+
+
+def step_json(entry: Layout, value: torch.Tensor, numbers: Numbers = exact) -> bytes:
+    """One step as JSON: the hook's value and its label."""
+    step = schemas.Step(
+        name=entry.name, shape=list(value.shape), data=numbers(value), title=entry.label.title,
+        formula=entry.label.formula, activation=entry.label.activation, W=entry.W, b=entry.b,
+    )  # fmt: skip
+    return step.model_dump_json().encode()
+
+
+@dataclass(frozen=True)
+class Selected:
+    """The steps a forward request asked for: their names (in forward order), the model's layout, and how values
+    become JSON."""
+
+    names: list[str]
+    layout: list[Layout]
+    numbers: Numbers = exact
+    heads: tuple[int, int] | None = None  # [start, stop) of a value's head axis
+    positions: tuple[int, int] | None = None  # [start, stop) of its first position axis
+
+    def json(self, passes: PassCache, key: Hashable, cache: Mapping[str, torch.Tensor]) -> bytes:
+        """The selected steps as a JSON list, each serialised once per pass and kept in the pass cache beside it
+        (under its own key, so a stage asked for later serialises its own steps alone and reruns nothing)."""
+        entries = {entry.name: entry for entry in self.layout}
+        cut = (self.heads, self.positions)
+
+        def serialised(name: str) -> Callable[[], bytes]:
+            return lambda: step_json(entries[name], self.sliced(name, cache[name]), self.numbers)
+
+        parts = [passes.part(("step", key, name, cut), serialised(name)) for name in self.names]
+        return b"[" + b",".join(parts) + b"]"
+
+    def sliced(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        """The rows asked for: `heads` of a [n_heads, pos, …] value, `positions` of its first position axis."""
+        axes = [(0, self.heads, "heads"), (1, self.positions, "positions")] if value.dim() == 3 else []
+        if value.dim() == 2:
+            axes = [(0, self.positions, "positions")]
+        for axis, cut, field in axes:
+            if cut is None:
+                continue
+            size = value.shape[axis]
+            if cut[0] >= size:
+                problem = f"[{cut[0]}, {cut[1]}] starts past the {size} of {name}"
+                raise InputError(field, problem, f"Send a start below {size} (the answer's `shapes` has each size).")
+            value = value.narrow(axis, cut[0], min(cut[1], size) - cut[0])
+        return value
+
+
+def shapes(cache: Mapping[str, torch.Tensor]) -> dict[str, list[int]]:
+    """Every captured hook's shape."""
+    return {name: list(value.shape) for name, value in cache.items()}
+
+
 def steps_from_cache(
     layout: list[Layout],
     cache: dict[str, torch.Tensor],
@@ -125,6 +182,7 @@ class Presenter(ABC, Generic[L]):
     def __init__(self) -> None:
         self._layouts: WeakKeyDictionary[L, list[Layout]] = WeakKeyDictionary()
         self._details: WeakKeyDictionary[L, bytes] = WeakKeyDictionary()
+        self._walks: WeakKeyDictionary[L, list[Stage]] = WeakKeyDictionary()
 
     @cached_property
     def template(self) -> str:
@@ -144,10 +202,48 @@ class Presenter(ABC, Generic[L]):
             found = self._layouts[model] = labelled
         return found
 
+    def walk(self, model: L) -> list[Stage]:
+        """The page's walk through the model's stages (app/presenters/stages.py), made once per model; none for a
+        family whose page has no walk of stages."""
+        found = self._walks.get(model)
+        if found is None:
+            found = self._walks[model] = self.stages(model)
+        return found
+
+    def stages(self, model: L) -> list[Stage]:
+        """The walk, made afresh (a transformer's family builds it from the model's hook names)."""
+        return []
+
+    def selected(
+        self, model: L, request: schemas.ForwardRequest, numbers: Numbers = exact, layout: list[Layout] | None = None
+    ) -> Selected:
+        """The steps a forward request asks for: `hooks` by name, or "all", or by default what the first panel shows
+        (the walk's first stage's inputs and results; every step of a family without a walk). An unknown name is an
+        InputError naming the nearest."""
+        names = self.layout(model) if layout is None else layout
+        every = [entry.name for entry in names]
+        asked = request.hooks
+        walk = self.walk(model)
+        if asked is None:
+            wanted = hooks_of(walk[:1]) if walk else set(every)
+        elif asked == "all":
+            wanted = set(every)
+        else:
+            wanted = set(asked)
+            unknown = next((name for name in asked if name not in every), None)
+            if unknown is not None:
+                near = difflib.get_close_matches(unknown, every, n=1, cutoff=0.5)
+                hint = f"Nearest: {near[0]}. " if near else ""
+                problem = f"{shortened(unknown)} is not a hook of '{model.id}'"
+                fix = f'{hint}Send names from the hook_names of GET /api/models/{model.id}, or "all".'
+                raise InputError("hooks", problem, fix)
+        return Selected([name for name in every if name in wanted], names, numbers, request.heads, request.positions)
+
     def summary(self, model: L) -> schemas.ModelSummary:
         return schemas.ModelSummary(
-            id=model.id, family=model.family, title=model.title, description=model.description, n_params=model.n_params
-        )
+            id=model.id, family=model.family, title=model.title, description=model.description, n_params=model.n_params,
+            provenance=provenance(model.record),
+        )  # fmt: skip
 
     def detail(self, model: L) -> schemas.ModelDetail:
         """Config, hook names and training record, and the family's own fields (`detail_fields`)."""
@@ -208,6 +304,25 @@ class Presenter(ABC, Generic[L]):
 
     def compare(self, model: L, request: schemas.CompareRequest) -> BaseModel:
         raise NotImplementedError(f"{self.family} has a compare_schema but no compare()")
+
+
+PROVENANCE = {  # a record's "source" → where its weights come from
+    "generated": "trained here on generated data",
+    "text": "trained here on real text",
+    "pretrained": "pretrained elsewhere",
+    "folder": "loaded from your folder",
+}
+
+
+def provenance(record: dict[str, Any]) -> schemas.Provenance:
+    """Where a model's weights come from, from its record: "source" (generated data when it names none) and, for
+    weights made elsewhere, "provenance" (the original's name, address and license, and how it reached us)."""
+    kind = str(record.get("source", "generated"))
+    origin = record.get("provenance") or {}
+    return schemas.Provenance(
+        kind=kind, summary=PROVENANCE.get(kind, kind), source=origin.get("source"), url=origin.get("url"),
+        license=origin.get("license"), via=origin.get("via"),
+    )  # fmt: skip
 
 
 def refusal(model: LoadedModel[Any], error: unfold.ExplainError) -> InputError:

@@ -14,7 +14,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
 from app.presenters import stages, text
-from app.presenters.base import DECIMALS, STEPS, Label, rounded, steps_from_cache
+from app.presenters.base import DECIMALS, Label, rounded
 from app.presenters.labels import transformer_label
 from app.presenters.stages import Stage
 from models.explain import Captured, NextToken
@@ -96,8 +96,11 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
     def max_tokens(self, model: LoadedGPT) -> int:
         return model.module.config.n_ctx
 
+    def stages(self, model: LoadedGPT) -> list[Stage]:
+        return walk(model)
+
     def detail_fields(self, model: LoadedGPT) -> dict[str, object]:
-        return {**super().detail_fields(model), "stages": walk(model)}
+        return {**super().detail_fields(model), "stages": self.walk(model)}
 
     def page_context(self, model: LoadedGPT) -> dict[str, object]:
         """The texts the page offers to start from: the record's (a character model's lines of a play), or the
@@ -124,9 +127,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
 
     def capture(self, model: LoadedGPT, ids: list[int]) -> KeptPass:
         logits, cache = model.run_with_cache(ids)
-        steps = steps_from_cache(self.layout(model), cache, rounded)
-        parts = {"steps": STEPS.dump_json(steps), "lens": LENS.dump_json(self.lens(model, cache))}
-        return KeptPass(parts, logits[-1], cache)
+        return KeptPass({"lens": LENS.dump_json(self.lens(model, cache))}, logits[-1], cache)
 
     def forward(self, model: LoadedGPT, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         text.no_target(request, self.family)
@@ -137,6 +138,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         return text.respond(
             passes, schema=GPTForward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
+            selected=self.selected(model, request, rounded),
         )  # fmt: skip
 
     def captured(

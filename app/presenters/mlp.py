@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError, shortened
 from app.passes import PassCache
-from app.presenters.base import Label, Presenter, steps_from_cache
+from app.presenters.base import Label, Presenter, shapes, steps_from_cache
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
 from models.families.mlp import LoadedMLP
@@ -176,7 +176,8 @@ class MLPPresenter(Presenter[LoadedMLP]):
     def forward(self, model: LoadedMLP, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         """The answer depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
         x = self.x(model, request)
-        return passes.body((model.id, x.hex()), lambda: self.result(model, x).model_dump_json().encode())
+        names = self.selected(model, request).names
+        return passes.body((model.id, x.hex(), *names), lambda: self.result(model, x, names).model_dump_json().encode())
 
     def captured(
         self, model: LoadedMLP, request: schemas.ExplainRequest, passes: PassCache
@@ -186,7 +187,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
         _, cache = model.run_with_cache(x)
         return model.captured(x, cache), NextToken()
 
-    def result(self, model: LoadedMLP, x: float) -> MLPForward:
+    def result(self, model: LoadedMLP, x: float, names: list[str]) -> MLPForward:
         y, cache = model.run_with_cache(x)
         output = MLPOutput(
             y=y,
@@ -195,7 +196,8 @@ class MLPPresenter(Presenter[LoadedMLP]):
             extrapolating=model.extrapolating(x),
             region=region(model.region_of_pass(x, cache)),
         )
-        return MLPForward(model=model.id, input=x, steps=steps_from_cache(self.layout(model), cache), output=output)
+        steps = [step for step in steps_from_cache(self.layout(model), cache) if step.name in names]
+        return MLPForward(model=model.id, input=x, steps=steps, shapes=shapes(cache), output=output)
 
 
 PRESENTER = MLPPresenter()

@@ -16,7 +16,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
 from app.presenters import stages, text
-from app.presenters.base import DECIMALS, STEPS, Label, Presenter, rounded, steps_from_cache
+from app.presenters.base import DECIMALS, Label, Presenter, rounded
 from app.presenters.labels import GELU, TRANSFORMER
 from app.presenters.stages import Stage
 from models.explain import Captured, NextToken
@@ -158,13 +158,16 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         title, formula = TITLES[hook]
         return Label(f"{side.title()} block {index} · {title}", formula, activation="GELU" if hook == GELU else None)
 
+    def stages(self, model: LoadedSeq2Seq) -> list[Stage]:
+        return walk(model)
+
     def detail_fields(self, model: LoadedSeq2Seq) -> dict[str, object]:
         target_vocab = model.target_tokenizer.vocab
         return {
             "vocab": model.tokenizer.vocab,
             "target_vocab": target_vocab,
             "attentions": ATTENTION_HOOKS,
-            "stages": walk(model),
+            "stages": self.walk(model),
             "limits": text.limits(len(target_vocab), model.module.config.n_ctx, room=model.module.config.n_ctx - 1),
         }
 
@@ -190,9 +193,8 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
 
     def capture(self, model: LoadedSeq2Seq, source: list[int], target: list[int]) -> KeptPass:
         logits, cache = model.run_with_cache(source, target)
-        steps = STEPS.dump_json(steps_from_cache(self.layout(model), cache, rounded))
         alignment = orjson.dumps(rounded(model.alignment(cache)))
-        return KeptPass({"steps": steps, "alignment": alignment}, logits[-1], cache)
+        return KeptPass({"alignment": alignment}, logits[-1], cache)
 
     def forward(self, model: LoadedSeq2Seq, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         source, target = self.ids(model, request.input, request.target)
@@ -206,7 +208,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             passes, schema=Seq2SeqForward, key=(model.id, tuple(source), tuple(target)),
             capture=lambda: self.capture(model, source, target), request=request, vocab=target_vocab,
             previous=target, exclude=(model.bos_id,),  # the start token only ever starts: never next
-            fields=fields,
+            fields=fields, selected=self.selected(model, request, rounded),
         )  # fmt: skip
 
     def captured(

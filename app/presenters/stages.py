@@ -85,27 +85,33 @@ def attention(
     *,
     name: str = "",
     attn: str = "attn",
-    ln: str = "ln1",
+    ln: str | None = "ln1",
     before: str = "{b}hook_resid_pre",
     out: str = "{b}hook_attn_out",
     memory: str | None = None,
     masked: bool = True,
+    unmasked: str = "÷ √d_head (nothing is masked)",
 ) -> list[Stage]:
     """A pre-LN attention sublayer: LN → Q, K, V → q·kᵀ → ÷√d and the mask → softmax → pattern·V → ·W_O.
 
     `rows` count the queries' positions, `keys` the keys' (the same for self-attention); `memory` is the hook the
     keys and values are read from in cross-attention. `name` starts each label ("cross q·kᵀ"); an attention that is
-    not `masked` lets every query see every key.
+    not `masked` lets every query see every key (`unmasked` says so). With `ln` None the sublayer is post-LN (BERT):
+    Q, K and V read the residual stream `before` itself, and no layer norm comes first.
     """
     keys = keys or rows
     x, kx = {"rows": rows}, {"rows": keys}
     a = f"{{b}}{attn}."
     pattern = panel(f"{a}hook_pattern", role="pattern", **square(keys, rows, probabilities=True))
-    sources = [panel(f"{{b}}{ln}.hook_normalized", role="LN(x)", **x, **D_MODEL)]
+    if ln is None:
+        sources = [panel(before, role="x", **x, **D_MODEL)]
+    else:
+        sources = [panel(f"{{b}}{ln}.hook_normalized", role="LN(x)", **x, **D_MODEL)]
     if memory:
         sources.append(panel(memory, role="encoder output", **kx, **D_MODEL))
+    first = [] if ln is None else [layer_norm(f"{name}layer norm", before, f"{{b}}{ln}.", rows)]
     return [
-        layer_norm(f"{name}layer norm", before, f"{{b}}{ln}.", rows),
+        *first,
         Stage(
             label=f"{name}Q, K, V",
             group="{group}",
@@ -128,7 +134,7 @@ def attention(
             label=f"{name}÷√d, mask" if masked else f"{name}÷√d",
             group="{group}",
             inputs=[panel(f"{a}hook_scores_raw", role="raw scores", **square(keys, rows))],
-            op="÷ √d_head, then the mask" if masked else "÷ √d_head (nothing is masked)",
+            op="÷ √d_head, then the mask" if masked else unmasked,
             hooks=[panel(f"{a}hook_scores", role="scores", **square(keys, rows))],
         ),
         Stage(
@@ -187,17 +193,34 @@ def layer_norm(label: str, before: str, ln: str, rows: Axis, group: str = "{grou
 def feed_forward(rows: Axis, before: str, after: str) -> list[Stage]:
     """LN → expand → GELU → compress, one stage each (a 4× wide matrix needs the screen's width), then the
     residual add."""
+    return [
+        layer_norm("layer norm 2", before, "{b}ln2.", rows),
+        *_expand_compress(rows, "{b}ln2.hook_normalized"),
+        residual("residual out", before, "{b}hook_mlp_out", after, rows, "feed-forward out"),
+    ]
+
+
+def post_ln_feed_forward(rows: Axis, ln_in: str, after: str, ln_out: str) -> list[Stage]:
+    """Post-LN (BERT): expand → GELU → compress read the layer norm `ln_in` that followed attention's add; then
+    the residual add onto that same LN(x), and the layer norm `ln_out` after it (the block's output)."""
+    normalized = f"{ln_in}hook_normalized"
+    return [
+        *_expand_compress(rows, normalized),
+        residual("residual out", normalized, "{b}hook_mlp_out", after, rows, "feed-forward out"),
+        layer_norm("layer norm 2", after, ln_out, rows),
+    ]
+
+
+def _expand_compress(rows: Axis, normalized_hook: str) -> list[Stage]:
     x = {"rows": rows}
-    normalized = panel("{b}ln2.hook_normalized", role="LN(x)", **x, **D_MODEL)
+    normalized = panel(normalized_hook, role="LN(x)", **x, **D_MODEL)
     expanded = panel("{b}mlp.hook_pre", role="expanded", **x, x_title="d_mlp")
     activated = panel("{b}mlp.hook_post", role="GELU", **x, x_title="d_mlp")
     compressed = panel("{b}hook_mlp_out", role="compressed", **x, **D_MODEL)
     return [
-        layer_norm("layer norm 2", before, "{b}ln2.", rows),
         Stage(label="expand", group="{group}", inputs=[normalized], op="· W_in + b_in (4× wider)", hooks=[expanded]),
         Stage(label="GELU", group="{group}", inputs=[expanded], op="GELU, each value", hooks=[activated]),
         Stage(label="compress", group="{group}", inputs=[activated], op="· W_out + b_out", hooks=[compressed]),
-        residual("residual out", before, "{b}hook_mlp_out", after, rows, "feed-forward out"),
     ]
 
 

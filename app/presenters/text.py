@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
-from app.presenters.base import Presenter
+from app.presenters.base import Presenter, Selected, shapes
 from models.explain import NextToken
 from models.families import TextModel
 from models.generation import generate as run_generation
@@ -157,14 +157,22 @@ def respond(
     previous: list[int],
     exclude: tuple[int, ...] = (),
     fields: Mapping[str, object],
+    selected: Selected | None = None,
 ) -> bytes:
     """A text model's forward answer as JSON: the pass kept under `key` (made by `capture` the first time), the
-    next-token distribution for the request's settings (kept too), and the answer's other `fields`.
+    `selected` steps of it, the next-token distribution for the request's settings (kept too), and the answer's
+    other `fields`.
 
-    `previous` is the text so far (for the repetition penalty); `exclude` lists tokens that may never come next."""
+    `previous` is the text so far (for the repetition penalty); `exclude` lists tokens that may never come next.
+    A family that keeps its steps serialised whole (`steps` among the kept pass's parts) selects none."""
     kept = passes.get(key, capture)
-    placeholders: dict[str, object] = {name: [] for name in kept.parts}  # steps, lens…: spliced in below
-    result = schema.model_validate({**fields, **placeholders, "output": _PLACEHOLDER})
+    parts = dict(kept.parts)
+    extra: dict[str, object] = {}
+    if selected is not None:
+        parts["steps"] = selected.json(passes, key, kept.cache)
+        extra["shapes"] = shapes(kept.cache)
+    placeholders: dict[str, object] = {name: [] for name in parts}  # steps, lens…: spliced in below
+    result = schema.model_validate({**fields, **placeholders, **extra, "output": _PLACEHOLDER})
     penalised = frozenset(previous) if request.repetition_penalty is not None else frozenset()
     settings = (request.temperature, request.top_k, request.top_p, request.repetition_penalty, penalised)
 
@@ -178,7 +186,7 @@ def respond(
     # Kept too: a slider has a hundred positions and a class drags the same ones. `previous` counts only through the
     # repetition penalty, so only then is it part of the key.
     out = passes.body(("next token", key, settings), distribution)
-    return spliced(result, {**kept.parts, "output": out})
+    return spliced(result, {**parts, "output": out})
 
 
 class TextPresenter(Presenter[T]):

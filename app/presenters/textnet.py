@@ -11,7 +11,7 @@ from pydantic import Field
 from app import schemas
 from app.passes import KeptPass, PassCache
 from app.presenters import text
-from app.presenters.base import STEPS, Label, Layout, layout, steps_from_cache
+from app.presenters.base import Label, Layout, layout
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
 from models.families.textnet import LoadedTextNet
@@ -66,8 +66,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
     def capture(self, model: LoadedTextNet, token: int) -> KeptPass:
         """The pass over one token: the net reads only the last token of its input."""
         logits, cache = model.run_with_cache([token])
-        steps = STEPS.dump_json(steps_from_cache(self.word_layout(model, token), cache))
-        return KeptPass({"steps": steps}, logits, cache)
+        return KeptPass({}, logits, cache)
 
     def captured(
         self, model: LoadedTextNet, request: schemas.ExplainRequest, passes: PassCache
@@ -89,6 +88,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
             passes, schema=TextNetForward, key=(model.id, last), capture=lambda: self.capture(model, last),
             request=request, vocab=tokenizer.vocab, previous=ids,
             fields={"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids)},
+            selected=self.selected(model, request, layout=self.word_layout(model, last)),
         )  # fmt: skip
 
 

@@ -69,12 +69,22 @@ class LoadedBert(LoadedModel[Bert]):
     def mean_pooled(self, text: str) -> torch.Tensor:
         """[d_model]: the sentence's embedding, its last hidden state averaged over its tokens."""
         hidden, _ = self.run_with_cache(text, names=[])
+        return self.pool(hidden)
+
+    @staticmethod
+    def pool(hidden: torch.Tensor) -> torch.Tensor:
+        """[d_model]: one sentence's last hidden state ([pos, d_model], no padding) averaged over its tokens."""
         return hidden.mean(0)
+
+    @staticmethod
+    def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+        """a·b / (‖a‖ ‖b‖): near 1 for the same direction, near 0 for unrelated ones."""
+        return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
 
     def similarity(self, text: str, other: str) -> float:
         """The cosine of two sentences' mean-pooled embeddings: near 1 for the same meaning, near 0 for unrelated."""
         a, b = self.mean_pooled_batch([text, other])
-        return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
+        return self.cosine(a, b)
 
     @cached_property
     def _unfoldings(self) -> Unfoldings:

@@ -76,10 +76,12 @@ MLP = "/api/models/sqrt-mlp-2x2"
 TEXTNET = "/api/models/textnet-2d-sgd"
 GPT = "/api/models/tiny-gpt"
 TRANSLATOR = "/api/models/tiny-translator"
+MINILM = "/api/models/minilm-l6"
 SEE_DOCS = "See /docs for the request body this endpoint takes."
 SEE_QUERY = "See /docs for the query parameters this endpoint takes."
 UNKNOWN_MODEL = (
-    "Unknown model 'nope'. Known: shakespeare-char, sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, textnet-4d-adam, "
+    "Unknown model 'nope'. Known: minilm-l6, shakespeare-char, sqrt-mlp-16x16, sqrt-mlp-2x2, textnet-2d-sgd, "
+    "textnet-4d-adam, "
     "tiny-gpt, tiny-translator"
 )
 TOO_LARGE = "; the limit is 16384 bytes (setting LAYERWALK_MAX_BODY_BYTES). Send a smaller body."
@@ -141,8 +143,8 @@ SECTIONS: dict[str, list[Case]] = {
              "textnet-4d-adam, tiny-gpt, tiny-translator.", 404),
         Case("compare on a model that does not compare", f"{TRANSLATOR}/compare",
              '{"input": "the cat sleeps .", "other": "the dog sleeps ."}',
-             "'tiny-translator' (seq2seq) does not compare two inputs. Models that do: shakespeare-char, tiny-gpt.",
-             404),
+             "'tiny-translator' (seq2seq) does not compare two inputs. Models that do: minilm-l6, shakespeare-char, "
+             "tiny-gpt.", 404),
     ],
     "MLP: forward": [
         Case("NaN", f"{MLP}/forward", '{"input": NaN}', f"input: nan {NOT_FINITE}"),
@@ -298,6 +300,28 @@ SECTIONS: dict[str, list[Case]] = {
              "lists all 30 words (its vocab)."),
         Case("more English tokens than the encoder holds", f"{TRANSLATOR}/generate",
              '{"prompt": "' + "the cat " * 9 + '"}', "prompt" + ENCODER_FULL.removeprefix("input")),
+    ],
+    "Choosing the steps (`hooks`)": [
+        Case("a hook the model does not have", f"{GPT}/forward",
+             '{"input": "the dog", "hooks": ["blocks.0.attn.hook_qq"]}',
+             "hooks: 'blocks.0.attn.hook_qq' is not a hook of 'tiny-gpt'. Nearest: blocks.0.attn.hook_q. Send names "
+             'from the hook_names of GET /api/models/tiny-gpt, or "all".'),
+        Case("a word instead of a list", f"{GPT}/forward", '{"input": "the dog", "hooks": "every"}',
+             'hooks: got the text \'every\'. Send a list of hook names, or "all".'),
+    ],
+    "MiniLM encoder (bert): forward and compare": [
+        Case("more WordPiece pieces than the page reads", f"{MINILM}/forward",
+             '{"input": "' + "a man eats " * 21 + '"}',
+             "input: the text is 65 WordPiece pieces long ([CLS] and [SEP] included). This page reads at most 64 (the "
+             "model could read 512); send a shorter text."),
+        Case("blank text", f"{MINILM}/forward", '{"input": "  "}',
+             "input: the text is empty. Send an English sentence."),
+        Case("a sampling setting", f"{MINILM}/forward", '{"input": "A man is eating.", "temperature": 0.5}',
+             "temperature: does not apply to an encoder, which predicts no next token. Leave it out."),
+        Case("a decoder prefix", f"{MINILM}/forward", '{"input": "A man is eating.", "target": "un homme"}',
+             "target: a bert model has no decoder prefix. Leave it out: only the translator takes one."),
+        Case("an empty text to compare with", f"{MINILM}/compare", '{"input": "A man is eating.", "other": ""}',
+             "other: the text is empty. Send an English sentence."),
     ],
     "Explain": [
         Case("an unknown hook", f"{GPT}/explain",

@@ -15,7 +15,7 @@ def test_the_model_list_summarises_every_model_by_family_then_smallest_first(cli
     models = client.get("/api/models").json()
     assert [m["id"] for m in models] == [
         "sqrt-mlp-2x2", "sqrt-mlp-16x16", "textnet-2d-sgd", "textnet-4d-adam", "tiny-gpt", "shakespeare-char",
-        "tiny-translator",
+        "tiny-translator", "minilm-l6",
     ]  # fmt: skip
     for m in models:
         model = Registry().load(m["id"])
@@ -23,6 +23,11 @@ def test_the_model_list_summarises_every_model_by_family_then_smallest_first(cli
         assert m["n_params"] == sum(p.numel() for p in model.module.parameters())
         assert m["title"]
         assert m["description"]
+        pretrained = model.record.get("source") == "pretrained"
+        assert m["provenance"]["summary"] == (
+            "pretrained elsewhere" if pretrained else "trained here on generated data"
+        )
+        assert (m["provenance"]["license"] is not None) == pretrained  # a model made elsewhere says under what terms
 
 
 def test_the_openapi_page_and_schema_are_served(client: Client) -> None:

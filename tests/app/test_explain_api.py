@@ -38,7 +38,7 @@ def step(forward: dict[str, Any], hook: str, index: list[int]) -> Any:
 def test_the_unfolded_total_is_the_value_forward_shows(
     client: Client, model: str, body: dict[str, Any], hook: str, index: list[int]
 ) -> None:
-    shown = step(client.post(f"/api/models/{model}/forward", json=body).json(), hook, index)
+    shown = step(client.post(f"/api/models/{model}/forward", json={**body, "hooks": [hook]}).json(), hook, index)
     response = client.post(f"/api/models/{model}/explain", json={**body, "hook": hook, "index": index})
     assert response.status_code == 200, response.text
     found = response.json()

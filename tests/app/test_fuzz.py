@@ -49,6 +49,7 @@ CHECKS = [
     unsupported_method,  # a method the path does not take gets 405 with Allow
 ]
 SAMPLING = ("temperature", "top_k", "top_p", "repetition_penalty")
+ENGLISH = ["A", "man", "is", "eating", "food", "unbelievably", "Zürich", "?", "naïve", "42"]
 SERVABLE: set[str] = set()  # ids of the cases made servable
 SENT: Counter[str] = Counter()  # requests, by run and operation
 
@@ -59,8 +60,21 @@ def _words(vocab: list[str], min_size: int = 1) -> st.SearchStrategy[str]:
 
 def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """`body`, valid by the schema, changed where it must be for this model to serve it."""
-    family, vocab = detail["family"], detail.get("vocab", [])
+    family, vocab = detail["family"], detail.get("vocab", ENGLISH)  # an encoder reads any English
     fields: dict[str, st.SearchStrategy[Any]] = {}
+    if "hooks" in body:  # the default, or a few of the model's own (not "all": a pretrained encoder's is megabytes)
+        fields["hooks"] = st.none() | st.lists(st.sampled_from(detail["hook_names"]), max_size=3)
+    for cut in ("heads", "positions"):  # a part that starts within every value: the first row or head
+        if cut in body:
+            fields[cut] = st.none() | st.integers(1, 4).map(lambda stop: [0, stop])
+    if family == "bert":  # any text of a few words; nothing an encoder refuses (sampling settings, a target)
+        body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
+        if "hook" in body:  # explain: the first piece's ([CLS]) first embedding value, there whatever the input
+            fields["hook"], fields["index"] = st.just("hook_embed"), st.just([0, 0])
+        for name in ("input", "other"):
+            if name in body:
+                fields[name] = _words(vocab)
+        return st.fixed_dictionaries(fields).map(lambda drawn: {**body, **drawn})
     if family == "mlp":  # a number near the training domain; no sampling settings, no target
         body = {k: v for k, v in body.items() if k not in (*SAMPLING, "target")}
         fields["input"] = st.floats(-20, 20)
@@ -99,8 +113,8 @@ def fuzzed(model_id: str | None) -> schemathesis.BaseSchema:
     def make_servable(_ctx: schemathesis.HookContext, case: schemathesis.Case[Any]) -> st.SearchStrategy[Any]:
         positive = case.meta is not None and case.meta.generation.mode.is_positive
         family = detail["family"]
-        refused = (family == "mlp" and case.path.endswith("/generate")) or (  # a 404 by design
-            family != "gpt" and case.path.endswith("/compare")
+        refused = (family in ("mlp", "bert") and case.path.endswith("/generate")) or (  # a 404 by design
+            family not in ("gpt", "bert") and case.path.endswith("/compare")
         )
         if not positive or not isinstance(case.body, dict) or refused:
             return st.just(case)

@@ -18,7 +18,7 @@ EXACT = 1e-4  # values are rounded to 4 decimals; recomputations from rounded in
 
 
 def _forward(client: Client, text: str, **settings: Any) -> dict[str, Any]:
-    response = client.post(f"{URL}/forward", json={"input": text, **settings})
+    response = client.post(f"{URL}/forward", json={"input": text, "hooks": "all", **settings})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 

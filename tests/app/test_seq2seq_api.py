@@ -13,7 +13,7 @@ URL = "/api/models/tiny-translator"
 
 
 def _forward(client: Client, english: str, french: str | None = None, **settings: Any) -> dict[str, Any]:
-    response = client.post(f"{URL}/forward", json={"input": english, "target": french, **settings})
+    response = client.post(f"{URL}/forward", json={"input": english, "target": french, "hooks": "all", **settings})
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 

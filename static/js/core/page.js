@@ -19,8 +19,8 @@ export class PageController {
   #drawing = Promise.resolve(); // drawings run one at a time, in the order asked for
 
   // load(state) → Promise of the answers; draw(results, state) draws them; summary(state) → what body[data-rendered]
-  // says; download(results, state) → [data, filename] for "download JSON". `lightKeys` (what hover and focus light)
-  // are drawn by the views that subscribe to them, many times a second: they only reach the URL, a moment later.
+  // says; download(results, state) → [data, filename] for "download JSON", or [data, filename, whole] where whole()
+  // asks for the complete answer when the link is used (core/dom.js). `lightKeys` (what hover and focus light) are drawn by the views that subscribe to them, many times a second: they only reach the URL, a moment later.
   constructor({ store, requestKeys, load, draw, summary, download, lightKeys = [] }) {
     Object.assign(this, { store, requestKeys, load, draw, summary, download, lightKeys });
     this.fetchAndDraw = coalesced((state) => this.#fetchAndDraw(state));
@@ -111,8 +111,8 @@ export class PageController {
     this.#drawing = this.#drawing.catch(() => {}).then(async () => { // a failed drawing was reported where awaited
       this.store.mirror(state);
       await this.draw(results, state);
-      const [data, filename] = this.download(results, state);
-      offerJSON(data, filename);
+      const [data, filename, whole = null] = this.download(results, state);
+      offerJSON(data, filename, whole);
       document.body.dataset.rendered = JSON.stringify(this.summary(state));
     });
     return this.#drawing;

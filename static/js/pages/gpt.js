@@ -13,7 +13,7 @@ import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady, visibleToken } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { parseUnfold } from "../views/unfold.js";
-import { positions, stagePanel } from "../views/panel.js";
+import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
@@ -26,22 +26,29 @@ const EXAMPLES = OWN.length ? OWN : ["the dogs that chased the cat", "the queen 
 
 // A comparison depends on the two texts alone: it is asked for once per pair, not on every sampling move.
 const comparison = remembered((text, other) => postJSON(page.dataset.compareUrl, { input: text, other }));
+const detailAsked = getJSON(page.dataset.detailUrl);
+// Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
+const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
+const forwardBody = (s) => ({ input: s.text, ...sampling(s) });
 const load = (s) => Promise.all([
-  postJSON(page.dataset.forwardUrl, { input: s.text, ...sampling(s) }),
+  steps.load(forwardBody(s), s.stage, s.text),
   s.cmp.trim() ? comparison(s.text, s.cmp) : null,
 ]);
 const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
 const controller = new PageController({
   store,
-  requestKeys: ["text", "t", "k", "p", "rp", "cmp"],
+  requestKeys: ["text", "t", "k", "p", "rp", "cmp", "stage"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
   summary: (s) => ({ text: s.text, stage: s.stage, head: s.head, ...sampling(s), cmp: s.cmp }),
-  download: ([result, comparison]) => [comparison ? { forward: result, compare: comparison } : result, `${page.dataset.modelId}-forward.json`],
+  download: ([result, comparison], s) => {
+    const both = (forward) => (comparison ? { forward, compare: comparison } : forward);
+    return [both(result), `${page.dataset.modelId}-forward.json`, async () => both(await steps.all(forwardBody(s)))]; // every step
+  },
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
-const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const [detail, captions] = await Promise.all([detailAsked, getJSON(page.dataset.captionsUrl), plotlyReady]);
 const { config, limits, stages } = detail;
 const vocab = detail.vocab.map(visibleToken); // a character model's space and line break, seen as ␣ and ↵
 const shownTokens = (result) => result.tokens.map(visibleToken);
@@ -54,7 +61,6 @@ store.check({
   ux: (v) => v === "" || parseUnfold(v) !== null,
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
-const forwardBody = (s) => ({ input: s.text, ...sampling(s) });
 let onScreen = store.state;
 const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
 const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => (axis === "vocab" ? vocab : positions(shownTokens(result))) });

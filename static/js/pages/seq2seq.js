@@ -13,7 +13,7 @@ import { nextToken } from "../views/next-token.js";
 import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { parseUnfold } from "../views/unfold.js";
-import { stagePanel } from "../views/panel.js";
+import { stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
@@ -34,17 +34,21 @@ if (!new URLSearchParams(location.search).has("tgt")) {
     store.set({ tgt: await ownTranslation(store.state.src) }, { quiet: true });
   } catch {} // a source the server refuses: the forward request below says why
 }
+const detailAsked = getJSON(page.dataset.detailUrl);
+// Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
+const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
+const forwardBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) });
 const controller = new PageController({
   store,
-  requestKeys: ["src", "tgt", "t", "k", "p"],
+  requestKeys: ["src", "tgt", "t", "k", "p", "stage"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"],
-  load: (s) => postJSON(page.dataset.forwardUrl, { input: s.src, target: s.tgt, ...sampling(s) }),
+  load: (s) => steps.load(forwardBody(s), s.stage, [s.src, s.tgt]),
   draw,
   summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
-  download: (result) => [result, `${page.dataset.modelId}-forward.json`],
+  download: (result, s) => [result, `${page.dataset.modelId}-forward.json`, () => steps.all(forwardBody(s))], // every step
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
-const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const [detail, captions] = await Promise.all([detailAsked, getJSON(page.dataset.captionsUrl), plotlyReady]);
 const { config, limits, stages } = detail;
 const vocab = detail.target_vocab;
 store.check({
@@ -55,7 +59,6 @@ store.check({
   ux: (v) => v === "" || parseUnfold(v) !== null,
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
-const forwardBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) });
 let onScreen = store.state;
 const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
 const panel = stagePanel(store, { stages, heads: config.n_heads, explain,

@@ -12,6 +12,7 @@
 // `ux` names it by hook and index (the index as the step's shape has it: [head, i, j] for a per-head value), and
 // `explain(hook, index)` asks the server for its computation, drawn in #unfold beside the plots.
 /* global Plotly */
+import { postJSON } from "../core/api.js";
 import { $, el } from "../core/dom.js";
 import { headView } from "./headview.js";
 import { architectureMap } from "./map.js";
@@ -20,6 +21,72 @@ import { nextToken } from "./next-token.js";
 import { fmt } from "./plotly.js";
 import { barKey, barOf, unfoldBars, unfoldKey, unfolder } from "./unfold.js";
 import { barColumn, lightShapes } from "./linked.js";
+
+// Each stage's steps, asked for as the walk reaches it: a forward answer of a real model holds megabytes, so a
+// request names the hooks the stage shows (its inputs and results) that are not held yet, and the steps held for
+// the same pass (`passKey`: what the model reads, not the sampling dials) are kept and given back with every answer.
+// A large step (12 heads of 64 × 64 scores, 64 × 1,536 feed-forward values) is asked for in parts (`heads`,
+// `positions`), each answer a few hundred KB at most, and put back together here. The server keeps the pass, so a new
+// stage of the same text runs nothing again. `walk`: the detail's stages, or a promise of them: the first stage's
+// steps are asked for before the detail is in (the server's default answer is what the walk's first stage shows).
+// Returns load(body, stage, passKey) → the forward answer with every step held so far, and all(body) → every step.
+const PART = 24000; // numbers per answer: about 200 KB of JSON at 4 decimals
+
+function parts(hooks, shapes) {
+  const asked = [];
+  let small = [];
+  let sum = 0;
+  for (const hook of hooks) {
+    const shape = shapes[hook];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n <= PART) {
+      if (sum + n > PART && small.length) [asked.push({ hooks: small }), (small = []), (sum = 0)];
+      small.push(hook);
+      sum += n;
+      continue;
+    }
+    const field = shape.length === 3 ? "heads" : "positions"; // a head axis first, else the positions
+    const step = Math.max(1, Math.floor(PART / (n / shape[0])));
+    for (let i = 0; i < shape[0]; i += step) asked.push({ hooks: [hook], [field]: [i, Math.min(i + step, shape[0])] });
+  }
+  if (small.length || !asked.length) asked.push({ hooks: small });
+  return asked;
+}
+
+export function stagesOnDemand(url, walk) {
+  let stages = null;
+  Promise.resolve(walk).then((found) => { stages = found; }, () => {});
+  let held = { key: null, steps: new Map(), shapes: null };
+  let last = null; // [body, answer] of the last request
+  const hooksOf = (stage) => [...new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook))];
+  async function load(body, stage, passKey) {
+    if (stages === null && stage !== 0) stages = await walk;
+    const key = JSON.stringify(passKey);
+    if (held.key !== key) held = { key, steps: new Map(), shapes: null };
+    const mine = held;
+    const asked = JSON.stringify(body);
+    let answer;
+    if (stages === null) answer = await postJSON(url, body); // the first stage's, before the detail is in
+    else {
+      const wanted = hooksOf(stages[stage]).filter((hook) => !mine.steps.has(hook));
+      if (!wanted.length && last?.[0] === asked) answer = last[1];
+      else {
+        mine.shapes ??= (await postJSON(url, { ...body, hooks: [] })).shapes; // the sizes, to cut large steps
+        const answers = await Promise.all(parts(wanted, mine.shapes).map((cut) => postJSON(url, { ...body, ...cut })));
+        const pieces = new Map();
+        for (const step of answers.flatMap((a) => a.steps)) pieces.set(step.name, [...(pieces.get(step.name) ?? []), step]);
+        const steps = [...pieces.values()].map((cut) => (cut.length === 1 ? cut[0]
+          : { ...cut[0], shape: mine.shapes[cut[0].name], data: cut.flatMap((piece) => piece.data) }));
+        answer = { ...answers[0], steps };
+      }
+    }
+    last = [asked, answer];
+    mine.shapes ??= answer.shapes;
+    for (const step of answer.steps) mine.steps.set(step.name, step);
+    return { ...answer, steps: [...mine.steps.values()] };
+  }
+  return { load, all: (body) => postJSON(url, { ...body, hooks: "all" }) };
+}
 
 export const positions = (tokens) => tokens.map((t, i) => `${i} ${t}`); // positions keep repeated words apart
 const square = (p) => p.columns === "tokens" || p.columns === "target";
@@ -231,7 +298,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     if (last?.[1] !== index) column = 0; // another stage: its matrices start at their first column
     last = [result, index, head, { output, vocab, temperature, request }];
     fitted = [box.clientWidth, box.clientHeight]; // drawn for this size: the drawer opening or closing next is a new one
-    if (!mapped) architectureMap($("map"), store, stages, { shapes: Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
+    if (!mapped) architectureMap($("map"), store, stages, { shapes: result.shapes ?? Object.fromEntries(result.steps.map((s) => [s.name, s.shape])) });
     mapped = true;
     const stage = stages[index];
     // The matrix in focus keeps it when the panel is drawn again (at a new width: the unfolding opened or closed).
