@@ -98,6 +98,7 @@ def step_json(entry: Layout, value: torch.Tensor, numbers: Numbers = exact) -> b
     step = schemas.Step(
         name=entry.name, shape=list(value.shape), data=numbers(value), title=entry.label.title,
         formula=entry.label.formula, activation=entry.label.activation, W=entry.W, b=entry.b,
+        parameters=entry.parameters,
     )  # fmt: skip
     return step.model_dump_json().encode()
 

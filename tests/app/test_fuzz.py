@@ -86,6 +86,8 @@ def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy
         fields["hook"], fields["index"] = st.just("output.probs"), st.integers(0, len(outputs) - 1).map(lambda i: [i])
     if (body.get("top_k") or 0) > len(outputs):
         fields["top_k"] = st.integers(1, len(outputs))
+    if body.get("max_new_tokens", 0) > detail["limits"]["max_new_tokens"]:  # a word model adds 20, a character 400
+        fields["max_new_tokens"] = st.integers(1, detail["limits"]["max_new_tokens"])
     if 0 < body.get("temperature", 1) < TEMPERATURE_MIN:
         fields["temperature"] = st.just(0.0)
     for name in ("input", "prompt", "other"):
