@@ -2,7 +2,7 @@
 // or top-p cut are grey; the argmax is orange. Also says the argmax and the entropy (#prediction, #entropy).
 /* global Plotly */
 import { $ } from "../core/dom.js";
-import { BLUE, CONFIG, CUT, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, fmt, textWidth } from "./plotly.js";
+import { BLUE, CONFIG, CUT, ORANGE, PRESENT, TEXT, baseLayout, escapeLabel, fmt, textWidth, visibleToken } from "./plotly.js";
 
 const CHAR = 0.62; // a character's width in ems of the system font (a safe over-estimate)
 const LINE = 1.3; // a line's height in ems
@@ -32,7 +32,7 @@ export function nextToken(el, out, vocab, options) {
   }
   if (top !== null) ids = ids.slice(0, top);
   const colour = ids.map((i) => (!out.kept.includes(i) ? CUT : i === out.prediction_id ? ORANGE : BLUE));
-  const words = ids.map((i) => escapeLabel(vocab[i]));
+  const words = ids.map((i) => escapeLabel(visibleToken(vocab[i])));
   const width = el.getBoundingClientRect().width || 600;
   // The width a bar needs: its number (measured, the widest of all the panels'; a little smaller if that puts the
   // panels side by side), or its word turned.
@@ -80,7 +80,7 @@ export function nextToken(el, out, vocab, options) {
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
   layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4 }; // the first word clear of the y axis's 0
-  $("prediction").textContent = `argmax: ${out.prediction}`;
+  $("prediction").textContent = `argmax: ${visibleToken(out.prediction)}`;
   $("entropy").textContent = fmt(out.entropy, 3);
   return Plotly.react(el, traces, layout, { ...CONFIG, responsive: false }); // a new width draws it again (refitted)
 }

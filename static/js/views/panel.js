@@ -250,7 +250,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   const barCursor = { output: null, at: -1 }; // the bar the arrow keys reached, kept when the chart is drawn again
   // The logits of the next token are the last row of the logits hook: [last, id].
   const lastRow = (hook, result) => {
-    const last = result.steps.find((s) => s.name === hook).shape[0] - 1;
+    const last = (result.shapes?.[hook] ?? result.steps.find((s) => s.name === hook).shape)[0] - 1; // a stage's answer holds every shape
     return { hook, at: (id) => [hook, [last, id]], id: (index) => (index[0] === last ? index[1] : -1) };
   };
   const lightBar = (div) => (_, at) => lightShapes(div, at < 0 ? [] : div.data.map((trace) => barColumn(trace, at)));
