@@ -88,12 +88,27 @@ function compare(c) {
     `Most likely next word (the logits' argmax): '${c.prediction}' for the first, '${c.other_prediction}' for the second.`;
 }
 
-// ---- generation, one word at a time: the page shows the whole text in one pass, so it stops when the context is full
-const room = () => config.n_ctx - (controller.results?.[0].tokens.length ?? config.n_ctx);
+// ---- generation, one token at a time. A word model's page shows the whole text in one pass, so it stops when the
+// context is full; a character model writes on past it (the model reads the last n_ctx characters, and so does the
+// walk), a speech at a time, shown as the passage it wrote.
+const characters = detail.vocab.every((token) => token.length === 1);
+const room = () => (characters ? Infinity : config.n_ctx - (controller.results?.[0].tokens.length ?? config.n_ctx));
 let generating = false;
+let written = 0; // tokens generated since the text was typed: each generation's seed moves on by as many
 function generationButtons() {
   for (const id of ["step-one", "to-end"]) $(id).disabled = generating || room() <= 0;
   $("gen-note").textContent = room() <= 0 ? `The context is full (${config.n_ctx} words): start a new text to go on.` : "";
+}
+if (characters) {
+  // A play's text has line breaks, which a one-line box drops: the text is a box of lines (Ctrl+Enter runs it).
+  const box = $("text");
+  const lines = Object.assign(document.createElement("textarea"), { id: box.id, rows: 4, cols: 60, disabled: box.disabled,
+    title: "Ctrl+Enter runs it", className: "lines" });
+  lines.setAttribute("aria-describedby", "error");
+  box.replaceWith(lines);
+  $("gen-title").textContent = "Generation, one character at a time";
+  $("step-one").textContent = "add one character";
+  $("to-end").textContent = `write ${limits.max_new_tokens} characters`;
 }
 
 async function generate(maxNew) {
@@ -101,16 +116,19 @@ async function generate(maxNew) {
   generating = true;
   generationButtons();
   try {
-    const start = $("generated").querySelectorAll("li:not(.stop)").length;
-    const body = { prompt, max_new_tokens: Math.min(maxNew, room()), ...sampling(store.state), seed: seed + start };
+    const body = { prompt, max_new_tokens: Math.min(maxNew, room(), limits.max_new_tokens), ...sampling(store.state), seed: seed + written };
     const out = await postJSON(page.dataset.generateUrl, body);
     if (store.state.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
-    for (const step of out.steps) {
-      $("generated").append(el("li", {}, el("strong", {}, visibleToken(step.token)), ` drawn with p = ${fmt(step.prob, 3)} from: `,
-        step.top.map(([w, p]) => `${w} ${fmt(p, 3)}`).join(", ")));
+    written += out.steps.length;
+    const drawn = (step) => [el("strong", {}, visibleToken(step.token)), ` drawn with p = ${fmt(step.prob, 3)} from: `,
+      step.top.map(([w, p]) => `${visibleToken(w)} ${fmt(p, 3)}`).join(", ")];
+    if (characters && out.steps.length > 1) { // a passage: the text it wrote, as a play is read
+      $("generated").append(el("li", { className: "passage" }, el("pre", {}, out.steps.map((step) => step.token).join(""))));
+    } else {
+      for (const step of out.steps) $("generated").append(el("li", {}, ...drawn(step)));
     }
     if (out.stop_reason !== "max_new_tokens") $("generated").append(el("li", { className: "stop" }, out.stop_reason === "eos" ? "end of sentence" : `repeated ${out.loop.join(" → ")}`));
-    await controller.update({ text: out.text });
+    await controller.update({ text: characters ? out.text.slice(-config.n_ctx) : out.text }); // what the model reads next
   } catch (error) {
     showError(error);
   } finally {
@@ -161,7 +179,7 @@ function showControls(state) {
 function buildControls() {
   $("examples").replaceChildren(...EXAMPLES.map((text) => {
     const button = el("button", { type: "button", className: "word", disabled: true }, text);
-    button.addEventListener("click", () => { typed = null; $("generated").replaceChildren(); store.set({ text }); });
+    button.addEventListener("click", () => { typed = null; $("generated").replaceChildren(); written = 0; store.set({ text }); });
     return button;
   }));
   $("head").replaceChildren(...Array.from({ length: config.n_heads }, (_, h) => el("option", { value: String(h) }, String(h))));
@@ -169,11 +187,12 @@ function buildControls() {
   const submit = () => {
     typed = $("text").value;
     $("generated").replaceChildren();
+    written = 0;
     store.set({ text: typed });
   };
   vocabulary("text", detail.vocab, submit);
   $("run").addEventListener("click", submit);
-  $("text").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
+  $("text").addEventListener("keydown", (e) => { if (e.key === "Enter" && (!characters || e.ctrlKey)) submit(); });
   $("compare").addEventListener("change", () => store.set({ cmp: $("compare").value }));
   $("step-one").addEventListener("click", () => generate(1));
   $("to-end").addEventListener("click", () => generate(limits.max_new_tokens));
