@@ -73,7 +73,8 @@ export function textWidth(text, size) {
 // leaves a label that is already escaped as it is, so calling this twice does no harm.
 // A token that is whitespace (a character model's space, line break or tab) as a glyph a reader can see.
 const GLYPHS = { " ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍" };
-export const visibleToken = (token) => GLYPHS[token] ?? token;
+// GPT-2's byte-level pieces write a leading space as Ġ and a line break as Ċ: shown the same way.
+export const visibleToken = (token) => GLYPHS[token] ?? String(token).replace(/^Ġ/, "␣").replace(/Ċ/g, "↵");
 export const escapeLabel = (text) => String(text).replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 // What every plot's axes share (a template reaches x2, y3 … too, and a page's own `xaxis` does not undo it): the
