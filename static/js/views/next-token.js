@@ -76,7 +76,7 @@ export function nextToken(el, out, vocab, options) {
   const fitted = (title, name) => (Math.max(...title.split("<br>").map((line) => textWidth(line, TEXT))) + 12 <= panel ? title : SHORT[name]);
   const ticks = Math.max(3, Math.min(8, Math.floor((panel * 0.8) / (2 * LINE * TEXT))));
   panels.forEach((name, n) => {
-    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : fitted(titleOf(name, out, temperature, false), name) }, nticks: ticks,
+    layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : fitted(titleOf(name, out, temperature, false), name) }, nticks: ticks, ticklabelstandoff: 6, // clear of a turned first word
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
   layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4 }; // the first word clear of the y axis's 0
