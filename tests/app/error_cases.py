@@ -219,8 +219,8 @@ SECTIONS: dict[str, list[Case]] = {
     "Text nets: generate": [
         Case("max_new_tokens above a word model's 20", f"{TEXTNET}/generate", '{"prompt": "dog", "max_new_tokens": 21}',
              "max_new_tokens: 21 is more than 'textnet-2d-sgd' adds in one generation. Send at most 20."),
-        Case("max_new_tokens above a character model's 400", f"{TEXTNET}/generate",
-             '{"prompt": "dog", "max_new_tokens": 401}',
+        Case("max_new_tokens above a character model's 400", "/api/models/shakespeare-char/generate",
+             '{"prompt": "ROMEO:", "max_new_tokens": 401}',
              f"max_new_tokens: Input should be less than or equal to 400 (got 401). {SEE_DOCS}"),
         Case("max_new_tokens below 1", f"{TEXTNET}/generate", '{"prompt": "dog", "max_new_tokens": 0}',
              f"max_new_tokens: Input should be greater than or equal to 1 (got 0). {SEE_DOCS}"),

@@ -12,6 +12,7 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import Client
+from tests.models.test_bert import tiny_folder as tiny_bert_folder
 from tests.models.test_hf_gpt2 import tiny_folder
 
 
@@ -19,6 +20,8 @@ from tests.models.test_hf_gpt2 import tiny_folder
 def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
     tiny_folder(root / "my-gpt2")
+    tiny_bert_folder(root / "my-bert")
+    tiny_folder(root / "long-gpt2", n_positions=256)
     tiny_folder(root / "pickled")
     (root / "pickled" / "model.safetensors").rename(root / "pickled" / "pytorch_model.bin")
     return root
@@ -70,3 +73,22 @@ def test_the_setting_reads_folders_separated_like_path(monkeypatch: pytest.Monke
     assert Settings().model_dirs == [tmp_path / "a", tmp_path / "b c"]
     monkeypatch.delenv("LAYERWALK_MODEL_DIRS")
     assert Settings().model_dirs == []
+
+
+def test_a_bert_folder_has_a_detail_and_answers_forward_and_compare(client: Client) -> None:
+    detail = client.get("/api/models/my-bert")
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["training"]["source"] == "folder"
+    forward = client.post("/api/models/my-bert/forward", json={"input": "the dog bites a cat."})
+    assert forward.status_code == 200, forward.text
+    compare = client.post("/api/models/my-bert/compare", json={"input": "the dog", "other": "a cat"})
+    assert compare.status_code == 200, compare.text
+    assert client.get("/models/my-bert").status_code == 200
+
+
+def test_a_gpt2_folder_reads_at_most_128_tokens_a_page(client: Client) -> None:
+    detail = client.get("/api/models/long-gpt2").json()
+    assert (detail["config"]["n_ctx"], detail["limits"]["max_tokens"]) == (256, 128)
+    long = client.post("/api/models/long-gpt2/forward", json={"input": "a " * 140})
+    assert long.status_code == 422
+    assert "This page reads at most 128" in long.json()["detail"]

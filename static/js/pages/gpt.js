@@ -92,12 +92,13 @@ function compare(c) {
 // context is full; a character model writes on past it (the model reads the last n_ctx characters, and so does the
 // walk), a speech at a time, shown as the passage it wrote.
 const characters = detail.vocab.every((token) => token.length === 1);
-const room = () => (characters ? Infinity : config.n_ctx - (controller.results?.[0].tokens.length ?? config.n_ctx));
+const context = limits.max_tokens; // what the page reads: the model's context, at most 128 tokens (a GPT-2 reads 1,024)
+const room = () => (characters ? Infinity : context - (controller.results?.[0].tokens.length ?? context));
 let generating = false;
 let written = 0; // tokens generated since the text was typed: each generation's seed moves on by as many
 function generationButtons() {
   for (const id of ["step-one", "to-end"]) $(id).disabled = generating || room() <= 0;
-  $("gen-note").textContent = room() <= 0 ? `The context is full (${config.n_ctx} words): start a new text to go on.` : "";
+  $("gen-note").textContent = room() <= 0 ? `The context is full (${context} words): start a new text to go on.` : "";
 }
 if (characters) {
   // A play's text has line breaks, which a one-line box drops: the text is a box of lines (Ctrl+Enter runs it).
@@ -128,7 +129,7 @@ async function generate(maxNew) {
       for (const step of out.steps) $("generated").append(el("li", {}, ...drawn(step)));
     }
     if (out.stop_reason !== "max_new_tokens") $("generated").append(el("li", { className: "stop" }, out.stop_reason === "eos" ? "end of sentence" : `repeated ${out.loop.join(" → ")}`));
-    await controller.update({ text: characters ? out.text.slice(-config.n_ctx) : out.text }); // what the model reads next
+    await controller.update({ text: characters ? out.text.slice(-context) : out.text }); // what the model reads next
   } catch (error) {
     showError(error);
   } finally {
