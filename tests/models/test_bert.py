@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from models.hf import FolderError, check_sha256, read_bert
 from models.hooks import run_with_cache
 from models.registry import PackageFolder, Registry
 from models.tokenizers import wordpiece
+from tests.models.trap import pickled_weights
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "a", "man", "dog", "is", "eat", "##ing", "food", "bread", "run",
          "##s", ".", ",", "girl", "baby", "carry"]  # fmt: skip
@@ -171,21 +171,9 @@ def test_the_embeddings_unfold_into_three_table_rows_and_their_sum(tiny: tuple[L
 # --- folders that cannot be served ------------------------------------------------------------------------------
 
 
-class Trap:
-    """Unpickling this would create `marker`."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return open, (str(self.marker), "w")
-
-
 def test_weights_only_as_a_pickle_are_refused_without_unpickling(tmp_path: Path) -> None:
     tiny_folder(tmp_path)
-    (tmp_path / "model.safetensors").unlink()
-    marker = tmp_path / "unpickled"
-    (tmp_path / "pytorch_model.bin").write_bytes(pickle.dumps(Trap(marker)))
+    marker = pickled_weights(tmp_path)
     with pytest.raises(FolderError) as refused:
         read_bert(tmp_path)
     message = str(refused.value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from models.explain import NextToken
 from models.families.gpt import LoadedGPT
 from models.hf import FolderError, read_gpt2
+from tests.models.trap import pickled_weights
 
 EOT = "<|endoftext|>"
 CORPUS = ["the dog bites the man. the man bites the dog.", "a cat sat on the mat, and the dog ran after it."]
@@ -204,21 +204,9 @@ def test_gpt2s_own_parts_unfold_by_their_own_formulas(tiny: tuple[LoadedGPT, GPT
 # --- folders that cannot be served ------------------------------------------------------------------------------
 
 
-class Trap:
-    """Unpickling this would create `marker`."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return open, (str(self.marker), "w")
-
-
 def test_weights_only_as_a_pickle_are_refused_without_unpickling(tmp_path: Path) -> None:
     tiny_folder(tmp_path)
-    (tmp_path / "model.safetensors").unlink()
-    marker = tmp_path / "unpickled"
-    (tmp_path / "pytorch_model.bin").write_bytes(pickle.dumps(Trap(marker)))
+    marker = pickled_weights(tmp_path)
     with pytest.raises(FolderError) as refused:
         read_gpt2(tmp_path)
     message = str(refused.value)
