@@ -14,6 +14,8 @@ MAX_TEXT_CHARS = 400  # a full GPT context (24 words) fits; a megabyte string do
 MAX_NEW_TOKENS = 20  # a word model's generation: a sentence or two
 MAX_NEW_CHARS = 400  # a character model's: a speech or two of a play
 SEED_MAX = 2**31 - 1
+WHOLE_VOCAB = 1024  # a vocabulary this small goes out whole; a larger one (GPT-2's 50,257) only its likeliest
+SHOWN_VOCAB = 64  # tokens of a larger vocabulary an answer holds: a chart's bars, a heatmap's columns
 
 
 def _whole(value: Any) -> Any:
@@ -240,6 +242,12 @@ class Step(BaseModel):
         description="The names of the parameters shown with this step ('W' and 'b', or 'E' for an embedding table), "
         "as POST /api/models/{id}/explain takes them for `hook`; their index is the tensor's own ([d_out, d_in] for W)",
         examples=[{"W": "layers.0.linear.weight", "b": "layers.0.linear.bias"}],
+    )
+    columns: list[int] | None = Field(
+        default=None,
+        description=f"The vocabulary ids of the last axis, in this order, when a vocabulary of more than {WHOLE_VOCAB} "
+        f"tokens is cut to about {SHOWN_VOCAB} columns: every position's argmax, then the largest logits anywhere. "
+        "Null: the whole axis, in id order",
     )
 
 

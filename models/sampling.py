@@ -111,6 +111,26 @@ def next_token_distribution(
     return Distribution(logits, scaled, probs, kept, entropy_bits(probs))
 
 
+def most_likely(dist: Distribution, n: int) -> list[int]:
+    """The ids of the n most probable tokens, most probable first: what the filters kept, then (when they kept fewer
+    than n) the largest logits they cut. Ties go as in `kept`."""
+    return _by_rank(dist.probs, dist.logits)[:n].tolist()
+
+
+def vocab_columns(logits: torch.Tensor, n: int) -> list[int]:
+    """The columns of a [pos, vocab] logits matrix to show when its vocabulary is too wide to send: every position's
+    argmax, then the largest logits anywhere, up to n columns (more only when more than n positions each rank a
+    different token first), in order of each column's largest logit."""
+    best = logits.max(dim=0).values  # [vocab]: each token's largest logit at any position
+    chosen = set(logits.argmax(dim=1).tolist())
+    for i in _by_rank(best).tolist():
+        if len(chosen) >= n:
+            break
+        chosen.add(i)
+    value = best.tolist()
+    return sorted(chosen, key=lambda i: (-value[i], i))
+
+
 def sample(dist: Distribution, generator: torch.Generator) -> int:
     """One draw from the distribution; at T = 0 (or when one token is left) no randomness is used."""
     if dist.scaled is None or len(dist.kept) == 1:

@@ -26,6 +26,7 @@ from app.presenters.stages import Stage, hooks_of
 from app.templating import TEMPLATES
 from models import explain as unfold
 from models.families import LoadedModel
+from models.sampling import vocab_columns
 
 L = TypeVar("L", bound=LoadedModel[Any])
 DECIMALS = 4  # transformer activations go out rounded to this many places (docs/api.md)
@@ -93,12 +94,13 @@ def rounded(value: torch.Tensor) -> list[object]:
 Numbers = Callable[[torch.Tensor], list[object]]  # a value → JSON lists: exact, or rounded
 
 
-def step_json(entry: Layout, value: torch.Tensor, numbers: Numbers = exact) -> bytes:
-    """One step as JSON: the hook's value and its label."""
+def step_json(entry: Layout, value: torch.Tensor, numbers: Numbers = exact, columns: list[int] | None = None) -> bytes:
+    """One step as JSON: the hook's value and its label; `columns`: the ids of the last axis `value` holds, when it is
+    a vocabulary cut to its likeliest tokens."""
     step = schemas.Step(
         name=entry.name, shape=list(value.shape), data=numbers(value), title=entry.label.title,
         formula=entry.label.formula, activation=entry.label.activation, W=entry.W, b=entry.b,
-        parameters=entry.parameters,
+        parameters=entry.parameters, columns=columns,
     )  # fmt: skip
     return step.model_dump_json().encode()
 
@@ -113,6 +115,7 @@ class Selected:
     numbers: Numbers = exact
     heads: tuple[int, int] | None = None  # [start, stop) of a value's head axis
     positions: tuple[int, int] | None = None  # [start, stop) of its first position axis
+    vocab: frozenset[str] = frozenset()  # the steps whose last axis is the vocabulary: a wide one is cut
 
     def json(self, passes: PassCache, key: Hashable, cache: Mapping[str, torch.Tensor]) -> bytes:
         """The selected steps as a JSON list, each serialised once per pass and kept in the pass cache beside it
@@ -121,7 +124,14 @@ class Selected:
         cut = (self.heads, self.positions)
 
         def serialised(name: str) -> Callable[[], bytes]:
-            return lambda: step_json(entries[name], self.sliced(name, cache[name]), self.numbers)
+            def serialise() -> bytes:
+                value, columns = cache[name], None
+                if name in self.vocab and value.shape[-1] > schemas.WHOLE_VOCAB:  # [pos, vocab]
+                    columns = vocab_columns(value, schemas.SHOWN_VOCAB)  # chosen from every position, sliced or not
+                    value = value.index_select(-1, torch.tensor(columns))
+                return step_json(entries[name], self.sliced(name, value), self.numbers, columns)
+
+            return serialise
 
         parts = [passes.part(("step", key, name, cut), serialised(name)) for name in self.names]
         return b"[" + b",".join(parts) + b"]"
@@ -238,7 +248,9 @@ class Presenter(ABC, Generic[L]):
                 problem = f"{shortened(unknown)} is not a hook of '{model.id}'"
                 fix = f'{hint}Send names from the hook_names of GET /api/models/{model.id}, or "all".'
                 raise InputError("hooks", problem, fix)
-        return Selected([name for name in every if name in wanted], names, numbers, request.heads, request.positions)
+        vocab = frozenset(p.hook for stage in walk for p in (*stage.inputs, *stage.hooks) if p.columns == "vocab")
+        chosen = [name for name in every if name in wanted]
+        return Selected(chosen, names, numbers, request.heads, request.positions, vocab)
 
     def summary(self, model: L) -> schemas.ModelSummary:
         return schemas.ModelSummary(

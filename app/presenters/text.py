@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+import torch
 from pydantic import BaseModel, Field
 
 from app import schemas
@@ -18,7 +19,7 @@ from app.presenters.base import Presenter, Selected, shapes
 from models.explain import NextToken
 from models.families import TextModel
 from models.generation import generate as run_generation
-from models.sampling import Distribution, next_token_distribution
+from models.sampling import Distribution, most_likely, next_token_distribution
 from models.tokenizers import Tokenizer, UnknownTokenError
 
 LIST_WHOLE_VOCAB = 12  # a vocabulary this small is quoted whole in an unknown-word message
@@ -26,12 +27,21 @@ T = TypeVar("T", bound=TextModel[Any])
 
 
 class TextOutput(BaseModel):
-    """The next token after the last position."""
+    """The next token after the last position. Its arrays are over the whole vocabulary ([vocab], in id order), or,
+    for a vocabulary of more than schemas.WHOLE_VOCAB tokens, over `ids`: its SHOWN_VOCAB likeliest."""
 
-    logits: list[float] = Field(description="[vocab], after the repetition penalty if one was given")
-    scaled: list[float] | None = Field(description="logits / T, [vocab]; null at T = 0")
-    probs: list[float] = Field(description="softmax(logits / T) after top-k and top-p, renormalised; [vocab]")
-    kept: list[int] = Field(description="The ids top-k and top-p let through, most probable first")
+    ids: list[int] | None = Field(
+        description=f"Null: the arrays below hold every token, in id order. Else (a vocabulary of more than "
+        f"{schemas.WHOLE_VOCAB} tokens) the ids they hold, in this order: the {schemas.SHOWN_VOCAB} most probable"
+    )
+    logits: list[float] = Field(description="After the repetition penalty if one was given")
+    scaled: list[float] | None = Field(description="logits / T; null at T = 0")
+    probs: list[float] = Field(description="softmax(logits / T) after top-k and top-p, renormalised")
+    kept: list[int] = Field(
+        description="The ids top-k and top-p let through, most probable first (those among `ids`, when it is given)"
+    )
+    kept_count: int = Field(description="How many tokens of the whole vocabulary top-k and top-p let through")
+    rest: float = Field(description="The probability of the tokens left out of the arrays, together (0: none left out)")
     prediction: str = Field(description="The argmax token: what greedy decoding picks")
     prediction_id: int
     entropy: float = Field(description="Entropy of `probs`, in bits")
@@ -48,6 +58,10 @@ class TextLimits(BaseModel):
     temperature_min: float = Field(description="The smallest temperature above 0 (0 itself is the argmax)")
     temperature_max: float
     top_k_max: int = Field(description="The vocabulary size")
+    whole_vocab: int = Field(
+        description="The largest vocabulary an answer holds whole; a larger one's answers hold its likeliest tokens "
+        "(`output.ids`, a step's `columns`), and a page lists none of it"
+    )
     repetition_penalty_max: float
     max_new_tokens: int = Field(description="The most tokens one generation adds (20 words; 400 characters)")
     seed_max: int
@@ -65,7 +79,8 @@ def limits(vocab_size: int, max_tokens: int | None, room: int = schemas.MAX_NEW_
     translation stops at the decoder's context; a character model writes more than a word model)."""
     return TextLimits(
         max_chars=schemas.MAX_TEXT_CHARS, max_tokens=max_tokens, temperature_min=schemas.TEMPERATURE_MIN,
-        temperature_max=schemas.TEMPERATURE_CAP, top_k_max=vocab_size, repetition_penalty_max=schemas.PENALTY_CAP,
+        temperature_max=schemas.TEMPERATURE_CAP, top_k_max=vocab_size, whole_vocab=schemas.WHOLE_VOCAB,
+        repetition_penalty_max=schemas.PENALTY_CAP,
         max_new_tokens=min(room, schemas.MAX_NEW_CHARS), seed_max=schemas.SEED_MAX,
     )  # fmt: skip
 
@@ -131,11 +146,27 @@ def next_token(request: schemas.ForwardRequest, previous: list[int], exclude: tu
 
 
 def output(dist: Distribution, vocab: list[str]) -> TextOutput:
+    """The distribution as the API gives it: whole, or a wide vocabulary's likeliest tokens and the mass of the rest."""
+    ids = most_likely(dist, schemas.SHOWN_VOCAB) if len(vocab) > schemas.WHOLE_VOCAB else None
+    index = None if ids is None else torch.tensor(ids)
+
+    def shown(values: torch.Tensor) -> list[float]:
+        return (values if index is None else values[index]).tolist()
+
+    rest = 0.0
+    if index is not None:
+        left_out = torch.ones_like(dist.probs, dtype=torch.bool)
+        left_out[index] = False
+        rest = float(dist.probs[left_out].sum())
+    among = set(ids or ())
     return TextOutput(
-        logits=dist.logits.tolist(),
-        scaled=None if dist.scaled is None else dist.scaled.tolist(),
-        probs=dist.probs.tolist(),
-        kept=dist.kept,
+        ids=ids,
+        logits=shown(dist.logits),
+        scaled=None if dist.scaled is None else shown(dist.scaled),
+        probs=shown(dist.probs),
+        kept=dist.kept if ids is None else [i for i in dist.kept if i in among],
+        kept_count=len(dist.kept),
+        rest=rest,
         prediction=vocab[dist.argmax],
         prediction_id=dist.argmax,
         entropy=dist.entropy_bits,
@@ -143,7 +174,9 @@ def output(dist: Distribution, vocab: list[str]) -> TextOutput:
 
 
 # Stands in for a result's output until spliced() puts the kept JSON of the real one in its place.
-_PLACEHOLDER = TextOutput(logits=[], scaled=None, probs=[], kept=[], prediction="", prediction_id=0, entropy=0)
+_PLACEHOLDER = TextOutput(
+    ids=None, logits=[], scaled=None, probs=[], kept=[], kept_count=0, rest=0, prediction="", prediction_id=0, entropy=0
+)
 
 
 def respond(

@@ -8,12 +8,16 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import GPT2LMHeadModel
 
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import Client
 from tests.models.test_bert import tiny_folder as tiny_bert_folder
 from tests.models.test_hf_gpt2 import tiny_folder
+
+WIDE = 50_257
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +26,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny_folder(root / "my-gpt2")
     tiny_bert_folder(root / "my-bert")
     tiny_folder(root / "long-gpt2", n_positions=256)
+    tiny_folder(root / "wide-gpt2", vocab_size=WIDE)  # GPT-2's own vocabulary size; the table padded past the file's
     tiny_folder(root / "pickled")
     (root / "pickled" / "model.safetensors").rename(root / "pickled" / "pytorch_model.bin")
     return root
@@ -92,3 +97,64 @@ def test_a_gpt2_folder_reads_at_most_128_tokens_a_page(client: Client) -> None:
     long = client.post("/api/models/long-gpt2/forward", json={"input": "a " * 140})
     assert long.status_code == 422
     assert "This page reads at most 128" in long.json()["detail"]
+
+
+def reference_logits(folder: Path, ids: list[int]) -> torch.Tensor:
+    """[pos, vocab] from transformers' own eager forward of the folder."""
+    model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager")
+    model.train(False)
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].double()
+
+
+def test_a_wide_vocabulary_sends_its_likeliest_tokens_and_the_mass_of_the_rest(client: Client, folders: Path) -> None:
+    detail = client.get("/api/models/wide-gpt2").json()
+    assert (len(detail["vocab"]), detail["limits"]["whole_vocab"]) == (WIDE, 1024)
+    body = {"input": "the dog bites a cat.", "hooks": ["hook_logits"], "temperature": 0.7}
+    response = client.post("/api/models/wide-gpt2/forward", json=body)
+    assert response.status_code == 200, response.text
+    assert len(response.content) < 30_000  # not the 3.3 MB of every token's logit, scaled logit and probability
+    answer = response.json()
+    logits = reference_logits(folders / "wide-gpt2", answer["ids"])
+    last = logits[-1]
+    probs = torch.softmax(last / 0.7, dim=0)
+    out = answer["output"]
+    likeliest = torch.argsort(last, descending=True)[:64].tolist()
+    assert out["ids"] == likeliest
+    assert out["probs"] == pytest.approx(probs[likeliest].tolist(), abs=1e-6)
+    assert out["logits"] == pytest.approx(last[likeliest].tolist(), abs=1e-5)
+    assert out["rest"] == pytest.approx(1 - float(probs[likeliest].sum()), abs=1e-6)
+    assert (out["kept"], out["kept_count"]) == (likeliest, WIDE)  # T alone keeps every token
+    assert out["prediction"] == detail["vocab"][likeliest[0]]
+
+    step = answer["steps"][0]
+    columns = step["columns"]
+    assert step["shape"] == [len(answer["ids"]), len(columns)]
+    assert set(logits.argmax(dim=1).tolist()) <= set(columns)
+    best = logits.max(dim=0).values
+    assert len(columns) == 64
+    assert sorted(columns, key=lambda i: -float(best[i])) == columns
+    left_out = torch.ones(WIDE, dtype=torch.bool)
+    left_out[columns] = False
+    assert float(best[left_out].max()) <= min(float(best[i]) for i in columns)  # no larger logit was left out
+    assert torch.tensor(step["data"]).double() == pytest.approx(logits[:, columns], abs=1e-4)  # 4 decimals
+
+    explained = client.post(
+        "/api/models/wide-gpt2/explain", json={**body, "hook": "hook_logits", "index": [2, columns[5]]}
+    ).json()
+    assert explained["value"] == pytest.approx(step["data"][2][5], abs=1e-4)  # the column's id, not its place
+
+
+def test_top_k_keeps_its_count_and_a_small_vocabulary_goes_out_whole(client: Client) -> None:
+    wide = client.post("/api/models/wide-gpt2/forward", json={"input": "the dog", "top_k": 5}).json()["output"]
+    assert (len(wide["kept"]), wide["kept_count"], wide["rest"]) == (5, 5, 0.0)
+    assert wide["kept"] == wide["ids"][:5]
+    assert sum(wide["probs"]) == pytest.approx(1)
+    small = client.post("/api/models/my-gpt2/forward", json={"input": "the dog"}).json()["output"]
+    vocab = client.get("/api/models/my-gpt2").json()["vocab"]
+    assert (small["ids"], small["rest"], len(small["probs"]), small["kept_count"]) == (
+        None,
+        0.0,
+        len(vocab),
+        len(vocab),
+    )

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 def folder_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("models")
     tiny_folder(root / "my-gpt2")
+    tiny_folder(root / "wide-gpt2", vocab_size=50_257)  # GPT-2's own vocabulary size
     (root / "broken").mkdir()
     (root / "broken" / "config.json").write_text('{"model_type": "t5"}')
     with serving("app.main:create_app", env={"LAYERWALK_MODEL_DIRS": str(root)}) as url:
@@ -47,6 +48,32 @@ def test_a_gpt2_folder_gets_the_gpt_page_and_a_broken_one_is_listed_with_its_pro
     expect(page.locator("#unfold-title")).to_contain_text("raw scores, head 0")
     expect(page.locator("#tokens")).to_contain_text("␣")  # GPT-2's leading-space pieces, seen
     expect(page.locator("#plot-next .bars, #plot-next .barlayer").first).to_be_attached()
+
+
+def test_a_wide_vocabulary_shows_its_likeliest_tokens_and_unfolds_them_by_id(page: Page, folder_server: str) -> None:
+    text = "the%20dog%20bites"
+    answer = httpx.post(
+        f"{folder_server}/api/models/wide-gpt2/forward", json={"input": "the dog bites", "hooks": ["hook_logits"]}
+    ).json()
+    columns = answer["steps"][0]["columns"]
+    stage = stage_index(folder_server, "wide-gpt2", "output", "next word")
+    page.goto(f"{folder_server}/models/wide-gpt2?text={text}&stage={stage}")
+    wait_for_state(page, text="the dog bites", stage=stage)
+    expect(page.locator("#panel-next")).to_contain_text("the 64 likeliest of 50,257 tokens")
+    bars = page.evaluate("() => document.getElementById('panel-next').data[0].customdata")
+    assert bars == answer["output"]["ids"]  # most likely first: the chart's order is the answer's
+    expect(page.locator("details.vocabulary")).to_contain_text("Too many to list")  # not 50,257 buttons
+
+    stage = stage_index(folder_server, "wide-gpt2", "output", "logits")
+    page.goto(f"{folder_server}/models/wide-gpt2?text={text}&stage={stage}")
+    wait_for_state(page, text="the dog bites", stage=stage)
+    logits = page.locator('#stage-plots [data-role="logits"]')
+    expect(logits).to_contain_text("the 64 likeliest of 50,257")
+    logits.focus()
+    page.keyboard.press("Enter")  # the lit row's first column: the id it shows, not column 0 of the vocabulary
+    page.wait_for_function(f"() => document.getElementById('unfold').dataset.shown === 'hook_logits:0,{columns[0]}'")
+    shown = answer["steps"][0]["data"][0][0]
+    expect(page.locator("#unfold")).to_contain_text(f"{shown:.4f}".rstrip("0"))
 
 
 def test_folder_models_do_not_touch_the_shipped_ones(folder_server: str) -> None:

@@ -10,11 +10,13 @@ import torch
 from models.sampling import (
     apply_repetition_penalty,
     entropy_bits,
+    most_likely,
     next_token_distribution,
     sample,
     softmax_t,
     top_k_mask,
     top_p_mask,
+    vocab_columns,
 )
 
 LOGITS = torch.tensor([2.0, -1.0, 0.5, 3.0, 0.0, -2.5, 1.0])
@@ -143,3 +145,22 @@ def test_a_draw_at_temperature_0_uses_no_randomness() -> None:
     state = gen.get_state()
     assert sample(next_token_distribution(LOGITS, temperature=0.0), gen) == 3
     assert torch.equal(gen.get_state(), state)
+
+
+def test_the_most_likely_are_what_the_filters_kept_then_the_largest_logits_they_cut() -> None:
+    logits = torch.tensor([0.5, 3.0, -1.0, 2.0, 1.0, 2.5])
+    dist = next_token_distribution(logits, temperature=1.0, top_k=2)
+    assert most_likely(dist, 4) == [1, 5, 3, 4]  # 3.0 and 2.5 kept (p > 0), then 2.0 and 1.0, cut
+    assert most_likely(dist, 10) == [1, 5, 3, 4, 0, 2]  # never more than the vocabulary
+
+
+def test_the_columns_of_a_wide_vocabulary_hold_every_positions_argmax_then_the_largest_logits() -> None:
+    logits = torch.tensor(
+        [
+            [9.0, 8.0, 7.0, 0.0, 0.0, 0.0],  # argmax 0
+            [0.0, 0.0, 0.0, 1.0, 0.0, 0.5],  # argmax 3, though 1.0 is small beside the first row's
+        ]
+    )
+    assert vocab_columns(logits, 3) == [0, 1, 3]  # both argmaxes, then 8.0: by each column's largest logit
+    assert vocab_columns(logits, 1) == [0, 3]  # more positions than columns: every argmax all the same
+    assert vocab_columns(logits, 5) == [0, 1, 2, 3, 5]

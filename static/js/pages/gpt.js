@@ -191,7 +191,7 @@ function buildControls() {
     written = 0;
     store.set({ text: typed });
   };
-  vocabulary("text", detail.vocab, submit);
+  vocabulary("text", detail.vocab, submit, limits.whole_vocab);
   $("run").addEventListener("click", submit);
   $("text").addEventListener("keydown", (e) => { if (e.key === "Enter" && (!characters || e.ctrlKey)) submit(); });
   $("compare").addEventListener("change", () => store.set({ cmp: $("compare").value }));

@@ -17,6 +17,22 @@ function titleOf(name, out, temperature, above) {
   return out.scaled ? `logits ÷ T${br}(T = ${temperature})` : `logits ÷ T:${br}undefined at T = 0`;
 }
 
+// An answer's next-token arrays hold the whole vocabulary in id order, or, for a wide one (GPT-2's 50,257), its
+// likeliest tokens: `out.ids` lists which. The value of token `id` in array `name`; undefined when not sent.
+export function tokenValue(out, name, id) {
+  const values = out[name];
+  if (!values) return undefined;
+  if (!out.ids) return values[id];
+  const at = out.ids.indexOf(id);
+  return at < 0 ? undefined : values[at];
+}
+
+// What a chart of a wide vocabulary leaves out, said under it.
+const leftOut = (out, size) => {
+  const others = size - out.ids.length;
+  return `the ${out.ids.length} likeliest of ${size.toLocaleString("en")} tokens · the other ${others.toLocaleString("en")}: p = ${fmt(out.rest, 3)} together`;
+};
+
 // `panels`: which of logits, scaled (÷ T) and probs to draw, each in its own panel. `order`: "vocab" keeps the
 // vocabulary's order (a small one); "logit" and "prob" sort by that, largest first; `top` keeps the first n.
 // `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side when the plot is
@@ -25,10 +41,11 @@ function titleOf(name, out, temperature, above) {
 export function nextToken(el, out, vocab, options) {
   refitted(el, () => nextToken(el, out, vocab, options));
   const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null, height = null } = options;
-  let ids = vocab.map((_, i) => i);
+  let ids = out.ids ? [...out.ids] : vocab.map((_, i) => i);
   if (order !== "vocab") {
-    const by = order === "logit" ? out.logits : out.probs;
-    ids.sort((a, b) => by[b] - by[a]);
+    const by = order === "logit" ? "logits" : "probs";
+    const value = new Map(ids.map((i) => [i, tokenValue(out, by, i)]));
+    ids.sort((a, b) => value.get(b) - value.get(a));
   }
   if (top !== null) ids = ids.slice(0, top);
   const colour = ids.map((i) => (!out.kept.includes(i) ? CUT : i === out.prediction_id ? ORANGE : BLUE));
@@ -43,7 +60,7 @@ export function nextToken(el, out, vocab, options) {
   const side = panels.length > 1 && ids.length <= 12 && barAt(numberSize) <= room;
   const axis = (n) => (n ? String(n + 1) : "");
   const traces = panels.map((name, n) => {
-    const values = name === "scaled" && !out.scaled ? ids.map(() => 0) : ids.map((i) => out[name][i]);
+    const values = name === "scaled" && !out.scaled ? ids.map(() => 0) : ids.map((i) => tokenValue(out, name, i));
     const text = name === "scaled" && !out.scaled ? [] : values.map((v) => fmt(v, name === "probs" ? 3 : 2));
     return { type: "bar", name, customdata: ids, x: words, y: values, xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`,
       marker: { color: colour }, hovertemplate: "%{x}: %{y:.4f}<extra></extra>",
@@ -53,7 +70,10 @@ export function nextToken(el, out, vocab, options) {
   const longest = Math.max(1, ...ids.map((i) => String(vocab[i]).length));
   const columns = side ? panels.length : 1;
   const flat = longest * CHAR * TEXT + 6 <= (width - 60 * columns) / columns / Math.max(1, ids.length);
-  const labels = flat ? LINE * TEXT + 8 : longest * CHAR * TEXT + 12;
+  let note = out.ids ? leftOut(out, vocab.length) : null; // under the words: on two lines where one does not fit
+  if (note && textWidth(note, Math.round(0.85 * TEXT)) > width - 70) note = note.replace(" · ", "<br>");
+  const noteLines = note ? note.split("<br>").length : 0;
+  const labels = (flat ? LINE * TEXT + 8 : longest * CHAR * TEXT + 12) + noteLines * LINE * TEXT + (note ? 6 : 0);
   const titles = side ? LINE * TEXT + 10 : 8; // a title above each panel, side by side
   const rows = side ? 1 : panels.length;
   const panel = height !== null // fitted to the room it is given (a stage panel), or each panel its usual height
@@ -79,7 +99,8 @@ export function nextToken(el, out, vocab, options) {
     layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : fitted(titleOf(name, out, temperature, false), name) }, nticks: ticks, ticklabelstandoff: 6, // clear of a turned first word
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };
   });
-  layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4 }; // the first word clear of the y axis's 0
+  layout.xaxis = { type: "category", automargin: true, ticklabelstandoff: 4, // the first word clear of the y axis's 0
+    ...(note ? { title: { text: note, standoff: 6, font: { size: Math.round(0.85 * TEXT) } } } : {}) };
   $("prediction").textContent = `argmax: ${visibleToken(out.prediction)}`;
   $("entropy").textContent = fmt(out.entropy, 3);
   return Plotly.react(el, traces, layout, { ...CONFIG, responsive: false }); // a new width draws it again (refitted)

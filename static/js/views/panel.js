@@ -117,7 +117,10 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     const step = result.steps.find((s) => s.name === p.hook);
     const z = matrix(step.data, p, head);
     const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length, keyed(p));
-    const cols = axisLabels(p.columns, result, z[0].length, true);
+    // A wide vocabulary comes as its likeliest tokens: `step.columns` names the ids of the columns sent.
+    const named = axisLabels(p.columns, result, step.columns ? Math.max(...step.columns) + 1 : z[0].length, true);
+    const cols = step.columns ? step.columns.map((id) => named[id]) : named;
+    const xTitle = step.columns ? `${p.x_title}: the ${cols.length} likeliest of ${named.length.toLocaleString("en")}` : p.x_title || null;
     const name = p.per_head ? `${p.role}, head ${head}` : p.role;
     const div = el("div", { className: small ? "plot heat small" : "plot heat", tabIndex: 0, role: "region",
       ariaLabel: `${title ?? name} (${step.title}): arrow keys move between cells`, dataset: { hook: p.hook, role: p.role, head: p.per_head ? String(head) : "" } });
@@ -132,13 +135,13 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     div.style.flexGrow = String(weight(z[0].length, p));
     div.style.minWidth = `${least}px`;
     into.append(div);
-    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least, head, shape: step.shape, label: name };
+    const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least, head, shape: step.shape, label: name, columns: step.columns ?? null };
     shown.push(entry);
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); else light(store.state); });
     div.addEventListener("blur", () => light(store.state)); // the keyboard's entry is outlined only in the focused matrix
     return async () => {
-      await heatmap(div, { z, x: xShown, y: yShown, title: title ?? name, xTitle: small ? null : p.x_title || null, yTitle,
+      await heatmap(div, { z, x: xShown, y: yShown, title: title ?? name, xTitle: small ? null : xTitle, yTitle,
         scaleTitle: p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots),
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
@@ -210,11 +213,12 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
 
   // ---- unfolding a number: the index as the step's shape has it, and back to the cell it names ------------------
   function indexOf(entry, i, j) {
-    const { panel: p, shape, head } = entry;
+    const { panel: p, shape, head, columns } = entry;
     if (p.concat_heads) {
       const d = shape.at(-1);
       return [Math.floor(j / d), i, j % d];
     }
+    if (columns) j = columns[j]; // a vocabulary's id, not the column's place among those sent
     const cell = shape.length - (p.per_head ? 1 : 0) === 1 ? [j] : [i, j]; // a vector is shown as one row
     return p.per_head ? [head, ...cell] : cell;
   }
@@ -231,6 +235,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
         const cell = p.per_head ? index.slice(1) : index;
         if (p.per_head && index[0] !== entry.head) continue;
         [i, j] = cell.length === 1 ? [0, cell[0]] : cell;
+        if (entry.columns) j = entry.columns.indexOf(j);
       }
       if (i >= 0 && i < z.length && j >= 0 && j < z[0].length) return { entry, i, j };
     }

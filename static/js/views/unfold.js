@@ -10,6 +10,7 @@
 // `unfoldBars` makes a next-word chart's bars unfold.
 /* global Plotly */
 import { el } from "../core/dom.js";
+import { tokenValue } from "./next-token.js";
 import { fmt } from "./plotly.js";
 
 // `hook:index` and back; null for "" or anything malformed (a link edited by hand).
@@ -201,7 +202,7 @@ export function barOf({ hook, index }, logits, { vocab, output }) {
   const name = Object.keys(NEXT_TOKEN).find((n) => NEXT_TOKEN[n] === hook) ?? (hook === logits.hook ? "logits" : null);
   const id = name === "logits" ? logits.id(index) : index[0];
   if (!name || !(id >= 0 && id < vocab.length)) return null;
-  const value = output[name]?.[id];
+  const value = tokenValue(output, name, id);
   return value === undefined ? null : { name, title: barTitle(name, vocab[id]), shown: value };
 }
 
