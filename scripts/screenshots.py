@@ -27,6 +27,8 @@ TRANSFORMER_STAGES = {
     "tiny-gpt": ["sum", "layer norm", "Q, K, V", "q·kᵀ", "÷√d, mask", "softmax", "every head", "heads",
                  "attention out", "residual", "expand", "GELU", "logits", "next word"],
     "tiny-translator": ["cross q·kᵀ", "cross softmax", "cross every head", "masked softmax", "next word"],
+    "shakespeare-char": ["softmax", "every head", "next word"],
+    "minilm-l6": ["embeddings", "softmax", "every head"],
 }  # fmt: skip
 MAIN = {"q·kᵀ", "softmax", "every head", "next word", "cross softmax"}
 WALKS = {"sqrt-mlp-16x16": [0, 3, 6], "textnet-2d-sgd": [1, 4, 7]}

@@ -104,7 +104,8 @@ def reference_logits(folder: Path, ids: list[int]) -> torch.Tensor:
     model = GPT2LMHeadModel.from_pretrained(folder, attn_implementation="eager")
     model.train(False)
     with torch.no_grad():
-        return model(torch.tensor([ids])).logits[0].double()
+        logits: torch.Tensor = model(torch.tensor([ids])).logits[0].double()
+    return logits
 
 
 def test_a_wide_vocabulary_sends_its_likeliest_tokens_and_the_mass_of_the_rest(client: Client, folders: Path) -> None:
