@@ -39,7 +39,7 @@ MAX_GROWTH = 0.10
 STAY_S = (15.0, 45.0)  # how long a student stays on a page before the lecture moves on
 
 ASSET = re.compile(r"<(?:script|link|img)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"[^>]*>")  # group 0: the tag
-DATA_URL = re.compile(r"\bdata-(detail|captions|forward|generate)-url=\"([^\"]+)\"")
+DATA_URL = re.compile(r"\bdata-(detail|captions|forward|generate|compare)-url=\"([^\"]+)\"")
 IMPORT = re.compile(
     r"""(?:\bimport|\bexport)\s*(?:[\w*{}\s,]+?\s*from\s*)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']"""
 )
@@ -59,6 +59,12 @@ SOURCES = [
     "the red birds see a black dog .",
 ]
 TARGETS = ["le chat noir dort .", "une petite voiture voit les fleurs vertes .", "les maisons blanches tombent ."]
+SENTENCES = [  # an encoder's page (MiniLM): any English sentence, and two to compare
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A cheetah chases its prey across a field.",
+]
 
 
 @dataclass
@@ -69,6 +75,11 @@ class Model:
     vocab: list[str]  # the input words (text models)
     outputs: int  # the output vocabulary's size: the largest top-k
     n_ctx: int
+
+    @property
+    def characters(self) -> bool:
+        """A character model: its context counts characters, not words."""
+        return bool(self.vocab) and all(len(token) == 1 for token in self.vocab)
 
 
 @dataclass
@@ -202,7 +213,7 @@ class Student:
             )
         elif model.family == "gpt":
             params = self.sampling(model, penalty=True)
-            room = model.n_ctx - len(self.text.split())
+            room = model.n_ctx - (len(self.text) if model.characters else len(self.text.split()))
             if not self.text or rng.random() < 0.2 or room <= 0:  # an example, or the start of one
                 words = rng.choice(GPT_TEXTS).split()
                 self.text = " ".join(words[: rng.randint(1, len(words))])
@@ -211,6 +222,13 @@ class Student:
                 answer = await self.send(f"generate {kind}", post_json(generate, {**body, "seed": self.seed}))
                 self.text = json.loads(answer.body)["text"] if answer is not None else self.text
             await self.send(f"forward {kind}", post_json(forward, {"input": self.text, **params}))
+        elif model.family == "bert":  # a sentence read, now and then two compared
+            sentence = rng.choice(SENTENCES)
+            if rng.random() < 0.2 and "compare" in urls:
+                body = {"input": sentence, "other": rng.choice(SENTENCES)}
+                await self.send(f"compare {kind}", post_json(urls["compare"], body))
+            else:
+                await self.send(f"forward {kind}", post_json(forward, {"input": sentence}))
         else:  # seq2seq: a sentence and a prefix of its translation (any prefix is valid), or "translate"
             source, target = rng.choice(SOURCES), rng.choice(TARGETS).split()
             params = self.sampling(model)
@@ -259,7 +277,7 @@ async def warm_up(port: int, models: list[Model], timeout_s: float) -> None:
     """Every kind of request once on every model, so the figure before the load is not that of a cold server."""
     stats = Stats()
     student = Student(port, random.Random(-1), stats, timeout_s)
-    first = {"mlp": 4.0, "textnet": "", "gpt": GPT_TEXTS[0], "seq2seq": SOURCES[0]}
+    first = {"mlp": 4.0, "textnet": "", "gpt": GPT_TEXTS[0], "seq2seq": SOURCES[0], "bert": SENTENCES[0]}
     try:
         for model in models:
             urls = await student.open_page(model)
