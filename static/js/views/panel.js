@@ -142,7 +142,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     div.addEventListener("blur", () => light(store.state)); // the keyboard's entry is outlined only in the focused matrix
     return async () => {
       await heatmap(div, { z, x: xShown, y: yShown, title: title ?? name, xTitle: small ? null : xTitle, yTitle,
-        scaleTitle: p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots),
+        scaleTitle: small ? "" : p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots), // (a grid's: its title says it)
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
       div.on("plotly_click", (event) => unfold(entry, ...event.points[0].pointIndex));
@@ -332,8 +332,12 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       const grid = el("div", { className: "all-heads" });
       const lines = el("div", { className: "head-view-wrap" });
       box.append(grid, lines);
-      const side = Math.ceil(Math.sqrt(heads));
-      for (let h = 0; h < heads; h++) drawing.push(plot(grid, result, p, h, { rowsOfPlots: side, small: true, title: `head ${h}` }));
+      // A square-ish grid: 2 × 2 for 4 heads, 4 × 3 for MiniLM's 12, every head on the screen at once; a phone's
+      // two columns scroll down.
+      const side = box.clientWidth < 700 ? Math.min(2, heads) : Math.ceil(Math.sqrt(heads));
+      grid.style.gridTemplateColumns = `repeat(${side}, minmax(0, 1fr))`;
+      const rows = Math.ceil(heads / side);
+      for (let h = 0; h < heads; h++) drawing.push(plot(grid, result, p, h, { rowsOfPlots: rows, small: true, title: `head ${h}` }));
       const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
       grid.style.minWidth = `${Math.max(...shown.map((entry) => entry.least)) * side + gap * (side - 1)}px`;
       const step = result.steps.find((s) => s.name === p.hook);
