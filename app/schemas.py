@@ -3,6 +3,7 @@ presenter (app/presenters/<family>.py), as subclasses of the results here."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -126,7 +127,74 @@ class Sampling(BaseModel):
         return value
 
 
-class ForwardRequest(Sampling):
+OPS = ("no_causal_mask", "no_scaling", "no_positions", "ablate_head", "set_score", "set_param", "patch")
+MAX_INTERVENTIONS = 8
+Index = Annotated[int, Field(ge=0, strict=True), WHOLE]
+
+
+class Intervention(BaseModel):
+    """One what-if change to the pass (docs/api.md, What if). Each op reads only its own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: str = Field(description=f"One of {', '.join(OPS)}", examples=["no_causal_mask"])
+    layer: Index | None = Field(default=None, description="The block: every op on attention")
+    head: Index | None = Field(default=None, description="ablate_head, set_score")
+    mode: Literal["zero", "mean"] = Field(
+        default="zero", description="ablate_head: the head's z becomes 0, or its mean over this input's positions"
+    )
+    query: Index | None = Field(default=None, description="set_score: the query position")
+    key: Index | None = Field(default=None, description="set_score: the key position")
+    value: float | None = Field(default=None, description="set_score, set_param: the new value (finite, |v| ≤ 10⁴)")
+    name: str | None = Field(
+        default=None, max_length=200, description="set_param: the parameter, as a step's `parameters` names it"
+    )
+    index: list[Index] = Field(default=[], max_length=4, description="set_param: [row, column] of W or E, [row] of b")
+    hook: str | None = Field(default=None, max_length=200, description="patch: the hook whose value is replaced")
+    position: Index | None = Field(default=None, description="patch: the position replaced (none for the MLP)")
+    source: float | str | None = Field(
+        default=None, description="patch: the second input, whose pass gives the value (for the translator, a source)"
+    )
+    stack: Literal["encoder", "decoder", "cross"] | None = Field(
+        default=None, description="The translator only: which attention (self-attention of a stack, or cross)"
+    )
+
+    @field_validator("op")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in OPS:
+            near = difflib.get_close_matches(value, OPS, n=1, cutoff=0.5)
+            hint = f"Did you mean {near[0]}? " if near else ""
+            raise ValueError(f"{value[:40]!r} is not a change layerwalk makes. {hint}Send one of {', '.join(OPS)}")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"got the boolean {str(value).lower()}. Send the other input: a number or text")
+        return value
+
+
+class Interventions(BaseModel):
+    """What a forward or generate request may change: at most 8 changes, made together."""
+
+    interventions: list[Intervention] = Field(
+        default=[],
+        description=f"What if? At most {MAX_INTERVENTIONS} changes to the pass (docs/api.md, What if). The answer "
+        "holds the unchanged pass and the changed one (`what_if`)",
+        examples=[[{"op": "no_causal_mask", "layer": 0}]],
+    )
+
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _at_most(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_INTERVENTIONS:
+            raise ValueError(f"{len(value)} changes are too many. Send at most {MAX_INTERVENTIONS}")
+        return value
+
+
+class ForwardRequest(Sampling, Interventions):
     hooks: list[str] | Literal["all"] | None = Field(
         default=None,
         description='Which steps to return, by hook name (the detail\'s `hook_names`), or "all". Null (the '
@@ -251,6 +319,31 @@ class Step(BaseModel):
     )
 
 
+class Moved(BaseModel):
+    """A hook whose value the changes moved."""
+
+    hook: str
+    max_abs: float | None = Field(
+        description="The largest |changed − unchanged| over its entries; null where an entry hidden by the mask "
+        "became visible (or the reverse), or the shape changed"
+    )
+
+
+class WhatIf(BaseModel):
+    """The changed pass, beside the unchanged one the rest of the answer holds."""
+
+    interventions: list[Intervention] = Field(description="The changes made, as the request sent them")
+    steps: list[Step] = Field(description="The same steps as the answer's `steps`, from the changed pass")
+    output: Any = Field(description="The changed pass's output, shaped as the answer's `output`")
+    moved: list[Moved] = Field(description="Every hook whose value moved, in forward order")
+    first_moved: str | None = Field(description="The first hook in forward order whose value moved; null: none")
+    analysis: Any = Field(
+        default=None,
+        description="An MLP whose changes are all set_param: the changed net's exact piecewise form, shaped as the "
+        "detail's `analysis` (its kinks, regions, curve and units); null otherwise",
+    )
+
+
 class ForwardResult(BaseModel):
     """What every family's forward answer holds. Each family's answer adds its `output` and fields of its own."""
 
@@ -260,9 +353,12 @@ class ForwardResult(BaseModel):
     shapes: dict[str, list[int]] = Field(
         default_factory=dict, description="Every hook's shape, asked for or not: hook name → shape"
     )
+    what_if: WhatIf | None = Field(
+        default=None, description="With `interventions`: the changed pass beside this one (docs/api.md, What if)"
+    )
 
 
-class GenerateRequest(Sampling):
+class GenerateRequest(Sampling, Interventions):
     prompt: str = Field(description="The start: a word (or words) of the vocabulary", examples=["hello"])
     max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_CHARS, strict=True), WHOLE] = Field(
         default=10, description="At most the model's `limits.max_new_tokens` (20 words; 400 for a character model)"
@@ -279,14 +375,28 @@ class GeneratedToken(BaseModel):
     top: list[tuple[str, float]] = Field(description="The most likely candidates at this step")
 
 
-class GenerateResult(BaseModel):
-    model: str
-    prompt_tokens: list[str]
+class Generated(BaseModel):
+    """One generation: its text and each step."""
+
     text: str = Field(description="The prompt and the new tokens, joined as the tokenizer splits them")
     steps: list[GeneratedToken]
     stop_reason: Literal["eos", "max_new_tokens", "loop"]
     loop: tuple[str, str] | None = Field(description="The transition that repeated, when stop_reason is loop")
+
+
+class ChangedGeneration(Generated):
+    """The same generation (the same seed) with the changes made to every pass."""
+
+    interventions: list[Intervention] = Field(description="The changes made, as the request sent them")
+
+
+class GenerateResult(Generated):
+    model: str
+    prompt_tokens: list[str]
     seed: int
+    what_if: ChangedGeneration | None = Field(
+        default=None, description="With `interventions`: the generation with them (docs/api.md, What if)"
+    )
 
 
 class CompareRequest(BaseModel):

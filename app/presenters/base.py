@@ -289,7 +289,12 @@ class Presenter(ABC, Generic[L]):
 
     def explain(self, model: L, request: schemas.ExplainRequest, passes: PassCache) -> schemas.Unfolding:
         """One shown value unfolded into its computation (models/explain.py), from the request's pass: the kept one
-        when /forward made it already."""
+        when /forward made it already. A changed pass is not unfolded: its values are not W·a + b of the model's W."""
+        if request.interventions:
+            raise InputError(
+                "interventions", "an unfolding explains the unchanged pass, whose numbers the page shows",
+                "Leave interventions out; the changed values are in /forward's what_if.",
+            )  # fmt: skip
         captured, settings = self.captured(model, request, passes)
         try:
             found = model.unfoldings().explain(captured, request.hook, request.index, settings)

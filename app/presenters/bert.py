@@ -8,6 +8,7 @@ is refused. Activations go out rounded to 4 decimal places, and only those asked
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
-from app.presenters import stages, text
+from app.presenters import stages, text, whatif
 from app.presenters.base import DECIMALS, Label, Presenter, rounded, shapes
 from app.presenters.labels import TRANSFORMER, transformer_label
 from app.presenters.stages import Stage, panel
@@ -175,10 +176,26 @@ class BertPresenter(Presenter[LoadedBert]):
         ids = self.parse(model, request)
         selected = self.selected(model, request, rounded)
         key = (model.id, tuple(ids))
-        kept = passes.get(key, lambda: self.capture(model, ids))
+
+        def capture() -> KeptPass:
+            return self.capture(model, ids)
+
+        def other(value: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
+            """A patch's second input: another sentence."""
+            theirs = self.ids(model, value, field)
+            return (model.id, tuple(theirs)), lambda: self.capture(model, theirs)
+
+        changed = whatif.changed_pass(model.module, request, passes, key, capture, other)
+        kept = passes.get(key, capture)
         fields = {"model": model.id, "input": request.input, "tokens": model.tokenizer.decode(ids), "ids": ids}
         result = BertForward(**fields, steps=[], shapes=shapes(kept.cache), output=Embedding(embedding=[]))
-        return spliced(result, {**kept.parts, "steps": selected.json(passes, key, kept.cache)})
+        parts = {**kept.parts, "steps": selected.json(passes, key, kept.cache)}
+        if changed is not None:
+            parts["what_if"] = whatif.part(
+                passes, changed, kept, request, steps=lambda after: selected.json(passes, changed.key, after.cache),
+                output=lambda after: after.parts["output"],
+            )  # fmt: skip
+        return spliced(result, parts)
 
     def captured(
         self, model: LoadedBert, request: schemas.ExplainRequest, passes: PassCache

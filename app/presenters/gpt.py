@@ -7,13 +7,15 @@ attention scores (a later word, above the diagonal) are null. The next-token dis
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 import torch
 from pydantic import BaseModel, Field, TypeAdapter
 
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
-from app.presenters import stages, text
+from app.presenters import stages, text, whatif
 from app.presenters.base import DECIMALS, Label, rounded
 from app.presenters.labels import transformer_label
 from app.presenters.stages import Stage
@@ -143,8 +145,20 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         return text.respond(
             passes, schema=GPTForward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
-            selected=self.selected(model, request, rounded),
+            selected=self.selected(model, request, rounded), changed=self.changed(model, request, passes, ids),
         )  # fmt: skip
+
+    def changed(
+        self, model: LoadedGPT, request: schemas.Interventions, passes: PassCache, ids: list[int]
+    ) -> whatif.Changed | None:
+        """The changed pass over `ids`; a patch's second input is another text."""
+
+        def source(other: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
+            theirs = self.ids(model, other, field)
+            return (model.id, tuple(theirs)), lambda: self.capture(model, theirs)
+
+        key, capture = (model.id, tuple(ids)), lambda: self.capture(model, ids)
+        return whatif.changed_pass(model.module, request, passes, key, capture, source)
 
     def captured(
         self, model: LoadedGPT, request: schemas.ExplainRequest, passes: PassCache

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import math
 
+import torch
 from pydantic import BaseModel, Field
+from torch import Tensor
 
 from app import schemas
 from app.errors import InputError, shortened
 from app.passes import PassCache
+from app.presenters import whatif
 from app.presenters.base import Label, Presenter, shapes, steps_from_cache
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
-from models.families.mlp import LoadedMLP
+from models.families.mlp import Analysis, LoadedMLP
+from models.hooks import editing
 from models.piecewise import Region as PiecewiseRegion
 
 INPUT_LIMIT = 1000.0  # |x| bound: far outside the domain the float32 pass would overflow to ±inf
@@ -108,20 +112,50 @@ def region(r: PiecewiseRegion) -> Region:
     )  # fmt: skip
 
 
-def parse_input(value: float | str, domain: tuple[float, float]) -> float:
+def parse_input(value: float | str, domain: tuple[float, float], field: str = "input") -> float:
     """The x an MLP takes: a finite number within ±INPUT_LIMIT."""
     if isinstance(value, str):
-        raise InputError("input", f"this model takes a number, got the string {shortened(value, 40)}", "Send e.g. 4.0.")
+        raise InputError(field, f"this model takes a number, got the string {shortened(value, 40)}", "Send e.g. 4.0.")
     if not math.isfinite(value):
-        raise InputError("input", f"{value} is not a finite number", "Send a number such as 4.0.")
+        raise InputError(field, f"{value} is not a finite number", "Send a number such as 4.0.")
     if abs(value) > INPUT_LIMIT:
         raise InputError(
-            "input",
+            field,
             f"{value!r} is out of range",
             f"Send a number between {-INPUT_LIMIT:g} and {INPUT_LIMIT:g} (the training domain is "
             f"[{domain[0]:g}, {domain[1]:g}]).",
         )
     return float(value)
+
+
+def analysed(model: LoadedMLP, found: Analysis) -> MLPAnalysis:
+    """A net's exact piecewise form as the API gives it (the detail's, or a what-if's with its weights set)."""
+    return MLPAnalysis(
+        domain=model.domain,
+        n_regions=len(found.domain_regions),
+        breakpoints=[
+            Breakpoint(
+                x=p.x,
+                switched=[Unit(layer=layer, unit=unit) for layer, unit in p.switched],
+                slope_left=p.slope_left,
+                slope_right=p.slope_right,
+                kink=p.is_kink,
+            )
+            for p in found.domain_breakpoints
+        ],
+        regions=[region(r) for r in found.domain_regions],
+        curve=found.curve,
+        units=[
+            HiddenUnit(
+                layer=u.layer,
+                unit=u.unit,
+                z=list(u.z),
+                a=list(u.a),
+                switches=[UnitSwitch(x=s.x, breakpoint=s.breakpoint, turns_on=s.turns_on) for s in u.switches],
+            )
+            for u in found.units
+        ],
+    )
 
 
 class MLPPresenter(Presenter[LoadedMLP]):
@@ -135,34 +169,10 @@ class MLPPresenter(Presenter[LoadedMLP]):
         return relu_layer_label(model.module, name, "x", "OUTPUT (y)")
 
     def detail_fields(self, model: LoadedMLP) -> dict[str, object]:
-        lo, hi = model.domain
-        analysis = MLPAnalysis(
-            domain=(lo, hi),
-            n_regions=len(model.domain_regions),
-            breakpoints=[
-                Breakpoint(
-                    x=p.x,
-                    switched=[Unit(layer=layer, unit=unit) for layer, unit in p.switched],
-                    slope_left=p.slope_left,
-                    slope_right=p.slope_right,
-                    kink=p.is_kink,
-                )
-                for p in model.domain_breakpoints
-            ],
-            regions=[region(r) for r in model.domain_regions],
-            curve=model.curve,
-            units=[
-                HiddenUnit(
-                    layer=u.layer,
-                    unit=u.unit,
-                    z=list(u.z),
-                    a=list(u.a),
-                    switches=[UnitSwitch(x=s.x, breakpoint=s.breakpoint, turns_on=s.turns_on) for s in u.switches],
-                )
-                for u in model.units
-            ],
-        )
-        return {"analysis": analysis, "limits": MLPLimits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT)}
+        return {
+            "analysis": analysed(model, model.analysis),
+            "limits": MLPLimits(input_min=-INPUT_LIMIT, input_max=INPUT_LIMIT),
+        }
 
     def page_context(self, model: LoadedMLP) -> dict[str, object]:
         lo, hi = model.domain
@@ -174,10 +184,12 @@ class MLPPresenter(Presenter[LoadedMLP]):
         return parse_input(request.input, model.domain)
 
     def forward(self, model: LoadedMLP, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
-        """The answer depends on x alone, so the whole body is kept (x.hex() tells -0.0 from 0.0)."""
+        """The answer depends on x alone (and the changes asked for), so the whole body is kept (x.hex() tells -0.0
+        from 0.0)."""
         x = self.x(model, request)
         names = self.selected(model, request).names
-        return passes.body((model.id, x.hex(), *names), lambda: self.result(model, x, names).model_dump_json().encode())
+        key = (model.id, x.hex(), *names, *whatif.key_of(request))
+        return passes.body(key, lambda: self.result(model, x, names, request).model_dump_json().encode())
 
     def captured(
         self, model: LoadedMLP, request: schemas.ExplainRequest, passes: PassCache
@@ -187,17 +199,48 @@ class MLPPresenter(Presenter[LoadedMLP]):
         _, cache = model.run_with_cache(x)
         return model.captured(x, cache), NextToken()
 
-    def result(self, model: LoadedMLP, x: float, names: list[str]) -> MLPForward:
+    def result(self, model: LoadedMLP, x: float, names: list[str], request: schemas.Interventions) -> MLPForward:
         y, cache = model.run_with_cache(x)
-        output = MLPOutput(
-            y=y,
-            target=model.target(x),
-            error=model.error(x, y),
-            extrapolating=model.extrapolating(x),
-            region=region(model.region_of_pass(x, cache)),
-        )
         steps = [step for step in steps_from_cache(self.layout(model), cache) if step.name in names]
-        return MLPForward(model=model.id, input=x, steps=steps, shapes=shapes(cache), output=output)
+        output = self.output(model, x, y, model.region_of_pass(x, cache))
+        what_if = None
+        if request.interventions:
+            what_if = self.what_if(model, x, names, request, cache)
+        return MLPForward(model=model.id, input=x, steps=steps, shapes=shapes(cache), output=output, what_if=what_if)
+
+    def output(self, model: LoadedMLP, x: float, y: float, found: PiecewiseRegion) -> MLPOutput:
+        return MLPOutput(
+            y=y, target=model.target(x), error=model.error(x, y), extrapolating=model.extrapolating(x),
+            region=region(found),
+        )  # fmt: skip
+
+    def what_if(
+        self, model: LoadedMLP, x: float, names: list[str], request: schemas.Interventions, before: dict[str, Tensor]
+    ) -> schemas.WhatIf:
+        """The pass at x with the changes made, what moved, and (weights and biases set, nothing else) the changed
+        net's exact piecewise form: its kinks and regions, and the curve its pass computes."""
+        theirs = None
+        if (other := whatif.source_of(request)) is not None:
+            _, theirs = model.run_with_cache(parse_input(other, model.domain, whatif.source_field(request)))
+        changes = whatif.changes(request)
+        planned = whatif.edits(
+            model.module, request, before, params=model.params, model_input=torch.tensor([[x]]), source=theirs
+        )
+        with editing(model.module, planned):
+            y, after = model.run_with_cache(x)
+        found = None
+        where = model.region_of_pass(x, after)
+        if all(change.op == "set_param" for change in changes):
+            analysis, weights = model.edited(changes)
+            found = analysed(model, analysis)
+            where = model.region_in(analysis.regions, weights, x, after)
+        moved = whatif.moved(before, after)
+        return schemas.WhatIf(
+            interventions=request.interventions,
+            steps=[step for step in steps_from_cache(self.layout(model), after) if step.name in names],
+            output=self.output(model, x, y, where), moved=moved, first_moved=moved[0].hook if moved else None,
+            analysis=found,
+        )  # fmt: skip
 
 
 PRESENTER = MLPPresenter()

@@ -8,6 +8,8 @@ distribution is unrounded.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, Field
@@ -15,13 +17,14 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
-from app.presenters import stages, text
+from app.presenters import stages, text, whatif
 from app.presenters.base import DECIMALS, Label, Presenter, rounded
 from app.presenters.labels import GELU, TRANSFORMER
 from app.presenters.stages import Stage
 from models.explain import Captured, NextToken
 from models.families.seq2seq import LoadedSeq2Seq
 from models.generation import generate as run_generation
+from models.hooks import editing
 
 # The shared captions say "earlier" and "masked": true of masked self-attention only.
 FORMULAS = {
@@ -128,8 +131,13 @@ class TranslatedToken(schemas.GeneratedToken):
     cross: list[float] = Field(description="The last decoder layer's cross-attention row, averaged over heads")
 
 
+class ChangedTranslation(schemas.ChangedGeneration):
+    steps: list[TranslatedToken]  # type: ignore[assignment]
+
+
 class Translation(schemas.GenerateResult):
     steps: list[TranslatedToken]  # type: ignore[assignment]
+    what_if: ChangedTranslation | None = None
 
 
 class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
@@ -204,11 +212,21 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             "model": model.id, "input": request.input, "tokens": model.tokenizer.decode(source), "ids": source,
             "target_tokens": model.target_tokenizer.decode(target),
         }  # fmt: skip
+        key = (model.id, tuple(source), tuple(target))
+
+        def capture() -> KeptPass:
+            return self.capture(model, source, target)
+
+        def other(value: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
+            """A patch's second input: another source sentence, read with the same target prefix."""
+            theirs, _ = self.ids(model, value, None, field)
+            return (model.id, tuple(theirs), tuple(target)), lambda: self.capture(model, theirs, target)
+
         return text.respond(
-            passes, schema=Seq2SeqForward, key=(model.id, tuple(source), tuple(target)),
-            capture=lambda: self.capture(model, source, target), request=request, vocab=target_vocab,
+            passes, schema=Seq2SeqForward, key=key, capture=capture, request=request, vocab=target_vocab,
             previous=target, exclude=(model.bos_id,),  # the start token only ever starts: never next
             fields=fields, selected=self.selected(model, request, rounded),
+            changed=whatif.changed_pass(model.module, request, passes, key, capture, other),
         )  # fmt: skip
 
     def captured(
@@ -228,31 +246,42 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         text.check_top_k(request.top_k, len(vocab))
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
         room = model.module.config.n_ctx - 1
-        result = run_generation(
-            model.next_logits_for(source), start, eos_id=model.eos_id, max_new_tokens=min(request.max_new_tokens, room),
-            seed=seed, temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-            repetition_penalty=request.repetition_penalty, exclude=(model.bos_id,),
-        )  # fmt: skip
-        # Step j was produced at decoder position j: its reading is row j of one pass over the translation.
-        rows = model.reading(source, [*start, *result.ids][: len(result.steps)])  # [steps, source_pos]
-        words = [i for i in result.ids if i != model.eos_id]
+        key, capture = (model.id, tuple(source), tuple(start)), lambda: self.capture(model, source, start)
+        changed = whatif.changed_pass(model.module, request, PassCache(0), key, capture)  # checked on the first pass
+
+        def translated() -> dict[str, Any]:
+            result = run_generation(
+                model.next_logits_for(source), start, eos_id=model.eos_id,
+                max_new_tokens=min(request.max_new_tokens, room), seed=seed, temperature=request.temperature,
+                top_k=request.top_k, top_p=request.top_p, repetition_penalty=request.repetition_penalty,
+                exclude=(model.bos_id,),
+            )  # fmt: skip
+            # Step j was produced at decoder position j: its reading is row j of one pass over the translation.
+            rows = model.reading(source, [*start, *result.ids][: len(result.steps)])  # [steps, source_pos]
+            words = [i for i in result.ids if i != model.eos_id]
+            return {
+                "text": model.target_tokenizer.text(words),
+                "steps": [
+                    TranslatedToken(
+                        token=vocab[s.id],
+                        id=s.id,
+                        prob=s.prob,
+                        top=[(vocab[i], p) for i, p in s.top],
+                        cross=[round(float(v), DECIMALS) for v in row],
+                    )
+                    for s, row in zip(result.steps, rows, strict=True)
+                ],
+                "stop_reason": result.stop_reason,
+                "loop": None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+            }
+
+        unchanged = translated()
+        what_if = None
+        if changed is not None:  # the same seed, with the changes made to every pass
+            with editing(model.module, changed.edits):
+                what_if = ChangedTranslation(interventions=request.interventions, **translated())
         return Translation(
-            model=model.id,
-            prompt_tokens=model.tokenizer.decode(source),
-            text=model.target_tokenizer.text(words),
-            steps=[
-                TranslatedToken(
-                    token=vocab[s.id],
-                    id=s.id,
-                    prob=s.prob,
-                    top=[(vocab[i], p) for i, p in s.top],
-                    cross=[round(float(v), DECIMALS) for v in row],
-                )
-                for s, row in zip(result.steps, rows, strict=True)
-            ],
-            stop_reason=result.stop_reason,
-            loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
-            seed=seed,
+            model=model.id, prompt_tokens=model.tokenizer.decode(source), **unchanged, seed=seed, what_if=what_if
         )
 
 

@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
+from app.presenters import whatif
 from app.presenters.base import Presenter, Selected, shapes
 from models.explain import NextToken
 from models.families import TextModel
 from models.generation import generate as run_generation
+from models.hooks import editing
 from models.sampling import Distribution, most_likely, next_token_distribution
 from models.tokenizers import Tokenizer, UnknownTokenError
 
@@ -191,6 +193,7 @@ def respond(
     exclude: tuple[int, ...] = (),
     fields: Mapping[str, object],
     selected: Selected | None = None,
+    changed: whatif.Changed | None = None,
 ) -> bytes:
     """A text model's forward answer as JSON: the pass kept under `key` (made by `capture` the first time), the
     `selected` steps of it, the next-token distribution for the request's settings (kept too), and the answer's
@@ -209,17 +212,25 @@ def respond(
     penalised = frozenset(previous) if request.repetition_penalty is not None else frozenset()
     settings = (request.temperature, request.top_k, request.top_p, request.repetition_penalty, penalised)
 
-    def distribution() -> bytes:
-        dist = next_token_distribution(
-            kept.logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous,
-            exclude,
-        )  # fmt: skip
-        return output(dist, vocab).model_dump_json().encode()
-
     # Kept too: a slider has a hundred positions and a class drags the same ones. `previous` counts only through the
     # repetition penalty, so only then is it part of the key.
-    out = passes.body(("next token", key, settings), distribution)
-    return spliced(result, {**parts, "output": out})
+    def output_of(pass_key: Hashable, logits: torch.Tensor) -> bytes:
+        def distribution() -> bytes:
+            dist = next_token_distribution(
+                logits, request.temperature, request.top_k, request.top_p, request.repetition_penalty, previous, exclude
+            )
+            return output(dist, vocab).model_dump_json().encode()
+
+        return passes.body(("next token", pass_key, settings), distribution)
+
+    spliced_parts = {**parts, "output": output_of(key, kept.logits)}
+    if changed is not None:  # what if: the changed pass's steps and output, and what moved
+        spliced_parts["what_if"] = whatif.part(
+            passes, changed, kept, request,
+            steps=lambda after: selected.json(passes, changed.key, after.cache) if selected else after.parts["steps"],
+            output=lambda after: output_of(changed.key, after.logits),
+        )  # fmt: skip
+    return spliced(result, spliced_parts)
 
 
 class TextPresenter(Presenter[T]):
@@ -250,21 +261,39 @@ class TextPresenter(Presenter[T]):
         prompt = parse_text(model.id, tokenizer, request.prompt, "prompt")
         check_top_k(request.top_k, len(tokenizer.vocab))
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-        result = run_generation(
-            model.next_logits, prompt, eos_id=model.eos_id, max_new_tokens=request.max_new_tokens, seed=seed,
-            temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
-            repetition_penalty=request.repetition_penalty, reads=model.reads,
-        )  # fmt: skip
-        vocab = tokenizer.vocab
+        changed = self.changed(model, request, PassCache(0), prompt)  # checked against the prompt's pass
+
+        def generated() -> schemas.Generated:
+            result = run_generation(
+                model.next_logits, prompt, eos_id=model.eos_id, max_new_tokens=request.max_new_tokens, seed=seed,
+                temperature=request.temperature, top_k=request.top_k, top_p=request.top_p,
+                repetition_penalty=request.repetition_penalty, reads=model.reads,
+            )  # fmt: skip
+            vocab = tokenizer.vocab
+            return schemas.Generated(
+                text=tokenizer.text(prompt + result.ids),
+                steps=[
+                    schemas.GeneratedToken(
+                        token=vocab[s.id], id=s.id, prob=s.prob, top=[(vocab[i], p) for i, p in s.top]
+                    )
+                    for s in result.steps
+                ],
+                stop_reason=result.stop_reason,
+                loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
+            )
+
+        unchanged = generated()
+        what_if = None
+        if changed is not None:  # the same seed, the same draws, with the changes made to every pass
+            with editing(model.module, changed.edits):
+                what_if = schemas.ChangedGeneration(interventions=request.interventions, **dict(generated()))
         return schemas.GenerateResult(
-            model=model.id,
-            prompt_tokens=tokenizer.decode(prompt),
-            text=tokenizer.text(prompt + result.ids),
-            steps=[
-                schemas.GeneratedToken(token=vocab[s.id], id=s.id, prob=s.prob, top=[(vocab[i], p) for i, p in s.top])
-                for s in result.steps
-            ],
-            stop_reason=result.stop_reason,
-            loop=None if result.loop is None else (vocab[result.loop[0]], vocab[result.loop[1]]),
-            seed=seed,
+            model=model.id, prompt_tokens=tokenizer.decode(prompt), **dict(unchanged), seed=seed, what_if=what_if
         )
+
+    def changed(
+        self, model: T, request: schemas.Interventions, passes: PassCache, ids: list[int]
+    ) -> whatif.Changed | None:
+        """The changed pass over `ids` (a family that generates implements it; None: no interventions)."""
+        whatif.unchanged(request, f"a {self.family} model's generation")
+        return None

@@ -3,6 +3,7 @@ a distribution out. Every number is the float32 value the model computed, unroun
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -10,7 +11,7 @@ from pydantic import Field
 
 from app import schemas
 from app.passes import KeptPass, PassCache
-from app.presenters import text
+from app.presenters import text, whatif
 from app.presenters.base import Label, Layout, layout
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
@@ -89,7 +90,21 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
             request=request, vocab=tokenizer.vocab, previous=ids,
             fields={"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids)},
             selected=self.selected(model, request, layout=self.word_layout(model, last)),
+            changed=self.changed(model, request, passes, ids),
         )  # fmt: skip
+
+    def changed(
+        self, model: LoadedTextNet, request: schemas.Interventions, passes: PassCache, ids: list[int]
+    ) -> whatif.Changed | None:
+        """The changed pass over the last word of `ids`; a patch's second input is another text (its last word)."""
+
+        def source(other: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
+            theirs = text.parse_text(model.id, model.tokenizer, other, field)[-1]
+            return (model.id, theirs), lambda: self.capture(model, theirs)
+
+        last = ids[-1]
+        key, capture = (model.id, last), lambda: self.capture(model, last)
+        return whatif.changed_pass(model.module, request, passes, key, capture, source, params=model.params)
 
 
 PRESENTER = TextNetPresenter()

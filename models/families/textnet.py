@@ -7,10 +7,12 @@ from functools import cached_property
 from typing import Any, Self
 
 import torch
+from torch import nn
 
 from models.explain import Captured, Unfoldings, Wiring
 from models.families.base import TextModel, Weights, ready
 from models.hooks import run_with_cache
+from models.interventions import Feeds, linear_feeds
 from models.mlp import ReLULayer
 from models.textnet import TextNet, TextNetConfig
 from models.tokenizers import WordTokenizer
@@ -36,6 +38,21 @@ class LoadedTextNet(TextModel[TextNet]):
         """The whole table, [vocab][d_embed]: every word's point."""
         table: list[list[float]] = self.module.embed.weight.tolist()
         return table
+
+    @cached_property
+    def params(self) -> dict[str, Feeds]:
+        """What set_param may change: E (a word's point, `embed.weight` or `E`), every layer's W and b, and the
+        unembedding's (`unembed.W`)."""
+        module = self.module
+        relus = [layer for layer in module.layers if isinstance(layer, ReLULayer)]
+        reads = [self.name_of(module.hook_embed), *(self.name_of(layer.hook_a) for layer in relus)]
+        layers: list[tuple[nn.Linear, str, str | None, str]] = [
+            (layer.linear, self.name_of(layer.hook_z), reads[i], f"layers.{i}") for i, layer in enumerate(relus)
+        ]
+        layers.append((module.unembed, self.name_of(module.hook_logits), reads[-1], "unembed"))
+        found = linear_feeds(module, layers)
+        table = Feeds("embed.weight", self.name_of(module.hook_embed), kind="embedding")
+        return {**found, "embed.weight": table, "E": table}
 
     def run_with_cache(self, ids: list[int]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The logits after the last token ([vocab]) and every hook's value, without the batch axis."""
