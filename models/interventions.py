@@ -92,12 +92,28 @@ def linear_feeds(module: nn.Module, layers: Sequence[tuple[nn.Linear, str, str |
 
 @dataclass
 class Plan:
-    """The edits of a list of changes, by hook name, in the order they apply."""
+    """The edits of a list of changes, by hook name, in the order they apply; and the entries of embedding tables
+    set, by the hook their rows pass (one edit each, made once every change is read)."""
 
     edits: dict[str, list[Edit]] = field(default_factory=lambda: defaultdict(list))
+    entries: dict[str, list[tuple[torch.Tensor, int, int, float]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, hook: str, edit: Edit) -> None:
         self.edits[hook].append(edit)
+
+
+def _set_entries(entries: list[tuple[torch.Tensor, int, int, float]]) -> Edit:
+    """Entries of an embedding table set: each token's row is found by its value in the unchanged lookup (a lookup
+    copies the table's row exactly), then every entry set on it."""
+
+    def set_entries(x: torch.Tensor) -> torch.Tensor:  # [batch, d_embed]: each token's row of the table
+        found = [((x == table[row]).all(dim=-1), column, value) for table, row, column, value in entries]
+        x = x.clone()
+        for rows, column, value in found:
+            x[rows, column] = value
+        return x
+
+    return set_entries
 
 
 def plan(
@@ -153,6 +169,8 @@ def plan(
         attention = names[path]
         assert isinstance(attention, Attention)
         _recompute(out, path, attention, mask=not off.get("mask", False), scale=not off.get("scale", False))
+    for hook, entries in later.entries.items():
+        out.add(hook, _set_entries(entries))
     for hook, edits in later.edits.items():
         out.edits[hook].extend(edits)
     return dict(out.edits)
@@ -266,15 +284,7 @@ def _set_param(
     value = _value(change, at)
     old = table[index]
     if feeds.kind == "embedding":
-        row, column = index
-
-        def set_entry(x: torch.Tensor) -> torch.Tensor:  # [batch, d_embed]: each token's row of the table
-            found = (x == table[row]).all(dim=-1)  # the rows that are token `row`'s
-            x = x.clone()
-            x[found, column] = value
-            return x
-
-        plan.add(feeds.out, set_entry)
+        plan.entries[feeds.out].append((table, index[0], index[1], value))
         return
     inputs: list[torch.Tensor] = [] if feeds.into is not None or x is None else [x]
     if feeds.into is not None:
