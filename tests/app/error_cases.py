@@ -346,6 +346,57 @@ SECTIONS: dict[str, list[Case]] = {
              "another value."),
         Case("no hook", f"{GPT}/explain", '{"input": "the dog", "index": [0]}', f"'hook' is missing. {SEE_DOCS}"),
     ],
+    "What if (interventions)": [
+        Case("an op layerwalk does not make", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "no_mask", "layer": 0}]}',
+             "interventions.0.op: 'no_mask' is not a change layerwalk makes. Did you mean no_causal_mask? Send one "
+             "of no_causal_mask, no_scaling, no_positions, ablate_head, set_score, set_param, patch."),
+        Case("more than 8 changes", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [' + ", ".join(['{"op": "no_positions"}'] * 9) + "]}",
+             "interventions: 9 changes are too many. Send at most 8."),
+        Case("a layer the model does not have", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "no_scaling", "layer": 5}]}',
+             "interventions.0.layer: layer 5 is out of range: there are 2 layers. Send 0 to 1."),
+        Case("a head the model does not have", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "ablate_head", "layer": 0, "head": 4}]}',
+             "interventions.0.head: head 4 is out of range: there are 4 heads. Send 0 to 3."),
+        Case("a position the input does not have", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "set_score", "layer": 0, "head": 0, "query": 2, '
+             '"key": 0, "value": 1}]}',
+             "interventions.0.query: query 2 is out of range: there are 2 queries (positions of the input). Send 0 "
+             "to 1."),
+        Case("a value beyond ±10⁴", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "set_score", "layer": 0, "head": 0, "query": 1, '
+             '"key": 0, "value": 1e9}]}',
+             "interventions.0.value: 1000000000.0 is not a finite number within ±10000. Send a number from −10000 to "
+             "10000."),
+        Case("removing a mask attention does not have", f"{MINILM}/forward",
+             '{"input": "A man.", "interventions": [{"op": "no_causal_mask", "layer": 0}]}',
+             "interventions.0.op: blocks.0.attn has no causal mask: it already sees every word. Remove the mask of "
+             "a self-attention that has one: a GPT's, or the translator's decoder."),
+        Case("the translator without a stack", f"{TRANSLATOR}/forward",
+             '{"input": "the cat .", "interventions": [{"op": "ablate_head", "layer": 0, "head": 0}]}',
+             'interventions.0.stack: the translator has three kinds of attention. Send stack: "encoder", "decoder" '
+             'or "cross".'),
+        Case("a weight on a transformer", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "set_param", "name": "embed.weight", "index": [0, 0], '
+             '"value": 1}]}',
+             "interventions.0.op: set_param changes the MLP's and the text net's weights. On a transformer, use "
+             "set_score, ablate_head or patch."),
+        Case("a weight index that does not fit", f"{MLP}/forward",
+             '{"input": 4.0, "interventions": [{"op": "set_param", "name": "layers.0.W", "index": [5, 0], '
+             '"value": 1}]}',
+             "interventions.0.index: [5, 0] does not fit layers.0.linear.weight, shaped [2, 1]. Send 2 indices, "
+             "each below its size."),
+        Case("a patch with no second input", f"{GPT}/forward",
+             '{"input": "the dog", "interventions": [{"op": "patch", "hook": "hook_embed", "position": 0}]}',
+             "interventions.0.source: patch needs a second input. Send source: the other input."),
+        Case("unfolding a changed pass", f"{GPT}/explain",
+             '{"input": "the dog", "hook": "hook_embed", "index": [0, 0], "interventions": [{"op": '
+             '"no_positions"}]}',
+             "interventions: an unfolding explains the unchanged pass, whose numbers the page shows. Leave "
+             "interventions out; the changed values are in /forward's what_if."),
+    ],
     "QR code": [
         Case("no text", "/api/qr", None, f"'text' is missing. {SEE_QUERY}", method="GET"),
         Case("empty text", "/api/qr?text=", None,
