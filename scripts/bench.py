@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import bench_whatif
 from loopback import Connection, Server, get, get_json, percentile, post_json, serve
 
 Make = Callable[[], bytes]  # a request, made afresh for each send
@@ -549,6 +550,7 @@ def main() -> int:
         "--explain-requests", type=int, default=EXPLAIN_REQUESTS, help="sequential unfoldings measured alone, each"
     )
     parser.add_argument("--sizes-only", action="store_true", help="only issue 15's sizes, fresh forward and memory")
+    parser.add_argument("--what-if-only", action="store_true", help="issue 15's figures and issue 16's what-if costs")
     args = parser.parse_args()
 
     rng = random.Random(0)
@@ -560,6 +562,9 @@ def main() -> int:
         sizes_ok = report_sizes(server, found, fresh, rss_kib)
         if args.sizes_only:
             return 0 if sizes_ok else 1
+        what_if_ok = bench_whatif.report(asyncio.run(bench_whatif.measure(server.port)))
+        if args.what_if_only:
+            return 0 if what_if_ok else 1
         results = [asyncio.run(load(server.port, case, args.clients, args.seconds)) for case in cases(rng)]
         explains = unfoldings(rng, *asyncio.run(unfolding_inputs(server.port)))
         for name, _, make, _ in explains:  # under load, unbudgeted: a click on a number is no slider drag
@@ -575,7 +580,7 @@ def main() -> int:
             latencies, errors = asyncio.run(alone(server.port, make, args.explain_requests))
             unfolded.append((name, what, latencies, errors, p95_budget))
     loads = (load_before, os.getloadavg()[0])
-    return 0 if report(server, results, worst, unfolded, args, loads) and sizes_ok else 1
+    return 0 if report(server, results, worst, unfolded, args, loads) and sizes_ok and what_if_ok else 1
 
 
 if __name__ == "__main__":

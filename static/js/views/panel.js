@@ -56,13 +56,13 @@ function parts(hooks, shapes) {
 export function stagesOnDemand(url, walk) {
   let stages = null;
   Promise.resolve(walk).then((found) => { stages = found; }, () => {});
-  let held = { key: null, steps: new Map(), shapes: null };
+  let held = { key: null, steps: new Map(), changed: new Map(), shapes: null }; // changed: what-if's steps
   let last = null; // [body, answer] of the last request
   const hooksOf = (stage) => [...new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook))];
   async function load(body, stage, passKey) {
     if (stages === null && stage !== 0) stages = await walk;
     const key = JSON.stringify(passKey);
-    if (held.key !== key) held = { key, steps: new Map(), shapes: null };
+    if (held.key !== key) held = { key, steps: new Map(), changed: new Map(), shapes: null };
     const mine = held;
     const asked = JSON.stringify(body);
     let answer;
@@ -73,17 +73,22 @@ export function stagesOnDemand(url, walk) {
       else {
         mine.shapes ??= (await postJSON(url, { ...body, hooks: [] })).shapes; // the sizes, to cut large steps
         const answers = await Promise.all(parts(wanted, mine.shapes).map((cut) => postJSON(url, { ...body, ...cut })));
-        const pieces = new Map();
-        for (const step of answers.flatMap((a) => a.steps)) pieces.set(step.name, [...(pieces.get(step.name) ?? []), step]);
-        const steps = [...pieces.values()].map((cut) => (cut.length === 1 ? cut[0]
-          : { ...cut[0], shape: mine.shapes[cut[0].name], data: cut.flatMap((piece) => piece.data) }));
-        answer = { ...answers[0], steps };
+        const joined = (stepsOf) => {
+          const pieces = new Map();
+          for (const step of answers.flatMap(stepsOf)) pieces.set(step.name, [...(pieces.get(step.name) ?? []), step]);
+          return [...pieces.values()].map((cut) => (cut.length === 1 ? cut[0]
+            : { ...cut[0], shape: mine.shapes[cut[0].name], data: cut.flatMap((piece) => piece.data) }));
+        };
+        const whatIf = answers[0].what_if && { ...answers[0].what_if, steps: joined((a) => a.what_if.steps) };
+        answer = { ...answers[0], steps: joined((a) => a.steps), what_if: whatIf };
       }
     }
     last = [asked, answer];
     mine.shapes ??= answer.shapes;
     for (const step of answer.steps) mine.steps.set(step.name, step);
-    return { ...answer, steps: [...mine.steps.values()] };
+    for (const step of answer.what_if?.steps ?? []) mine.changed.set(step.name, step);
+    const whatIf = answer.what_if && { ...answer.what_if, steps: [...mine.changed.values()] };
+    return { ...answer, steps: [...mine.steps.values()], what_if: whatIf };
   }
   return { load, all: (body) => postJSON(url, { ...body, hooks: "all" }) };
 }

@@ -1,0 +1,171 @@
+// What if? The changes a page makes to its model (docs/api.md, "What if: interventions"): kept in the store as `wi`,
+// a short string the URL and a QR code can hold; sent as the requests' `interventions`; set by the controls of the
+// "What if?" box and by its experiments (the captions file's, a question answered in two clicks); and said in words
+// with where the change first shows in the pass.
+import { $, el } from "../core/dom.js";
+import { fmt } from "./plotly.js";
+
+// One change, one token: m no mask, s no √d, p no positions, h a head knocked out (m: to its mean), x a score set,
+// w a weight set; then the translator's stack (e encoder, d decoder, c cross) and the numbers. Changes join by ",".
+const STACK = { e: "encoder", d: "decoder", c: "cross" };
+const LETTER = { encoder: "e", decoder: "d", cross: "c" };
+const NUMBER = "(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?)";
+const SIMPLE = /^([msp])([edc]?)(\d*)$/; // no mask or no ÷√d in a block; no positions
+const PATTERNS = [
+  [/^h([edc]?)(\d+)\.(\d+)(m?)$/, ([, s, layer, head, mean]) => ({ op: "ablate_head", layer: Number(layer), head: Number(head), mode: mean ? "mean" : "zero", s })],
+  [new RegExp(`^x([edc]?)(\\d+)\\.(\\d+)\\.(\\d+)\\.(\\d+)_${NUMBER}$`), ([, s, layer, head, query, key, value]) =>
+    ({ op: "set_score", layer: Number(layer), head: Number(head), query: Number(query), key: Number(key), value: Number(value), s })],
+  [new RegExp(`^w~([\\w.]+)~(\\d+(?:\\.\\d+)*)~${NUMBER}$`), ([, name, index, value]) =>
+    ({ op: "set_param", name, index: index.split(".").map(Number), value: Number(value) })],
+];
+
+function parseOne(token) {
+  const simple = token.match(SIMPLE);
+  if (simple) {
+    const [, op, s, layer] = simple;
+    if (op === "p") return layer ? null : withStack({ op: "no_positions" }, s);
+    return layer === "" ? null : withStack({ op: op === "m" ? "no_causal_mask" : "no_scaling", layer: Number(layer) }, s);
+  }
+  for (const [pattern, make] of PATTERNS) {
+    const found = token.match(pattern);
+    if (found) {
+      const { s, ...change } = make(found);
+      return withStack(change, s);
+    }
+  }
+  return null;
+}
+const withStack = (change, s) => (s ? { ...change, stack: STACK[s] } : change);
+
+// The changes a `wi` string holds; null when any token is not one (a hand-edited link falls back to none).
+export function parseChanges(text) {
+  if (!text) return [];
+  const changes = text.split(",").map(parseOne);
+  return changes.every(Boolean) ? changes : null;
+}
+
+export function changesText(changes) {
+  return changes.map((c) => {
+    const s = c.stack ? LETTER[c.stack] : "";
+    switch (c.op) {
+      case "no_causal_mask": return `m${s}${c.layer}`;
+      case "no_scaling": return `s${s}${c.layer}`;
+      case "no_positions": return `p${s}`;
+      case "ablate_head": return `h${s}${c.layer}.${c.head}${c.mode === "mean" ? "m" : ""}`;
+      case "set_score": return `x${s}${c.layer}.${c.head}.${c.query}.${c.key}_${c.value}`;
+      default: return `w~${c.name}~${c.index.join(".")}~${c.value}`;
+    }
+  }).join(",");
+}
+
+// The request's `interventions` for a state (none: the field is left out, so an answer without changes is the
+// same request as before there were any).
+export const interventions = (state) => {
+  const changes = parseChanges(state.wi) ?? [];
+  return changes.length ? { interventions: changes } : {};
+};
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const stackName = (c) => (c.stack ? `${c.stack} ` : "");
+
+// A change in words, as the box lists it.
+export function said(c) {
+  switch (c.op) {
+    case "no_causal_mask": return `no mask in ${stackName(c)}block ${c.layer}`;
+    case "no_scaling": return `no ÷√d in ${stackName(c)}block ${c.layer}`;
+    case "no_positions": return c.stack ? `no positions in the ${c.stack}` : "no positions";
+    case "ablate_head": return `${stackName(c)}block ${c.layer} head ${c.head} ${c.mode === "mean" ? "set to its mean" : "knocked out"}`;
+    case "set_score": return `${stackName(c)}block ${c.layer} head ${c.head}: score [${c.query}, ${c.key}] = ${c.value}`;
+    default: return `${c.name}[${c.index.join(", ")}] = ${fmt(c.value, 3)}`;
+  }
+}
+
+// Adds or removes one change in the store's `wi` (at most 8: the server's limit).
+export function toggle(store, change, on) {
+  const now = (parseChanges(store.state.wi) ?? []).filter((c) => !same(c, change));
+  store.set({ wi: changesText(on ? [...now, change].slice(-8) : now) });
+}
+
+// The transformer pages' box: per stack, a row per block with "no mask" (causal self-attention only), "no ÷√d" and a
+// check box per head; "no positions"; the experiments of the captions file; the changes in words; and, after an
+// answer, where the change first shows (a button walks there) and what it did to the stage on screen.
+export function whatIfBox(store, { stacks, heads, experiments = {}, stageOf, onExperiment }) {
+  const box = $("what-if-controls");
+  if (!box) return () => {};
+  const checks = [];
+  const check = (change, label, title) => {
+    const input = el("input", { type: "checkbox" });
+    input.addEventListener("change", () => toggle(store, change, input.checked));
+    checks.push([input, change]);
+    return el("label", { className: "wi-check", title }, input, label);
+  };
+  const rows = stacks.flatMap(({ stack, layers, causal }) => [
+    ...(stacks.length > 1 ? [el("div", { className: "wi-stack" }, stack === "cross" ? "cross-attention" : `${stack}`)] : []),
+    ...Array.from({ length: layers }, (_, layer) => {
+      const at = stack ? { stack } : {};
+      return el("div", { className: "wi-row" }, el("span", { className: "wi-block" }, `block ${layer}`),
+        ...(causal ? [check({ op: "no_causal_mask", layer, ...at }, "no mask", "Let every word see the words after it")] : []),
+        ...(stack === "cross" ? [] : [check({ op: "no_scaling", layer, ...at }, "no ÷√d", "Leave the scores undivided by √d_head")]),
+        el("span", { className: "wi-heads" }, "heads off:",
+          ...Array.from({ length: heads }, (_, head) => check({ op: "ablate_head", layer, head, mode: "zero", ...at }, String(head), `Knock out head ${head}: its z becomes 0`))));
+    }),
+  ]);
+  const positions = stacks.filter((s) => s.stack !== "cross").length > 1
+    ? stacks.filter((s) => s.stack !== "cross").map((s) => check({ op: "no_positions", stack: s.stack }, `no positions (${s.stack})`, "Add no positional encoding"))
+    : [check({ op: "no_positions" }, "no positions", "Add no positional encoding to the embeddings")];
+  const clear = el("button", { type: "button" }, "clear all");
+  clear.addEventListener("click", () => store.set({ wi: "" }));
+  const tried = Object.entries(experiments).map(([id, e]) => {
+    const button = el("button", { type: "button", className: "word", title: e.question, dataset: { experiment: id } }, e.title);
+    button.addEventListener("click", () => {
+      store.set({ wi: changesText(e.changes), ...(e.text ? { text: e.text } : {}), ...(e.stage ? { stage: stageOf(e.stage) } : {}) });
+      onExperiment?.(e);
+    });
+    return button;
+  });
+  box.replaceChildren(
+    ...(tried.length ? [el("div", { className: "wi-experiments" }, el("span", {}, "Try: "), ...tried)] : []),
+    el("div", { className: "wi-grid" }, ...rows), el("div", { className: "wi-row" }, ...positions, clear));
+  // The boxes follow the store (a link, an experiment, "clear all").
+  return (state) => {
+    const changes = parseChanges(state.wi) ?? [];
+    for (const [input, change] of checks) input.checked = changes.some((c) => same(c, change));
+    $("what-if-said").textContent = changes.length
+      ? `Changed: ${changes.map(said).join("; ")}.`
+      : "Nothing changed: tick a box, or try an experiment.";
+    $("what-if").classList.toggle("active", changes.length > 0);
+  };
+}
+
+// The mean entropy (bits) of the rows of a pattern ([heads][query][key] or [query][key]).
+export function meanEntropy(data) {
+  const rows = Array.isArray(data[0][0]) ? data.flat() : data;
+  const bits = rows.map((row) => -row.reduce((sum, p) => (p > 0 ? sum + p * Math.log2(p) : sum), 0));
+  return bits.reduce((a, b) => a + b, 0) / bits.length;
+}
+
+// After an answer: where the change first showed, with a button that walks there; what moved at the stage on screen.
+export function whatIfResult(store, result, { stages, stageOfHook }) {
+  const where = $("what-if-moved");
+  if (!where) return;
+  const w = result.what_if;
+  if (!w) {
+    where.replaceChildren();
+    return;
+  }
+  if (!w.first_moved) {
+    where.replaceChildren("Nothing moved: these changes leave this input's pass as it was.");
+    return;
+  }
+  const at = stageOfHook(w.first_moved);
+  const go = el("button", { type: "button" }, at >= 0 ? `${stages[at].group} · ${stages[at].label}` : w.first_moved);
+  go.addEventListener("click", () => at >= 0 && store.set({ stage: at }));
+  const parts = [`It first shows at `, go, ` (${w.first_moved}); ${w.moved.length} values moved in all.`];
+  const pattern = (w.steps ?? []).find((s) => s.name.endsWith("hook_pattern"));
+  const before = pattern && result.steps.find((s) => s.name === pattern.name);
+  if (before) parts.push(` Mean entropy of this stage's softmax rows: ${fmt(meanEntropy(before.data), 3)} → ${fmt(meanEntropy(pattern.data), 3)} bits.`);
+  if (w.output?.prediction !== undefined && result.output?.prediction !== undefined) {
+    parts.push(` Next word: ${result.output.prediction} (p = ${fmt(result.output.probs[result.output.ids ? 0 : result.output.prediction_id], 3)}) → ${w.output.prediction} (p = ${fmt(w.output.probs[w.output.ids ? 0 : w.output.prediction_id], 3)}).`);
+  }
+  where.replaceChildren(...parts);
+}
