@@ -16,6 +16,7 @@ import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
+import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
@@ -29,15 +30,16 @@ const comparison = remembered((text, other) => postJSON(page.dataset.compareUrl,
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const forwardBody = (s) => ({ input: s.text, ...sampling(s) });
+const passBody = (s) => ({ input: s.text, ...sampling(s) }); // what an unfolding explains: the unchanged pass
+const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
 const load = (s) => Promise.all([
-  steps.load(forwardBody(s), s.stage, s.text),
+  steps.load(forwardBody(s), s.stage, [s.text, s.wi]),
   s.cmp.trim() ? comparison(s.text, s.cmp) : null,
 ]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "" });
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "", wi: "" });
 const controller = new PageController({
   store,
-  requestKeys: ["text", "t", "k", "p", "rp", "cmp", "stage"], // a stage's steps are asked for when it is reached
+  requestKeys: ["text", "t", "k", "p", "rp", "cmp", "stage", "wi"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
@@ -58,11 +60,11 @@ store.check({
   rp: (v) => v === 0 || within(v, 1, limits.repetition_penalty_max), seed: (v) => whole(v, 0, limits.seed_max - config.n_ctx),
   k: (v) => whole(v, 0, limits.top_k_max), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
-const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
+const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...passBody(onScreen), hook, index });
 const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => (axis === "vocab" ? vocab : positions(shownTokens(result))) });
 
 // ---- the logit lens, and the comparison of two inputs (both computed on the server) ----------------------------
@@ -117,7 +119,7 @@ async function generate(maxNew) {
   generating = true;
   generationButtons();
   try {
-    const body = { prompt, max_new_tokens: Math.min(maxNew, room(), limits.max_new_tokens), ...sampling(store.state), seed: seed + written };
+    const body = { prompt, max_new_tokens: Math.min(maxNew, room(), limits.max_new_tokens), ...sampling(store.state), seed: seed + written, ...interventions(store.state) };
     const out = await postJSON(page.dataset.generateUrl, body);
     if (store.state.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
     written += out.steps.length;
@@ -129,6 +131,10 @@ async function generate(maxNew) {
       for (const step of out.steps) $("generated").append(el("li", {}, ...drawn(step)));
     }
     if (out.stop_reason !== "max_new_tokens") $("generated").append(el("li", { className: "stop" }, out.stop_reason === "eos" ? "end of sentence" : `repeated ${out.loop.join(" → ")}`));
+    if (out.what_if) { // the same draws with the changes made: where the two continuations part
+      const theirs = out.what_if.steps.map((step) => visibleToken(step.token)).join(characters ? "" : " ");
+      $("generated").append(el("li", { className: "what-if-text" }, el("strong", {}, "with the changes: "), theirs));
+    }
     await controller.update({ text: characters ? out.text.slice(-context) : out.text }); // what the model reads next
   } catch (error) {
     showError(error);
@@ -155,11 +161,12 @@ async function draw([result, comparison], state) {
   }
   const stage = stages[state.stage];
   const key = [state.text, state.stage, state.head, stage.view === "next" ? sampling(state) : null];
-  if (changed("stage", key)) {
+  if (changed("stage", [...key, state.wi])) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
+  whatIfResult(store, result, { stages, stageOfHook });
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons();
   if (changed("next", [state.text, sampling(state)])) {
@@ -200,6 +207,15 @@ function buildControls() {
 }
 
 buildControls();
+const stageOf = (label) => stages.findIndex((s) => s.label === label);
+const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
+  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
+  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
+};
+const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers, causal: true }], heads: config.n_heads,
+  experiments: captions.experiments ?? {}, stageOf, onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
+showChanges(store.state);
+store.subscribe(showChanges, ["wi"]);
 const keys = samplingControls(store, detail.limits);
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();

@@ -107,6 +107,19 @@ function matrix(data, p, head) {
 // `labels(axis, result, asKeys)` names the rows or columns of an axis ("tokens", "target", "vocab"), as keys (a column
 // of scores, a row of K or V) or not, so a page can name its rows its own way (the translator's queries `le → chat`,
 // the word read and the word predicted; its keys `le`).
+// A stage's result as a what-if answer changed it: the changed steps (`after`) and changed − unchanged (`gap`; null
+// where either is masked). Null when the answer has no what-if or lacks a step the stage shows.
+function whatIfOf(result, stage) {
+  const w = result.what_if;
+  if (!w) return null;
+  const changedSteps = stage.hooks.map((p) => w.steps.find((s) => s.name === p.hook));
+  if (changedSteps.some((s) => !s)) return null;
+  const minus = (a, b) => (Array.isArray(a) ? a.map((v, i) => minus(v, b[i])) : a === null || b === null ? null : a - b);
+  const gaps = changedSteps.map((s) => ({ ...s, data: minus(s.data, result.steps.find((u) => u.name === s.name).data) }));
+  return { after: { ...result, steps: changedSteps }, gap: { ...result, steps: gaps } };
+}
+const roleOf = (p, head) => (p.per_head ? `${p.role}, head ${head}` : p.role);
+
 export function stagePanel(store, { stages, heads, labels, explain }) {
   const box = $("stage-plots");
   let shown = []; // [{div, panel, z, rows, cols}] of the panel on screen
@@ -118,7 +131,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
 
   // Places a value's plot in `into` and returns a function that draws it: every plot of a panel is placed before
   // any is drawn, since Plotly takes the width its box has when it draws.
-  function plot(into, result, p, head, { rowsOfPlots = 1, small = false, title = null } = {}) {
+  function plot(into, result, p, head, { rowsOfPlots = 1, small = false, title = null, still = false } = {}) {
     const step = result.steps.find((s) => s.name === p.hook);
     const z = matrix(step.data, p, head);
     const rows = p.rows === "index" ? z.map((_, i) => String(i)) : axisLabels(p.rows, result, z.length, keyed(p));
@@ -142,6 +155,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
     into.append(div);
     const entry = { div, panel: p, z, rows, cols, name: title ?? name, rowsOfPlots, least, head, shape: step.shape, label: name, columns: step.columns ?? null };
     shown.push(entry);
+    if (still) entry.still = true; // a what-if's changed value or difference: shown, not unfolded (it is no W·a + b)
     div.addEventListener("keydown", (event) => moved(entry, event));
     div.addEventListener("focus", () => { if (store.state.qi < 0) store.set(square(p) ? { qi: 0, kj: 0 } : keyed(p) ? { qi: -1, kj: 0 } : { qi: 0, kj: -1 }); else light(store.state); });
     div.addEventListener("blur", () => light(store.state)); // the keyboard's entry is outlined only in the focused matrix
@@ -150,7 +164,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
         scaleTitle: small ? "" : p.probabilities ? "p" : p.role, rowLabels, height: room(rowsOfPlots), // (a grid's: its title says it)
         sequential: p.probabilities, annotate: !small && (square(p) || z[0].length === 1) && z.length <= 8 });
       div.on("plotly_hover", (event) => hovered(entry, event));
-      div.on("plotly_click", (event) => unfold(entry, ...event.points[0].pointIndex));
+      if (!still) div.on("plotly_click", (event) => unfold(entry, ...event.points[0].pointIndex));
     };
   }
 
@@ -168,7 +182,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   function moved(entry, event) {
     const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[event.key];
     if (event.key === "Escape") return store.state.ux ? closeUnfolding() : store.set({ qi: -1, kj: -1 });
-    if (event.key === "Enter") {
+    if (event.key === "Enter" && !entry.still) {
       event.preventDefault();
       const { qi, kj } = store.state;
       const [i, j] = square(entry.panel) ? [qi, kj] : keyed(entry.panel) ? [kj, column] : [qi, column];
@@ -232,7 +246,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
   function cellOf({ hook, index }) {
     for (const entry of shown) {
       const { panel: p, z } = entry;
-      if (p.hook !== hook || index.length !== entry.shape.length) continue;
+      if (entry.still || p.hook !== hook || index.length !== entry.shape.length) continue;
       let i;
       let j;
       if (p.concat_heads) [i, j] = [index[1], index[0] * entry.shape.at(-1) + index[2]];
@@ -329,8 +343,9 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       if (barCursor.output !== output) Object.assign(barCursor, { output, at: -1 }); // a new answer starts unlit
       bars = { div, output, vocab, logits: lastRow(stage.inputs[0].hook, result) };
       drawing.push(async () => {
-        await nextToken(div, output, vocab, { order: "logit", temperature, height: room() });
-        unfoldBars(div, barKey(bars.logits.at), drawer.open, { lit: lightBar(div), cursor: barCursor });
+        const after = result.what_if?.output; // what if: the next word as the changes made it
+        await nextToken(div, after ?? output, vocab, { order: "logit", temperature, height: room() });
+        if (!after) unfoldBars(div, barKey(bars.logits.at), drawer.open, { lit: lightBar(div), cursor: barCursor });
       });
     } else if (stage.view === "heads") {
       const p = stage.hooks[0];
@@ -342,22 +357,34 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       const side = box.clientWidth < 700 ? Math.min(2, heads) : Math.ceil(Math.sqrt(heads));
       grid.style.gridTemplateColumns = `repeat(${side}, minmax(0, 1fr))`;
       const rows = Math.ceil(heads / side);
-      for (let h = 0; h < heads; h++) drawing.push(plot(grid, result, p, h, { rowsOfPlots: rows, small: true, title: `head ${h}` }));
+      const changed = whatIfOf(result, stage); // what if: every head as the changes made it
+      const shownResult = changed ? changed.after : result;
+      for (let h = 0; h < heads; h++) drawing.push(plot(grid, shownResult, p, h, { rowsOfPlots: rows, small: true, title: changed ? `head ${h}, changed` : `head ${h}`, still: Boolean(changed) }));
       const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
       grid.style.minWidth = `${Math.max(...shown.map((entry) => entry.least)) * side + gap * (side - 1)}px`;
-      const step = result.steps.find((s) => s.name === p.hook);
+      const step = shownResult.steps.find((s) => s.name === p.hook);
       const showLines = headView(lines, store, { pattern: step.data[head], queries: labels(p.rows, result, false), keys: labels(p.columns, result, true), title: `Head ${head}` });
       unsubscribeLines = store.subscribe(showLines, ["qi", "kj"]);
     } else {
       const inputs = el("div", { className: "panel-side panel-inputs" });
       const results = el("div", { className: "panel-side panel-result" });
       const op = el("div", { className: "panel-op", ariaHidden: "true" }, el("span", { className: "op-arrow" }, "→"), el("span", {}, stage.op));
-      box.append(...(stage.inputs.length ? [inputs, op] : [el("div", { className: "panel-op" }, el("span", {}, stage.op))]), results);
-      for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
-      for (const p of stage.hooks) drawing.push(plot(results, result, p, head));
+      const changed = whatIfOf(result, stage);
+      if (changed) { // what if: the result as it was → as the changes made it, and their difference
+        op.lastChild.textContent = "what if";
+        box.append(inputs, op, results);
+        for (const p of stage.hooks) drawing.push(plot(inputs, result, p, head, { title: `${roleOf(p, head)}, unchanged` }));
+        for (const p of stage.hooks) drawing.push(plot(results, changed.after, p, head, { title: `${roleOf(p, head)}, changed`, still: true }));
+        for (const p of stage.hooks) drawing.push(plot(results, changed.gap, { ...p, probabilities: false }, head, { title: "changed − unchanged", still: true }));
+      } else {
+        box.append(...(stage.inputs.length ? [inputs, op] : [el("div", { className: "panel-op" }, el("span", {}, stage.op))]), results);
+        for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
+        for (const p of stage.hooks) drawing.push(plot(results, result, p, head));
+      }
       // Each side takes its share of the width, and never less than its plots need to show every label whole (a
       // screen too narrow for that scrolls the panel sideways): set before drawing, as Plotly takes the width it has.
-      for (const [side, panels] of [[inputs, stage.inputs], [results, stage.hooks]]) {
+      const sides = changed ? [[inputs, stage.hooks], [results, [...stage.hooks, ...stage.hooks]]] : [[inputs, stage.inputs], [results, stage.hooks]];
+      for (const [side, panels] of sides) {
         const gaps = (parseFloat(getComputedStyle(side).columnGap) || 0) * Math.max(0, panels.length - 1);
         side.style.flexGrow = share(result, panels);
         side.style.minWidth = `${shown.filter((entry) => entry.div.parentElement === side).reduce((sum, entry) => sum + entry.least, gaps)}px`;

@@ -114,10 +114,14 @@ export function whatIfBox(store, { stacks, heads, experiments = {}, stageOf, onE
     ? stacks.filter((s) => s.stack !== "cross").map((s) => check({ op: "no_positions", stack: s.stack }, `no positions (${s.stack})`, "Add no positional encoding"))
     : [check({ op: "no_positions" }, "no positions", "Add no positional encoding to the embeddings")];
   const clear = el("button", { type: "button" }, "clear all");
-  clear.addEventListener("click", () => store.set({ wi: "" }));
+  clear.addEventListener("click", () => {
+    $("what-if-story").textContent = "";
+    store.set({ wi: "" });
+  });
   const tried = Object.entries(experiments).map(([id, e]) => {
     const button = el("button", { type: "button", className: "word", title: e.question, dataset: { experiment: id } }, e.title);
     button.addEventListener("click", () => {
+      $("what-if-story").replaceChildren(el("strong", {}, e.question), " ", e.shows);
       store.set({ wi: changesText(e.changes), ...(e.text ? { text: e.text } : {}), ...(e.stage ? { stage: stageOf(e.stage) } : {}) });
       onExperiment?.(e);
     });
