@@ -13,6 +13,7 @@ import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { walk } from "../views/walk.js";
+import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
 
 const page = $("page");
 const EXAMPLES = ["A man is eating food.", "The bank raised its interest rates.", "She sat on the river bank.",
@@ -24,12 +25,13 @@ const comparison = remembered((a, b) => postJSON(page.dataset.compareUrl, { inpu
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js): 12 heads × 6 blocks of a sentence are megabytes.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const forwardBody = (s) => ({ input: s.text });
-const load = (s) => Promise.all([steps.load(forwardBody(s), s.stage, s.text), comparison(s.a, s.b)]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", a: PAIRS[0][0], b: PAIRS[0][1] });
+const passBody = (s) => ({ input: s.text }); // what an unfolding explains: the unchanged pass
+const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
+const load = (s) => Promise.all([steps.load(forwardBody(s), s.stage, [s.text, s.wi]), comparison(s.a, s.b)]);
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", a: PAIRS[0][0], b: PAIRS[0][1], wi: "" });
 const controller = new PageController({
   store,
-  requestKeys: ["text", "stage", "a", "b"], // a stage's steps are asked for when it is reached
+  requestKeys: ["text", "stage", "a", "b", "wi"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
@@ -45,11 +47,11 @@ const { config, limits, stages } = detail;
 store.check({
   head: (v) => whole(v, 0, config.n_heads - 1), stage: (v) => whole(v, 0, stages.length - 1),
   qi: (v) => whole(v, -1, limits.max_tokens - 1), kj: (v) => whole(v, -1, limits.max_tokens - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
-const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
+const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...passBody(onScreen), hook, index });
 const panel = stagePanel(store, { stages, heads: config.n_heads, explain, labels: (axis, result) => positions(result.tokens) });
 
 // ---- two sentences' embeddings and their cosine (computed on the server) ---------------------------------------
@@ -81,7 +83,8 @@ async function draw([result, similarity], state) {
     }));
   }
   const stage = stages[state.stage];
-  if (changed("stage", [state.text, state.stage, state.head])) {
+  whatIfResult(store, result, { stages, stageOfHook, stage: stages[state.stage] });
+  if (changed("stage", [state.text, state.stage, state.head, state.wi])) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { request: JSON.stringify(forwardBody(state)) });
@@ -126,6 +129,15 @@ function buildControls() {
 }
 
 buildControls();
+const stageOf = (label) => stages.findIndex((s) => s.label === label);
+const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
+  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
+  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
+};
+const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers }], heads: config.n_heads,
+  experiments: captions.experiments ?? {}, stageOf, onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
+showChanges(store.state);
+store.subscribe(showChanges, ["wi"]);
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;

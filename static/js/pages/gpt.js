@@ -166,7 +166,7 @@ async function draw([result, comparison], state) {
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
-  whatIfResult(store, result, { stages, stageOfHook });
+  whatIfResult(store, result, { stages, stageOfHook, stage });
   if (changed("compare", [state.text, state.cmp])) compare(comparison);
   generationButtons();
   if (changed("next", [state.text, sampling(state)])) {

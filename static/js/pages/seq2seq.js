@@ -17,6 +17,7 @@ import { stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
+import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
 
 const page = $("page");
 const EXAMPLES = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall .",
@@ -28,7 +29,7 @@ const decoderRows = (result) => result.target_tokens.map((t, i) => `${i} ${t} â†
 // The model's own translation (greedy), the French the walk runs on by default.
 const ownTranslation = async (src) => (await postJSON(page.dataset.generateUrl, { prompt: src, temperature: 0 })).text;
 
-const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, seed: 0, stage: 0 });
+const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, seed: 0, stage: 0, wi: "" });
 if (!new URLSearchParams(location.search).has("tgt")) {
   try {
     store.set({ tgt: await ownTranslation(store.state.src) }, { quiet: true });
@@ -37,12 +38,13 @@ if (!new URLSearchParams(location.search).has("tgt")) {
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const forwardBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) });
+const passBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) }); // what an unfolding explains: the unchanged pass
+const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
 const controller = new PageController({
   store,
-  requestKeys: ["src", "tgt", "t", "k", "p", "stage"], // a stage's steps are asked for when it is reached
+  requestKeys: ["src", "tgt", "t", "k", "p", "stage", "wi"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"],
-  load: (s) => steps.load(forwardBody(s), s.stage, [s.src, s.tgt]),
+  load: (s) => steps.load(forwardBody(s), s.stage, [s.src, s.tgt, s.wi]),
   draw,
   summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
   download: (result, s) => [result, `${page.dataset.modelId}-forward.json`, () => steps.all(forwardBody(s))], // every step
@@ -56,11 +58,11 @@ store.check({
   seed: (v) => whole(v, 0, limits.seed_max), k: (v) => whole(v, 0, limits.top_k_max),
   layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
-const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...forwardBody(onScreen), hook, index });
+const explain = (hook, index) => postJSON(page.dataset.explainUrl, { ...passBody(onScreen), hook, index });
 const panel = stagePanel(store, { stages, heads: config.n_heads, explain,
   // A French word as a key (a column of scores, a row of K or V) is the word read there; as a query or a row of the
   // residual stream it also names the word that position predicts.
@@ -92,7 +94,7 @@ function clearTranslation() {
 async function translate() {
   const mine = ++translation;
   try {
-    const out = await postJSON(page.dataset.generateUrl, { prompt: store.state.src, ...sampling(store.state), seed: store.state.seed });
+    const out = await postJSON(page.dataset.generateUrl, { prompt: store.state.src, ...sampling(store.state), seed: store.state.seed, ...interventions(store.state) });
     if (mine !== translation) return;
     const words = out.steps.map((step) => {
       const token = el("span", { className: "token", tabIndex: 0, title: `p = ${fmt(step.prob, 3)}` }, step.token);
@@ -102,6 +104,7 @@ async function translate() {
       return token;
     });
     $("translation").replaceChildren(...words.flatMap((w, i) => (i ? [" ", w] : [w])));
+    $("translation-changed").textContent = out.what_if ? `with the changes: ${out.what_if.text}` : "";
     const last = out.steps.at(-1);
     if (last) attended(out.prompt_tokens, last.cross, last.token);
     document.body.dataset.translated = out.text;
@@ -139,7 +142,8 @@ async function draw(result, state) {
   nextWordButton();
   if (changed("align", [state.src, state.tgt, state.layer])) drawAlignment(result, state);
   const stage = stages[state.stage];
-  if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null])) {
+  whatIfResult(store, result, { stages, stageOfHook, stage });
+  if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null, state.wi])) {
     $("stage-title").textContent = `${stage.group} Â· ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
@@ -197,10 +201,21 @@ function buildControls() {
     await translate();
     if (document.body.dataset.translated !== undefined) await update({ tgt: document.body.dataset.translated }); // the plots follow
   });
-  store.subscribe(clearTranslation, ["src"]); // a translation of another sentence would mislead
+  store.subscribe(clearTranslation, ["src", "wi"]); // a translation of another sentence (or model) would mislead
 }
 
 buildControls();
+const stageOf = (label) => stages.findIndex((s) => s.label === label);
+const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
+  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
+  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
+};
+const showChanges = whatIfBox(store, { heads: config.n_heads, experiments: captions.experiments ?? {}, stageOf,
+  stacks: [{ stack: "encoder", layers: config.n_layers }, { stack: "decoder", layers: config.n_layers, causal: true },
+    { stack: "cross", layers: config.n_layers }],
+  onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
+showChanges(store.state);
+store.subscribe(showChanges, ["wi"]);
 const keys = samplingControls(store, detail.limits);
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();

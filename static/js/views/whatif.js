@@ -149,7 +149,7 @@ export function meanEntropy(data) {
 }
 
 // After an answer: where the change first showed, with a button that walks there; what moved at the stage on screen.
-export function whatIfResult(store, result, { stages, stageOfHook }) {
+export function whatIfResult(store, result, { stages, stageOfHook, stage }) {
   const where = $("what-if-moved");
   if (!where) return;
   const w = result.what_if;
@@ -164,12 +164,19 @@ export function whatIfResult(store, result, { stages, stageOfHook }) {
   const at = stageOfHook(w.first_moved);
   const go = el("button", { type: "button" }, at >= 0 ? `${stages[at].group} · ${stages[at].label}` : w.first_moved);
   go.addEventListener("click", () => at >= 0 && store.set({ stage: at }));
-  const parts = [`It first shows at `, go, ` (${w.first_moved}); ${w.moved.length} values moved in all.`];
-  const pattern = (w.steps ?? []).find((s) => s.name.endsWith("hook_pattern"));
+  const steps = Object.keys(result.shapes ?? {}).length;
+  const parts = [`It first shows at `, go, ` (${w.first_moved}); ${w.moved.length} of the pass's ${steps} steps moved.`];
+  const here = new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook)); // the stage on screen's
+  const pattern = (w.steps ?? []).find((s) => here.has(s.name) && s.name.endsWith("hook_pattern"));
   const before = pattern && result.steps.find((s) => s.name === pattern.name);
   if (before) parts.push(` Mean entropy of this stage's softmax rows: ${fmt(meanEntropy(before.data), 3)} → ${fmt(meanEntropy(pattern.data), 3)} bits.`);
   if (w.output?.prediction !== undefined && result.output?.prediction !== undefined) {
     parts.push(` Next word: ${result.output.prediction} (p = ${fmt(result.output.probs[result.output.ids ? 0 : result.output.prediction_id], 3)}) → ${w.output.prediction} (p = ${fmt(w.output.probs[w.output.ids ? 0 : w.output.prediction_id], 3)}).`);
+  }
+  const [a, b] = [result.output?.embedding, w.output?.embedding];
+  if (a && b) { // an encoder: how far the sentence's embedding moved
+    const dot = (x, y) => x.reduce((sum, v, i) => sum + v * y[i], 0);
+    parts.push(` The sentence's embedding moved: cosine(unchanged, changed) = ${fmt(dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b)), 4)}.`);
   }
   where.replaceChildren(...parts);
 }
