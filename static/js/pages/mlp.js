@@ -14,6 +14,7 @@ import { symbolOf, trace } from "../views/trace.js";
 import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
+import { changesText, interventions, parseChanges } from "../views/whatif.js";
 
 const page = $("page");
 const slider = $("x-slider");
@@ -22,12 +23,12 @@ const signed = (v) => (v < 0 ? `− ${fmt(-v)}` : `+ ${fmt(v)}`);
 const bound = (v, fallback) => (v === null ? fallback : v);
 const affine = (steps) => steps.filter((s) => s.W); // z = W·a + b, layer by layer
 
-const store = new Store({ x: 4, stage: 0, ux: "" });
+const store = new Store({ x: 4, stage: 0, ux: "", wi: "" });
 const controller = new PageController({
   store,
-  requestKeys: ["x"],
+  requestKeys: ["x", "wi"],
   lightKeys: ["ux"], // the number unfolded: drawn by the drawer, no new pass
-  load: (s) => postJSON(page.dataset.forwardUrl, { input: s.x }),
+  load: (s) => postJSON(page.dataset.forwardUrl, { input: s.x, ...interventions(s) }),
   draw,
   summary: (s) => ({ x: s.x }),
   download: (result) => [result, `${page.dataset.modelId}-x-${result.input}.json`],
@@ -35,7 +36,8 @@ const controller = new PageController({
 controller.prefetch(); // before Plotly has run (see views/plotly.js); the first drawing waits for all three
 const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
 const { analysis, training, limits } = detail;
-store.check({ stage: (v) => whole(v, 0, captions.stages.length - 1), ux: (v) => v === "" || parseUnfold(v) !== null }); // x is the server's to check
+store.check({ stage: (v) => whole(v, 0, captions.stages.length - 1), ux: (v) => v === "" || parseUnfold(v) !== null,
+  wi: (v) => (parseChanges(v) ?? []).every((c) => c.op === "set_param") }); // x is the server's to check
 Object.assign(numberBox, { min: limits.input_min, max: limits.input_max });
 
 // Each x move redraws the function plot whole: Plotly redraws every trace when an axis range, a shape or a trace's
@@ -97,12 +99,28 @@ function functionPlot(result) {
       hovertext: breakpoints.map((p, i) => `${p.kink ? "kink" : "switch (no kink)"} at x = ${fmt(p.x, 3)}, f(x) = ${fmt(analysis.curve[i + 1][1], 3)}<br>switching: ${p.switched.map((u) => `${layerName(u.layer)} u${u.unit}`).join(", ")}`),
       hovertemplate: "%{hovertext}<extra></extra>" },
     { name: `x = ${fmt(x, 2)}`, x: [x], y: [result.output.y], mode: "markers", marker: { size: 12, color: ORANGE, line: { color: "black", width: 1 } } },
+    ...changedTraces(result),
   ];
   const band = { type: "rect", x0: left, x1: right, yref: "paper", y0: 0, y1: 1, fillcolor: ORANGE, opacity: 0.12, line: { width: 0 }, layer: "below" };
   const label = { x: (left + right) / 2, y: 1.02, yref: "paper", showarrow: false, text: `y = ${fmt(r.slope)}·x ${signed(r.intercept)}`, font: { color: "#a4560c" } };
   const layout = baseLayout({ height: 380, xaxis: { title: { text: "x" }, range: view }, yaxis: { title: { text: "y" } },
     shapes: [band, ...kinkShapes()], annotations: [label], legend: { orientation: "h", y: -0.2 } });
   return Plotly.react("plot-function", traces, layout, CONFIG);
+}
+
+// What if: the net with its weights set as the box says, its curve and kinks over the trained ones (exact: the
+// server solves the changed net as it solves the trained one).
+const CHANGED = "#a34a00";
+function changedTraces(result) {
+  const changed = result.what_if?.analysis;
+  if (!changed) return [];
+  const kinks = changed.breakpoints;
+  return [
+    { name: "changed f(x)", x: changed.curve.map((p) => p[0]), y: changed.curve.map((p) => p[1]), mode: "lines", line: { color: CHANGED, width: 3 }, hoverinfo: "skip" },
+    { name: "changed kinks", x: kinks.map((p) => p.x), y: changed.curve.slice(1, -1).map((p) => p[1]), mode: "markers", showlegend: false,
+      marker: { size: 9, symbol: "diamond", color: CHANGED }, hovertext: kinks.map((p) => `changed net: kink at x = ${fmt(p.x, 3)}`), hovertemplate: "%{hovertext}<extra></extra>" },
+    { name: `changed y at x`, x: [result.input], y: [result.what_if.output.y], mode: "markers", showlegend: false, marker: { size: 12, color: CHANGED, symbol: "square" } },
+  ];
 }
 
 // ---- each layer's arithmetic: W as a heatmap (drawn once), then b, z, a per unit --------------------------------
@@ -215,10 +233,16 @@ function trainingPanel() {
 
 // ---- one drawing of the answer for x ------------------------------------------------------------------------------
 let drawnX = null;
+let drawnChanges = null;
 async function draw(result) {
-  if (result.input === drawnX) return; // the stage moved: nothing here depends on it
+  if (result.input === drawnX && store.state.wi === drawnChanges) return; // the stage moved: nothing here depends on it
   drawnX = result.input;
-  if (!$("layers").children.length) layerCards(result.steps); // W is the same for every x: drawn once
+  drawnChanges = store.state.wi;
+  whatIfLine(result);
+  if (!$("layers").children.length) {
+    layerCards(result.steps); // W is the same for every x: drawn once
+    rememberParameters(result.steps);
+  }
   const { y, target, error } = result.output;
   $("extrapolating").hidden = !result.output.extrapolating;
   const end = target === null ? "sqrt(x) undefined for x < 0" : `target sqrt(x) = ${fmt(target)}, error = ${fmt(error)}`;
@@ -243,6 +267,7 @@ function showX({ x }) {
 // A button shows the value and names it; a W's cell is a learned parameter, the server says so.
 const drawer = unfolder(store, $("unfold"), {
   explain: (hook, index) => postJSON(page.dataset.explainUrl, { input: drawnX, hook, index }), // the x on screen
+  extra: (wanted) => (learned.has(wanted.hook) ? [weightEditor(wanted)] : []), // a weight or bias: what if it were…
   locate(wanted, ux) {
     const button = buttonFor(ux);
     if (button) return button;
@@ -274,3 +299,53 @@ slider.disabled = false;
 numberBox.disabled = false;
 stepper(store, { count: captions.stages.length });
 walk(store, captions.stages);
+
+// ---- what if: a weight or a bias set by hand (the unfolding of a learned number offers it) ------------------------
+// The set_param changes live in the store's `wi` (the URL); each redraw sends them, and the server answers the
+// changed net beside the trained one (its curve, kinks and regions solved exactly).
+const learned = new Map(); // a parameter's name → its trained values (W: [d_out][d_in], b: [d_out]) and symbol
+function rememberParameters(steps) {
+  affine(steps).forEach((step, i) => {
+    learned.set(step.parameters.W, { values: step.W, symbol: `W${i + 1}` });
+    learned.set(step.parameters.b, { values: step.b, symbol: `b${i + 1}` });
+  });
+}
+const trained = (name, index) => index.reduce((v, i) => v[i], learned.get(name).values);
+
+function weightEditor({ hook, index }) {
+  const was = trained(hook, index);
+  const now = (parseChanges(store.state.wi) ?? []).find((c) => c.name === hook && c.index.join() === index.join());
+  const value = now ? now.value : was;
+  const number = el("input", { type: "number", step: "0.01", value: String(value), ariaLabel: "the value to try" });
+  const slider = el("input", { type: "range", min: String(was - 3), max: String(was + 3), step: "0.01", value: String(value), ariaLabel: "drag the value" });
+  const set = (v) => {
+    if (!Number.isFinite(v)) return;
+    const others = (parseChanges(store.state.wi) ?? []).filter((c) => !(c.name === hook && c.index.join() === index.join()));
+    const mine = v === was ? [] : [{ op: "set_param", name: hook, index, value: Math.round(v * 1e4) / 1e4 }];
+    store.set({ wi: changesText([...others, ...mine].slice(-8)) });
+  };
+  number.addEventListener("change", () => set(Number(number.value)));
+  slider.addEventListener("input", () => { number.value = slider.value; set(Number(slider.value)); });
+  const reset = el("button", { type: "button" }, "trained value");
+  reset.addEventListener("click", () => { number.value = slider.value = String(was); set(was); });
+  return el("div", { className: "what-if-edit" }, el("p", {}, el("strong", {}, "What if it were "), number, " ", reset), slider,
+    el("p", { className: "note" }, "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones."));
+}
+
+// The changes in words above the function plot, with what they did; "trained weights" takes them all back.
+function whatIfLine(result) {
+  const changes = parseChanges(store.state.wi) ?? [];
+  const line = $("what-if-mlp");
+  if (!changes.length || !result.what_if) {
+    line.replaceChildren();
+    return;
+  }
+  const words = changes.map((c) => `${learned.get(c.name)?.symbol ?? c.name}[${c.index.join(", ")}] = ${fmt(c.value, 3)} (trained ${fmt(trained(c.name, c.index), 3)})`);
+  const after = result.what_if.analysis;
+  const kinks = (a) => a.breakpoints.filter((p) => p.kink).length;
+  const back = el("button", { type: "button" }, "trained weights");
+  back.addEventListener("click", () => store.set({ wi: "" }));
+  line.replaceChildren(el("strong", {}, "What if: "), words.join("; "),
+    ` · kinks ${kinks(analysis)} → ${kinks(after)}, regions ${analysis.n_regions} → ${after.n_regions}`,
+    ` · f(${fmt(result.input, 2)}) = ${fmt(result.output.y, 3)} → ${fmt(result.what_if.output.y, 3)} `, back);
+}

@@ -116,7 +116,9 @@ function whatIfOf(result, stage) {
   if (changedSteps.some((s) => !s)) return null;
   const minus = (a, b) => (Array.isArray(a) ? a.map((v, i) => minus(v, b[i])) : a === null || b === null ? null : a - b);
   const gaps = changedSteps.map((s) => ({ ...s, data: minus(s.data, result.steps.find((u) => u.name === s.name).data) }));
-  return { after: { ...result, steps: changedSteps }, gap: { ...result, steps: gaps } };
+  const still = gaps.every((s) => [s.data].flat(Infinity).every((v) => v === null || v === 0));
+  const title = still ? "changed − unchanged: 0 everywhere" : "changed − unchanged";
+  return { after: { ...result, steps: changedSteps }, gap: { ...result, steps: gaps }, title };
 }
 const roleOf = (p, head) => (p.per_head ? `${p.role}, head ${head}` : p.role);
 
@@ -370,12 +372,21 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       const results = el("div", { className: "panel-side panel-result" });
       const op = el("div", { className: "panel-op", ariaHidden: "true" }, el("span", { className: "op-arrow" }, "→"), el("span", {}, stage.op));
       const changed = whatIfOf(result, stage);
-      if (changed) { // what if: the result as it was → as the changes made it, and their difference
+      const wide = changed && stage.hooks.some((p) => columnsOf(result, p) > 48); // d_model wide: one under another
+      if (wide) { // the changed value over its difference (the unchanged one is this stage without the changes)
+        const rowsOfPlots = 2 * stage.hooks.length;
+        results.classList.add("stacked");
+        box.append(results);
+        for (const p of stage.hooks) {
+          drawing.push(plot(results, changed.after, p, head, { rowsOfPlots, title: `${roleOf(p, head)}, changed`, still: true }));
+          drawing.push(plot(results, changed.gap, { ...p, probabilities: false }, head, { rowsOfPlots, title: changed.title, still: true }));
+        }
+      } else if (changed) { // what if: the result as it was → as the changes made it, and their difference
         op.lastChild.textContent = "what if";
         box.append(inputs, op, results);
         for (const p of stage.hooks) drawing.push(plot(inputs, result, p, head, { title: `${roleOf(p, head)}, unchanged` }));
         for (const p of stage.hooks) drawing.push(plot(results, changed.after, p, head, { title: `${roleOf(p, head)}, changed`, still: true }));
-        for (const p of stage.hooks) drawing.push(plot(results, changed.gap, { ...p, probabilities: false }, head, { title: "changed − unchanged", still: true }));
+        for (const p of stage.hooks) drawing.push(plot(results, changed.gap, { ...p, probabilities: false }, head, { title: changed.title, still: true }));
       } else {
         box.append(...(stage.inputs.length ? [inputs, op] : [el("div", { className: "panel-op" }, el("span", {}, stage.op))]), results);
         for (const p of stage.inputs) drawing.push(plot(inputs, result, p, head));
@@ -383,7 +394,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       }
       // Each side takes its share of the width, and never less than its plots need to show every label whole (a
       // screen too narrow for that scrolls the panel sideways): set before drawing, as Plotly takes the width it has.
-      const sides = changed ? [[inputs, stage.hooks], [results, [...stage.hooks, ...stage.hooks]]] : [[inputs, stage.inputs], [results, stage.hooks]];
+      const sides = wide ? [] : changed ? [[inputs, stage.hooks], [results, [...stage.hooks, ...stage.hooks]]] : [[inputs, stage.inputs], [results, stage.hooks]];
       for (const [side, panels] of sides) {
         const gaps = (parseFloat(getComputedStyle(side).columnGap) || 0) * Math.max(0, panels.length - 1);
         side.style.flexGrow = share(result, panels);

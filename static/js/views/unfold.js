@@ -56,7 +56,7 @@ export function unfoldView(box, { onClose }) {
     open([heading(title), el("p", { className: "unfold-note" }, error.detail ?? String(error))]);
   }
 
-  function show(title, shown, answer) {
+  function show(title, shown, answer, more = []) {
     const rows = answer.terms.map((term) => {
       const more = term.label.startsWith("…");
       const product = term.factors.length === 2 ? `${num(term.factors[0])} × ${num(term.factors[1])}` : "";
@@ -77,7 +77,7 @@ export function unfoldView(box, { onClose }) {
       : `total = `, ...(answer.total === null ? [] : [el("strong", { id: "unfold-total" }, num(answer.total))])));
     if (answer.params.length) parts.push(el("p", { className: "unfold-params" }, `reads ${answer.params.join(", ")}`));
     if (answer.note) parts.push(el("p", { className: "unfold-note", id: "unfold-note" }, answer.note));
-    open(parts);
+    open([...parts, ...more]);
   }
 
   function hide() {
@@ -95,7 +95,8 @@ export function unfoldView(box, { onClose }) {
 // Returns `open(ux, opener, {focus, later})` and `refresh(request)`: a page calls it after each drawing, with its
 // forward request's key (a new request unfolds the number again, from the new pass). `later`: the number is not on
 // screen yet, but will be after the drawing under way (another stage was asked for with it).
-export function unfolder(store, box, { explain, locate }) {
+// `extra(wanted, answer)`, when given, adds nodes under the unfolding (a page's "what if it were…" for a weight).
+export function unfolder(store, box, { explain, locate, extra = null }) {
   const view = unfoldView(box, { onClose: () => close() });
   let unfolded = null; // [ux, the request's key, title] of what the drawer shows or waits for
   let opener = null; // the element to give the focus back to
@@ -154,7 +155,7 @@ export function unfolder(store, box, { explain, locate }) {
     try {
       const answer = await explain(wanted.hook, wanted.index);
       if (!same(key)) return; // another number was asked for meanwhile
-      view.show(found.title, found.shown, answer);
+      view.show(found.title, found.shown, answer, extra?.(wanted, answer) ?? []);
       box.dataset.shown = ux;
     } catch (error) {
       if (same(key)) view.fail(found.title, error);

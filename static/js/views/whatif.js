@@ -80,6 +80,28 @@ export function said(c) {
   }
 }
 
+// The changes in words, heads knocked out in one block said once: "cross block 0 heads 0, 1, 2, 3 knocked out".
+function saidAll(changes) {
+  const groups = new Map();
+  const words = [];
+  for (const c of changes) {
+    if (c.op !== "ablate_head") {
+      words.push(said(c));
+      continue;
+    }
+    const key = `${stackName(c)}block ${c.layer}|${c.mode}`;
+    if (!groups.has(key)) words.push(key);
+    groups.set(key, [...(groups.get(key) ?? []), c.head]);
+  }
+  return words.map((w) => {
+    const heads = groups.get(w);
+    if (!heads) return w;
+    const [where, mode] = w.split("|");
+    const done = mode === "mean" ? "set to their mean" : "knocked out";
+    return heads.length === 1 ? `${where} head ${heads[0]} ${done.replace("their", "its")}` : `${where} heads ${heads.join(", ")} ${done}`;
+  }).join("; ");
+}
+
 // Adds or removes one change in the store's `wi` (at most 8: the server's limit).
 export function toggle(store, change, on) {
   const now = (parseChanges(store.state.wi) ?? []).filter((c) => !same(c, change));
@@ -135,7 +157,7 @@ export function whatIfBox(store, { stacks, heads, experiments = {}, stageOf, onE
     const changes = parseChanges(state.wi) ?? [];
     for (const [input, change] of checks) input.checked = changes.some((c) => same(c, change));
     $("what-if-said").textContent = changes.length
-      ? `Changed: ${changes.map(said).join("; ")}.`
+      ? `Changed: ${saidAll(changes)}.`
       : "Nothing changed: tick a box, or try an experiment.";
     $("what-if").classList.toggle("active", changes.length > 0);
   };
