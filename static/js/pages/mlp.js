@@ -231,6 +231,57 @@ function trainingPanel() {
   lossPlot("plot-loss", training.loss_curve, "MSE");
 }
 
+// ---- what if: a weight or a bias set by hand (the unfolding of a learned number offers it) ------------------------
+// The set_param changes live in the store's `wi` (the URL); each redraw sends them, and the server answers the
+// changed net beside the trained one (its curve, kinks and regions solved exactly).
+const learned = new Map(); // a parameter's name → its trained values (W: [d_out][d_in], b: [d_out]) and symbol
+function rememberParameters(steps) {
+  affine(steps).forEach((step, i) => {
+    learned.set(step.parameters.W, { values: step.W, symbol: `W${i + 1}` });
+    learned.set(step.parameters.b, { values: step.b, symbol: `b${i + 1}` });
+  });
+}
+const trained = (name, index) => index.reduce((v, i) => v[i], learned.get(name).values);
+
+function weightEditor({ hook, index }) {
+  const was = trained(hook, index);
+  const now = (parseChanges(store.state.wi) ?? []).find((c) => c.name === hook && c.index.join() === index.join());
+  const value = now ? now.value : was;
+  const number = el("input", { type: "number", step: "0.01", value: String(value), ariaLabel: "the value to try" });
+  const slider = el("input", { type: "range", min: String(was - 3), max: String(was + 3), step: "0.01", value: String(value), ariaLabel: "drag the value" });
+  const set = (v) => {
+    if (!Number.isFinite(v)) return;
+    const others = (parseChanges(store.state.wi) ?? []).filter((c) => !(c.name === hook && c.index.join() === index.join()));
+    const mine = v === was ? [] : [{ op: "set_param", name: hook, index, value: Math.round(v * 1e4) / 1e4 }];
+    store.set({ wi: changesText([...others, ...mine].slice(-8)) });
+  };
+  number.addEventListener("change", () => set(Number(number.value)));
+  slider.addEventListener("input", () => { number.value = slider.value; set(Number(slider.value)); });
+  const reset = el("button", { type: "button" }, "trained value");
+  reset.addEventListener("click", () => { number.value = slider.value = String(was); set(was); });
+  return el("div", { className: "what-if-edit" }, el("p", {}, el("strong", {}, "What if it were "), number, " ", reset), slider,
+    el("p", { className: "note" }, "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones."));
+}
+
+// The changes in words above the function plot, with what they did; "trained weights" takes them all back.
+function whatIfLine(result) {
+  const changes = parseChanges(store.state.wi) ?? [];
+  const line = $("what-if-mlp");
+  if (!changes.length || !result.what_if) {
+    line.replaceChildren();
+    return;
+  }
+  const at = (index) => (index.length === 2 ? [index[1], index[0]] : index).join(", "); // W1[input, unit], as the drawer
+  const words = changes.map((c) => `${learned.get(c.name)?.symbol ?? c.name}[${at(c.index)}] = ${fmt(c.value, 3)} (trained ${fmt(trained(c.name, c.index), 3)})`);
+  const after = result.what_if.analysis;
+  const kinks = (a) => a.breakpoints.filter((p) => p.kink).length;
+  const back = el("button", { type: "button" }, "trained weights");
+  back.addEventListener("click", () => store.set({ wi: "" }));
+  line.replaceChildren(el("strong", {}, "What if: "), words.join("; "),
+    ` · kinks ${kinks(analysis)} → ${kinks(after)}, regions ${analysis.n_regions} → ${after.n_regions}`,
+    ` · f(${fmt(result.input, 2)}) = ${fmt(result.output.y, 3)} → ${fmt(result.what_if.output.y, 3)} `, back);
+}
+
 // ---- one drawing of the answer for x ------------------------------------------------------------------------------
 let drawnX = null;
 let drawnChanges = null;
@@ -238,11 +289,11 @@ async function draw(result) {
   if (result.input === drawnX && store.state.wi === drawnChanges) return; // the stage moved: nothing here depends on it
   drawnX = result.input;
   drawnChanges = store.state.wi;
-  whatIfLine(result);
   if (!$("layers").children.length) {
     layerCards(result.steps); // W is the same for every x: drawn once
     rememberParameters(result.steps);
   }
+  whatIfLine(result);
   const { y, target, error } = result.output;
   $("extrapolating").hidden = !result.output.extrapolating;
   const end = target === null ? "sqrt(x) undefined for x < 0" : `target sqrt(x) = ${fmt(target)}, error = ${fmt(error)}`;
@@ -300,52 +351,3 @@ numberBox.disabled = false;
 stepper(store, { count: captions.stages.length });
 walk(store, captions.stages);
 
-// ---- what if: a weight or a bias set by hand (the unfolding of a learned number offers it) ------------------------
-// The set_param changes live in the store's `wi` (the URL); each redraw sends them, and the server answers the
-// changed net beside the trained one (its curve, kinks and regions solved exactly).
-const learned = new Map(); // a parameter's name → its trained values (W: [d_out][d_in], b: [d_out]) and symbol
-function rememberParameters(steps) {
-  affine(steps).forEach((step, i) => {
-    learned.set(step.parameters.W, { values: step.W, symbol: `W${i + 1}` });
-    learned.set(step.parameters.b, { values: step.b, symbol: `b${i + 1}` });
-  });
-}
-const trained = (name, index) => index.reduce((v, i) => v[i], learned.get(name).values);
-
-function weightEditor({ hook, index }) {
-  const was = trained(hook, index);
-  const now = (parseChanges(store.state.wi) ?? []).find((c) => c.name === hook && c.index.join() === index.join());
-  const value = now ? now.value : was;
-  const number = el("input", { type: "number", step: "0.01", value: String(value), ariaLabel: "the value to try" });
-  const slider = el("input", { type: "range", min: String(was - 3), max: String(was + 3), step: "0.01", value: String(value), ariaLabel: "drag the value" });
-  const set = (v) => {
-    if (!Number.isFinite(v)) return;
-    const others = (parseChanges(store.state.wi) ?? []).filter((c) => !(c.name === hook && c.index.join() === index.join()));
-    const mine = v === was ? [] : [{ op: "set_param", name: hook, index, value: Math.round(v * 1e4) / 1e4 }];
-    store.set({ wi: changesText([...others, ...mine].slice(-8)) });
-  };
-  number.addEventListener("change", () => set(Number(number.value)));
-  slider.addEventListener("input", () => { number.value = slider.value; set(Number(slider.value)); });
-  const reset = el("button", { type: "button" }, "trained value");
-  reset.addEventListener("click", () => { number.value = slider.value = String(was); set(was); });
-  return el("div", { className: "what-if-edit" }, el("p", {}, el("strong", {}, "What if it were "), number, " ", reset), slider,
-    el("p", { className: "note" }, "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones."));
-}
-
-// The changes in words above the function plot, with what they did; "trained weights" takes them all back.
-function whatIfLine(result) {
-  const changes = parseChanges(store.state.wi) ?? [];
-  const line = $("what-if-mlp");
-  if (!changes.length || !result.what_if) {
-    line.replaceChildren();
-    return;
-  }
-  const words = changes.map((c) => `${learned.get(c.name)?.symbol ?? c.name}[${c.index.join(", ")}] = ${fmt(c.value, 3)} (trained ${fmt(trained(c.name, c.index), 3)})`);
-  const after = result.what_if.analysis;
-  const kinks = (a) => a.breakpoints.filter((p) => p.kink).length;
-  const back = el("button", { type: "button" }, "trained weights");
-  back.addEventListener("click", () => store.set({ wi: "" }));
-  line.replaceChildren(el("strong", {}, "What if: "), words.join("; "),
-    ` · kinks ${kinks(analysis)} → ${kinks(after)}, regions ${analysis.n_regions} → ${after.n_regions}`,
-    ` · f(${fmt(result.input, 2)}) = ${fmt(result.output.y, 3)} → ${fmt(result.what_if.output.y, 3)} `, back);
-}

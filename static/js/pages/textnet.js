@@ -17,18 +17,21 @@ import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
 import { barKey, barOf, buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { walk } from "../views/walk.js";
+import { changesText, interventions, parseChanges } from "../views/whatif.js";
 
 const page = $("page");
 
 // The greedy chain depends on the word alone: it is asked for once per word.
-const greedy = remembered((word) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0 }));
+// What if: the words moved in the embedding plane (`wi`, set_param on E) go with every request.
+const greedy = remembered((word, wi) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0, ...interventions({ wi }) }));
 const forwardBody = (s) => ({ input: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null });
 function load(s) {
   const { input, ...settings } = forwardBody(s);
-  const forward = postJSON(page.dataset.forwardUrl, { input, ...settings });
-  const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed });
+  const changes = interventions(s);
+  const forward = postJSON(page.dataset.forwardUrl, { input, ...settings, ...changes });
+  const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed, ...changes });
   // All three settle; of their refusals the forward pass's is shown (its message names `input`: the word).
-  return Promise.allSettled([forward, greedy(s.word), sampled]).then((answers) => {
+  return Promise.allSettled([forward, greedy(s.word, s.wi), sampled]).then((answers) => {
     const refused = answers.find((a) => a.status === "rejected");
     if (refused) throw refused.reason;
     return answers.map((a) => a.value);
@@ -38,10 +41,10 @@ function load(s) {
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
 // the vocabulary's first, known from the detail.
 // The word pointed at (`hover`) is a moment's gesture: lit at once, never redrawn for, never in the URL.
-const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0, ux: "" }, {}, { unshared: ["hover"] });
+const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0, ux: "", wi: "" }, {}, { unshared: ["hover"] });
 const controller = new PageController({
   store,
-  requestKeys: ["word", "t", "k", "p", "seed"],
+  requestKeys: ["word", "t", "k", "p", "seed", "wi"],
   lightKeys: ["hover", "ux"], // `ux`: the number unfolded (views/unfold.js), drawn by the drawer
   load,
   draw,
@@ -53,7 +56,8 @@ const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), g
 const { vocab, embedding, training } = detail;
 const dEmbed = embedding[0].length;
 const dimension = (d) => whole(d, 0, dEmbed - 1); // which of the table's columns the plot shows
-store.check({ word: (w) => w !== "", hover: (w) => w === "", ux: (v) => v === "" || parseUnfold(v) !== null, dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1) }, { word: vocab[0] });
+store.check({ word: (w) => w !== "", hover: (w) => w === "", ux: (v) => v === "" || parseUnfold(v) !== null, dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1),
+  wi: (v) => (parseChanges(v) ?? [null]).every((c) => c?.op === "set_param" && c.name === "E") }, { word: vocab[0] });
 
 // ---- controls ------------------------------------------------------------------------------------------------
 function buildControls() {
@@ -109,16 +113,97 @@ const wOut = () => $("weights").lastElementChild; // W_out: a row per word, whos
 // ---- embeddings ----------------------------------------------------------------------------------------------
 function embeddingPlot({ word, dx, dy }) {
   const selected = vocab.indexOf(word);
+  const points = placed();
+  const moved = vocab.map((_, i) => points[i][dx] !== embedding[i][dx] || points[i][dy] !== embedding[i][dy]);
+  const ghosts = { type: "scatter", mode: "markers", hoverinfo: "skip", name: "trained",  // where a moved word was
+    x: embedding.filter((_, i) => moved[i]).map((e) => e[dx]), y: embedding.filter((_, i) => moved[i]).map((e) => e[dy]),
+    marker: { size: 10, color: "rgba(0,0,0,0)", line: { color: "#888888", width: 1.5, dash: "dot" } } };
   const trace = {
-    type: "scatter", mode: "markers+text", x: embedding.map((e) => e[dx]), y: embedding.map((e) => e[dy]),
+    type: "scatter", mode: "markers+text", x: points.map((e) => e[dx]), y: points.map((e) => e[dy]),
     text: vocab, textposition: "top center", cliponaxis: false, hovertemplate: "%{text}: (%{x:.4f}, %{y:.4f})<extra></extra>",
     marker: { size: vocab.map((_, i) => (i === selected ? 16 : 10)), color: vocab.map((_, i) => (i === selected ? ORANGE : BLUE)),
-      line: { color: "black", width: 1 } },
+      line: { color: vocab.map((_, i) => (moved[i] ? "#a34a00" : "black")), width: vocab.map((_, i) => (moved[i] ? 3 : 1)) } },
   };
   const layout = baseLayout({ height: PRESENT ? 520 : 340, showlegend: false,
     xaxis: { title: { text: `dim ${dx}` }, zeroline: true, automargin: true },
     yaxis: { title: { text: `dim ${dy}` }, zeroline: true, automargin: true } });
-  return Plotly.react("plot-embed", [trace], layout, CONFIG);
+  return Plotly.react("plot-embed", [trace, ghosts], layout, CONFIG);
+}
+
+// ---- what if: a word's point dragged in the plane (set_param on its row of E) ---------------------------------
+// Every word where the changes put it (the trained table, with each set entry in its place).
+function placed() {
+  const points = embedding.map((row) => [...row]);
+  for (const c of parseChanges(store.state.wi) ?? []) points[c.index[0]][c.index[1]] = c.value;
+  return points;
+}
+
+// A point pressed and dragged moves its word: while dragging it follows the pointer, and on release the word's two
+// shown entries of E are set there (the other dimensions keep their trained values). The keyboard's way is the
+// unfolding of a cell of E.
+function draggable(div) {
+  let dragging = null; // {i, pointer id}
+  const toData = (event) => {
+    const { xaxis, yaxis } = div._fullLayout;
+    const box = div.querySelector(".nsewdrag")?.getBoundingClientRect() ?? div.getBoundingClientRect();
+    return [xaxis.p2l(event.clientX - box.left), yaxis.p2l(event.clientY - box.top)];
+  };
+  div.addEventListener("pointerdown", (event) => {
+    const { dx, dy } = store.state;
+    const [x, y] = toData(event);
+    const { xaxis, yaxis } = div._fullLayout;
+    const points = placed();
+    const pixels = (i) => Math.hypot(xaxis.l2p(points[i][dx]) - xaxis.l2p(x), yaxis.l2p(points[i][dy]) - yaxis.l2p(y));
+    const nearest = points.map((_, i) => i).sort((a, b) => pixels(a) - pixels(b))[0];
+    if (nearest === undefined || pixels(nearest) > 14) return;
+    dragging = { i: nearest };
+    div.setPointerCapture(event.pointerId);
+    event.preventDefault();
+  });
+  div.addEventListener("pointermove", (event) => {
+    if (!dragging) return;
+    const [x, y] = toData(event);
+    const xs = [...div.data[0].x];
+    const ys = [...div.data[0].y];
+    xs[dragging.i] = x;
+    ys[dragging.i] = y;
+    Plotly.restyle(div, { x: [xs], y: [ys] }, [0]);
+  });
+  div.addEventListener("pointerup", (event) => {
+    if (!dragging) return;
+    const { i } = dragging;
+    dragging = null;
+    const [x, y] = toData(event);
+    moveWord(i, x, y);
+  });
+}
+
+function moveWord(i, x, y) {
+  const { dx, dy } = store.state;
+  const round = (v) => Math.round(v * 1e4) / 1e4;
+  const others = (parseChanges(store.state.wi) ?? []).filter((c) => !(c.index[0] === i && [dx, dy].includes(c.index[1])));
+  const mine = [[dx, x], [dy, y]].filter(([d, v]) => round(v) !== round(embedding[i][d]))
+    .map(([d, v]) => ({ op: "set_param", name: "E", index: [i, d], value: round(v) }));
+  store.set({ wi: changesText([...others, ...mine].slice(-8)), word: vocab[i] });
+}
+
+// What moved, said under the plane, with the changed greedy chain; "trained points" takes every move back.
+function whatIfLine(forward, greedyChain) {
+  const box = $("what-if-textnet");
+  const changes = parseChanges(store.state.wi) ?? [];
+  if (!changes.length || !forward.what_if) {
+    box.replaceChildren();
+    return;
+  }
+  const words = [...new Set(changes.map((c) => vocab[c.index[0]]))];
+  const back = el("button", { type: "button" }, "trained points");
+  back.addEventListener("click", () => store.set({ wi: "" }));
+  const after = forward.what_if.output;
+  const chained = greedyChain.what_if ? [forward.tokens.at(-1), ...greedyChain.what_if.steps.map((s) => s.token)].join(" → ") : "";
+  box.replaceChildren(el("strong", {}, "What if: "), `moved ${words.map((w) => `'${w}'`).join(", ")}. `,
+    `After '${forward.tokens.at(-1)}' the net now predicts '${after.prediction}' (p = ${fmt(after.probs[after.prediction_id], 3)}), `,
+    `where it predicted '${forward.output.prediction}' (p = ${fmt(forward.output.probs[forward.output.prediction_id], 3)}). `,
+    ...(chained ? [`Greedy chain now: ${chained}. `] : []), back);
 }
 
 // ---- generation: a greedy chain that repeats a transition can never leave it; a sampled one repeated it by chance
@@ -173,7 +258,8 @@ async function draw(answers, state) {
   }
   const redrawn = [];
   if (changed("weights", state.word)) redrawn.push(weights(forward));
-  if (changed("embedding", [state.word, state.dx, state.dy])) redrawn.push(embeddingPlot(state));
+  if (changed("embedding", [state.word, state.dx, state.dy, state.wi])) redrawn.push(embeddingPlot(state));
+  if (fresh) whatIfLine(forward, greedyChain);
   if (fresh) {
     const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
     redrawn.push(nextToken($("plot-dist"), forward.output, vocab, panels).then(() => {
@@ -233,6 +319,7 @@ trainingPanel();
 const keys = samplingControls(store, detail.limits);
 await controller.start();
 linkSources();
+draggable($("plot-embed"));
 for (const control of page.querySelectorAll("button, select, input")) control.disabled = false;
 stepper(store, { count: captions.stages.length, extraKeys: keys });
 walk(store, captions.stages);
