@@ -145,7 +145,9 @@ class Intervention(BaseModel):
     )
     query: Index | None = Field(default=None, description="set_score: the query position")
     key: Index | None = Field(default=None, description="set_score: the key position")
-    value: float | None = Field(default=None, description="set_score, set_param: the new value (finite, |v| ≤ 10⁴)")
+    value: Annotated[float, Field(strict=True)] | None = Field(
+        default=None, description="set_score, set_param: the new value (finite, |v| ≤ 10⁴)"
+    )
     name: str | None = Field(
         default=None, max_length=200, description="set_param: the parameter, as a step's `parameters` names it"
     )

@@ -58,10 +58,42 @@ def _words(vocab: list[str], min_size: int = 1) -> st.SearchStrategy[str]:
     return st.lists(st.sampled_from(vocab), min_size=min_size, max_size=6).map(" ".join)
 
 
+def _changes(detail: dict[str, Any]) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """What-if changes this model takes whatever the input: a transformer's blocks and heads (the translator's by
+    stack), the MLP's weights, the text net's points (docs/api.md, What if)."""
+    family, config = detail["family"], detail["config"]
+    if family == "mlp":
+        change = st.builds(lambda v: {"op": "set_param", "name": "layers.0.W", "index": [0, 0], "value": v},
+                           st.floats(-5, 5))  # fmt: skip
+    elif family == "textnet":
+        change = st.builds(
+            lambda word, dim, v: {"op": "set_param", "name": "E", "index": [word, dim], "value": v},
+            st.integers(0, len(detail["vocab"]) - 1), st.integers(0, len(detail["embedding"][0]) - 1), st.floats(-3, 3),
+        )  # fmt: skip
+    else:
+        layers, heads = st.integers(0, config["n_layers"] - 1), st.integers(0, config["n_heads"] - 1)
+        stacks = st.sampled_from(["encoder", "decoder", "cross"]) if family == "seq2seq" else st.none()
+
+        def placed(change: dict[str, Any], stack: str | None) -> dict[str, Any]:
+            return change if stack is None else {**change, "stack": stack}
+
+        change = st.one_of(
+            st.builds(lambda layer, stack: placed({"op": "no_scaling", "layer": layer}, stack), layers, stacks),
+            st.builds(lambda layer, head, stack: placed({"op": "ablate_head", "layer": layer, "head": head}, stack),
+                      layers, heads, stacks),
+            st.just({"op": "no_positions"}),
+        )  # fmt: skip
+    return st.lists(change, max_size=3)
+
+
 def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """`body`, valid by the schema, changed where it must be for this model to serve it."""
     family, vocab = detail["family"], detail.get("vocab", ENGLISH)  # an encoder reads any English
     fields: dict[str, st.SearchStrategy[Any]] = {}
+    if "hook" in body:  # an unfolding explains the unchanged pass
+        body = {k: v for k, v in body.items() if k != "interventions"}
+    elif "interventions" in body:
+        fields["interventions"] = _changes(detail)
     if "hooks" in body:  # the default, or a few of the model's own (not "all": a pretrained encoder's is megabytes)
         fields["hooks"] = st.none() | st.lists(st.sampled_from(detail["hook_names"]), max_size=3)
     for cut in ("heads", "positions"):  # a part that starts within every value: the first row or head
