@@ -26,7 +26,13 @@ def unregister(family: str) -> None:
     PRESENTERS.pop(family, None)
 
 
-SHARED = {"base", "labels", "stages", "text"}  # modules here that every family shares: no family may take their names
+SHARED = {
+    "base",
+    "labels",
+    "stages",
+    "text",
+    "whatif",
+}  # modules here that every family shares: no family may take their names
 
 
 def discover() -> None:
