@@ -139,3 +139,16 @@ def test_an_unchanged_number_still_unfolds_while_the_model_is_changed(page: Page
     page.mouse.click(x, y)
     page.wait_for_function("() => (document.getElementById('unfold').dataset.shown ?? '').includes('hook_scores_raw')")
     expect(page.locator("#unfold-title")).to_contain_text("raw scores")
+
+
+def test_a_words_point_moves_from_the_keyboard_through_its_row_of_e(page: Page, server: str) -> None:
+    page.goto(f"{server}/models/textnet-2d-sgd?word=hello&ux=embed.weight:0,1")
+    wait_for_state(page, word="hello")
+    _shown(page, "embed.weight:0,1")
+    box = page.locator(".what-if-edit input[type=number]")
+    box.fill("1.5")
+    box.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('wi') === 'w~E~0.1~1.5'")
+    expect(page.locator("#what-if-textnet")).to_contain_text("moved 'hello'")
+    y = page.evaluate("() => document.getElementById('plot-embed').data[0].y[0]")
+    assert y == 1.5  # hello's point, drawn where it was set

@@ -14,7 +14,7 @@ import { symbolOf, trace } from "../views/trace.js";
 import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
-import { changesText, interventions, parseChanges } from "../views/whatif.js";
+import { interventions, parseChanges, valueEditor } from "../views/whatif.js";
 
 const page = $("page");
 const slider = $("x-slider");
@@ -243,26 +243,6 @@ function rememberParameters(steps) {
 }
 const trained = (name, index) => index.reduce((v, i) => v[i], learned.get(name).values);
 
-function weightEditor({ hook, index }) {
-  const was = trained(hook, index);
-  const now = (parseChanges(store.state.wi) ?? []).find((c) => c.name === hook && c.index.join() === index.join());
-  const value = now ? now.value : was;
-  const number = el("input", { type: "number", step: "0.01", value: String(value), ariaLabel: "the value to try" });
-  const slider = el("input", { type: "range", min: String(was - 3), max: String(was + 3), step: "0.01", value: String(value), ariaLabel: "drag the value" });
-  const set = (v) => {
-    if (!Number.isFinite(v)) return;
-    const others = (parseChanges(store.state.wi) ?? []).filter((c) => !(c.name === hook && c.index.join() === index.join()));
-    const mine = v === was ? [] : [{ op: "set_param", name: hook, index, value: Math.round(v * 1e4) / 1e4 }];
-    store.set({ wi: changesText([...others, ...mine].slice(-8)) });
-  };
-  number.addEventListener("change", () => set(Number(number.value)));
-  slider.addEventListener("input", () => { number.value = slider.value; set(Number(slider.value)); });
-  const reset = el("button", { type: "button" }, "trained value");
-  reset.addEventListener("click", () => { number.value = slider.value = String(was); set(was); });
-  return el("div", { className: "what-if-edit" }, el("p", {}, el("strong", {}, "What if it were "), number, " ", reset), slider,
-    el("p", { className: "note" }, "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones."));
-}
-
 // The changes in words above the function plot, with what they did; "trained weights" takes them all back.
 function whatIfLine(result) {
   const changes = parseChanges(store.state.wi) ?? [];
@@ -318,7 +298,8 @@ function showX({ x }) {
 // A button shows the value and names it; a W's cell is a learned parameter, the server says so.
 const drawer = unfolder(store, $("unfold"), {
   explain: (hook, index) => postJSON(page.dataset.explainUrl, { input: drawnX, hook, index }), // the x on screen
-  extra: (wanted) => (learned.has(wanted.hook) ? [weightEditor(wanted)] : []), // a weight or bias: what if it were…
+  extra: ({ hook, index }) => (learned.has(hook) ? [valueEditor(store, { name: hook, index, trained: trained(hook, index),
+    note: "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones." })] : []), // a weight or bias: what if it were…
   locate(wanted, ux) {
     const button = buttonFor(ux);
     if (button) return button;

@@ -17,7 +17,7 @@ import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
 import { barKey, barOf, buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { walk } from "../views/walk.js";
-import { changesText, interventions, parseChanges } from "../views/whatif.js";
+import { changesText, interventions, parseChanges, valueEditor } from "../views/whatif.js";
 
 const page = $("page");
 
@@ -277,6 +277,9 @@ async function draw(answers, state) {
 let onScreen = null; // the forward answer drawn and the request that made it
 const drawer = unfolder(store, $("unfold"), {
   explain: (hook, index) => postJSON(page.dataset.explainUrl, { ...onScreen.body, hook, index }), // the pass on screen
+  // A cell of E: what if the word's point were elsewhere (the keyboard's way to move it; a drag is the mouse's).
+  extra: ({ hook, index }) => (parameters.get(hook)?.id === "heat-embed" && index.length === 2 ? [valueEditor(store, { name: "E", index,
+    trained: embedding[index[0]][index[1]], note: "The word's point moves there: its logits and its chains are computed from it." })] : []),
   locate({ hook, index }, ux) {
     const button = buttonFor(ux);
     if (button) return button;

@@ -202,3 +202,32 @@ export function whatIfResult(store, result, { stages, stageOfHook, stage }) {
   }
   where.replaceChildren(...parts);
 }
+
+// "What if it were…" under the unfolding of a learned number (the MLP's W and b, the text net's E): a number box and a
+// slider about the trained value set it in the store's `wi` (at most 8 changes; the trained value takes it back).
+export function valueEditor(store, { name, index, trained, note }) {
+  const key = index.join();
+  const mine = (c) => c.op === "set_param" && c.name === name && c.index.join() === key;
+  const now = (parseChanges(store.state.wi) ?? []).find(mine);
+  const value = now ? now.value : trained;
+  const number = el("input", { type: "number", step: "0.01", value: String(value), ariaLabel: "the value to try" });
+  const slider = el("input", { type: "range", min: String(trained - 3), max: String(trained + 3), step: "0.01", value: String(value), ariaLabel: "drag the value" });
+  const set = (v) => {
+    if (!Number.isFinite(v)) return;
+    const others = (parseChanges(store.state.wi) ?? []).filter((c) => !mine(c));
+    const changed = v === trained ? [] : [{ op: "set_param", name, index, value: Math.round(v * 1e4) / 1e4 }];
+    store.set({ wi: changesText([...others, ...changed].slice(-8)) });
+  };
+  number.addEventListener("change", () => set(Number(number.value)));
+  slider.addEventListener("input", () => {
+    number.value = slider.value;
+    set(Number(slider.value));
+  });
+  const reset = el("button", { type: "button" }, "trained value");
+  reset.addEventListener("click", () => {
+    number.value = slider.value = String(trained);
+    set(trained);
+  });
+  return el("div", { className: "what-if-edit" }, el("p", {}, el("strong", {}, "What if it were "), number, " ", reset), slider,
+    el("p", { className: "note" }, note));
+}
