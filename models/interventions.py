@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+from weakref import WeakKeyDictionary
 
 import torch
 from torch import nn
@@ -129,7 +130,7 @@ def plan(
     axis, from the unchanged pass). `params`: the parameters set_param may change (the MLP's and text net's);
     `model_input`: the input of the pass (batch first), read by set_param in the first layer; `source`: the values
     of the second input's pass, for patch (without the batch axis)."""
-    names = dict(module.named_modules())
+    names = _modules(module)
     structural: dict[str, dict[str, bool]] = defaultdict(dict)  # attention path → {"mask": off, "scale": off}
     later = Plan()  # score settings, head ablations, parameters and patches, after the structural recomputation
     out = Plan()
@@ -166,14 +167,25 @@ def plan(
         else:
             _patch(later, change, at, shapes, source)
     for path, off in structural.items():
-        attention = names[path]
-        assert isinstance(attention, Attention)
-        _recompute(out, path, attention, mask=not off.get("mask", False), scale=not off.get("scale", False))
+        module_at = names[path]
+        assert isinstance(module_at, Attention)
+        _recompute(out, path, module_at, mask=not off.get("mask", False), scale=not off.get("scale", False))
     for hook, entries in later.entries.items():
         out.add(hook, _set_entries(entries))
     for hook, edits in later.edits.items():
         out.edits[hook].extend(edits)
     return dict(out.edits)
+
+
+_NAMED: WeakKeyDictionary[nn.Module, dict[str, nn.Module]] = WeakKeyDictionary()
+
+
+def _modules(module: nn.Module) -> dict[str, nn.Module]:
+    """{path: submodule} of a model, found once (its module tree does not change after loading)."""
+    found = _NAMED.get(module)
+    if found is None:
+        found = _NAMED[module] = dict(module.named_modules())
+    return found
 
 
 def _attention(module: nn.Module, names: Mapping[str, nn.Module], change: Change, at: int) -> tuple[str, Attention]:
@@ -268,7 +280,6 @@ def _set_score(head: int, query: int, key: int, value: float) -> Edit:
 def _set_param(
     plan: Plan, module: nn.Module, change: Change, at: int, params: Mapping[str, Feeds], x: torch.Tensor | None
 ) -> None:
-    parameters = dict(module.named_parameters())
     if not params:
         raise ChangeError(at, "op", "set_param changes the MLP's and the text net's weights",
                           "On a transformer, use set_score, ablate_head or patch.")  # fmt: skip
@@ -276,7 +287,7 @@ def _set_param(
     if name is None or name not in params:
         raise ChangeError(at, "name", f"{name!r} is not a parameter of this model", f"Send one of {', '.join(params)}.")
     feeds = params[name]
-    table = parameters[feeds.param].detach()
+    table = module.get_parameter(feeds.param).detach()
     index = change.index
     if len(index) != table.dim() or any(not 0 <= i < n for i, n in zip(index, table.shape, strict=False)):
         raise ChangeError(at, "index", f"{list(index)} does not fit {feeds.param}, shaped {list(table.shape)}",

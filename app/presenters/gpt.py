@@ -157,8 +157,12 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
             theirs = self.ids(model, other, field)
             return (model.id, tuple(theirs)), lambda: self.capture(model, theirs)
 
+        def lean() -> KeptPass:  # the changed pass: its values and logits (what_if holds no logit lens)
+            logits, cache = model.run_with_cache(ids)
+            return KeptPass({}, logits[-1], cache)
+
         key, capture = (model.id, tuple(ids)), lambda: self.capture(model, ids)
-        return whatif.changed_pass(model.module, request, passes, key, capture, source)
+        return whatif.changed_pass(model.module, request, passes, key, capture, source, changed_capture=lean)
 
     def captured(
         self, model: LoadedGPT, request: schemas.ExplainRequest, passes: PassCache

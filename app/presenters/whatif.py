@@ -136,10 +136,11 @@ def changed_pass(
     *,
     params: Mapping[str, Feeds] | None = None,
     model_input: torch.Tensor | None = None,
+    changed_capture: Callable[[], KeptPass] | None = None,
 ) -> Changed | None:
     """A request's changed pass (None without interventions), checked against its unchanged pass, kept under `key`
     (made by `capture`), and for a patch against the second input's (`source` reads it: the key and capture of its
-    pass)."""
+    pass). `changed_capture` makes the changed pass when it needs less than the unchanged one (no logit lens)."""
     if not request.interventions:
         return None
     theirs = None
@@ -149,7 +150,9 @@ def changed_pass(
         their_key, their_capture = source(other, source_field(request))
         theirs = passes.get(their_key, their_capture)
     before = passes.get(key, capture)
-    return prepare(module, request, key, before, capture, source=theirs, params=params, model_input=model_input)
+    return prepare(
+        module, request, key, before, changed_capture or capture, source=theirs, params=params, model_input=model_input
+    )
 
 
 def part(
