@@ -35,12 +35,13 @@ const leftOut = (out, size) => {
 
 // `panels`: which of logits, scaled (÷ T) and probs to draw, each in its own panel. `order`: "vocab" keeps the
 // vocabulary's order (a small one); "logit" and "prob" sort by that, largest first; `top` keeps the first n.
-// `numbers` prints each bar's value above it (few bars). A few bars put the panels side by side when the plot is
+// `numbers` prints each bar's value above it (few bars). `before`: an unchanged answer's output, drawn as grey
+// ticks over a what-if's bars. A few bars put the panels side by side when the plot is
 // wide enough for them; otherwise the panels are stacked and share one axis of words, labelled once, at the bottom.
 // `height`: the whole chart's height in px, to fit a screen.
 export function nextToken(el, out, vocab, options) {
   refitted(el, () => nextToken(el, out, vocab, options));
-  const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null, height = null } = options;
+  const { panels = ["logits", "probs"], order = "vocab", top = null, numbers = false, temperature = null, height = null, before = null } = options;
   let ids = out.ids ? [...out.ids] : vocab.map((_, i) => i);
   if (order !== "vocab") {
     const by = order === "logit" ? "logits" : "probs";
@@ -66,6 +67,15 @@ export function nextToken(el, out, vocab, options) {
       marker: { color: colour }, hovertemplate: "%{x}: %{y:.4f}<extra></extra>",
       ...(numbers ? { text, textposition: "outside", cliponaxis: false, textfont: { size: numberSize } } : {}) };
   });
+  // What if: each word's value before the change, a grey tick over its bar (a word the change moved shows a gap).
+  if (before) {
+    panels.forEach((name, n) => {
+      if (name === "scaled" && !(out.scaled && before.scaled)) return;
+      traces.push({ type: "scatter", mode: "markers", name: `${name}, unchanged`, x: words, y: ids.map((i) => tokenValue(before, name, i) ?? null),
+        xaxis: side ? `x${axis(n)}` : "x", yaxis: `y${axis(n)}`, marker: { symbol: "line-ew-open", size: 18, color: "#555555", line: { width: 3 } },
+        hovertemplate: "%{x} before the change: %{y:.4f}<extra></extra>" });
+    });
+  }
   // The words under the bars: flat when each fits its bar, else turned (Plotly decides), with room kept for them.
   const longest = Math.max(1, ...ids.map((i) => String(vocab[i]).length));
   const columns = side ? panels.length : 1;

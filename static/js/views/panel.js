@@ -346,7 +346,7 @@ export function stagePanel(store, { stages, heads, labels, explain }) {
       bars = { div, output, vocab, logits: lastRow(stage.inputs[0].hook, result) };
       drawing.push(async () => {
         const after = result.what_if?.output; // what if: the next word as the changes made it
-        await nextToken(div, after ?? output, vocab, { order: "logit", temperature, height: room() });
+        await nextToken(div, after ?? output, vocab, { order: "logit", temperature, height: room(), before: after ? output : null });
         if (!after) unfoldBars(div, barKey(bars.logits.at), drawer.open, { lit: lightBar(div), cursor: barCursor });
       });
     } else if (stage.view === "heads") {

@@ -195,6 +195,7 @@ export function whatIfResult(store, result, { stages, stageOfHook, stage }) {
   if (w.output?.prediction !== undefined && result.output?.prediction !== undefined) {
     parts.push(` Next word: ${result.output.prediction} (p = ${fmt(result.output.probs[result.output.ids ? 0 : result.output.prediction_id], 3)}) → ${w.output.prediction} (p = ${fmt(w.output.probs[w.output.ids ? 0 : w.output.prediction_id], 3)}).`);
   }
+  if (stage.view === "next") parts.push(" The bars are the changed pass's; a grey tick marks each word's value before the change.");
   const [a, b] = [result.output?.embedding, w.output?.embedding];
   if (a && b) { // an encoder: how far the sentence's embedding moved
     const dot = (x, y) => x.reduce((sum, v, i) => sum + v * y[i], 0);
