@@ -85,7 +85,10 @@ def moved(before: Mapping[str, torch.Tensor], after: Mapping[str, torch.Tensor])
             continue
         if torch.equal(a, b):  # the common case, and the cheap one: most hooks come before the change
             continue
-        largest = float((a - b).abs().nan_to_num_(nan=0.0).max())  # -inf − -inf: masked in both, unmoved
+        gap = (a - b).abs_()
+        largest = float(gap.max())
+        if math.isnan(largest):  # -inf − -inf: masked in both, unmoved (only scores hold -inf)
+            largest = float(gap.nan_to_num_(nan=0.0).max())
         if largest > 0:
             found.append(schemas.Moved(hook=name, max_abs=largest if math.isfinite(largest) else None))
     return found
