@@ -13,7 +13,7 @@ import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { walk } from "../views/walk.js";
-import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
+import { interventions, parseChanges, stageFinders, whatIfBox, whatIfResult } from "../views/whatif.js";
 
 const page = $("page");
 const EXAMPLES = ["A man is eating food.", "The bank raised its interest rates.", "She sat on the river bank.",
@@ -129,11 +129,7 @@ function buildControls() {
 }
 
 buildControls();
-const stageOf = (label) => stages.findIndex((s) => s.label === label);
-const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
-  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
-  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
-};
+const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers }], heads: config.n_heads,
   experiments: captions.experiments ?? {}, stageOf, onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
 showChanges(store.state);

@@ -16,7 +16,7 @@ import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
-import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
+import { interventions, parseChanges, stageFinders, whatIfBox, whatIfResult } from "../views/whatif.js";
 import { walk } from "../views/walk.js";
 
 const page = $("page");
@@ -207,11 +207,7 @@ function buildControls() {
 }
 
 buildControls();
-const stageOf = (label) => stages.findIndex((s) => s.label === label);
-const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
-  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
-  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
-};
+const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers, causal: true }], heads: config.n_heads,
   experiments: captions.experiments ?? {}, stageOf, onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
 showChanges(store.state);

@@ -17,7 +17,7 @@ import { stagePanel, stagesOnDemand } from "../views/panel.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
-import { interventions, parseChanges, whatIfBox, whatIfResult } from "../views/whatif.js";
+import { interventions, parseChanges, stageFinders, whatIfBox, whatIfResult } from "../views/whatif.js";
 
 const page = $("page");
 const EXAMPLES = ["the black cat sleeps .", "a small car sees the green flowers .", "the white houses fall .",
@@ -205,11 +205,7 @@ function buildControls() {
 }
 
 buildControls();
-const stageOf = (label) => stages.findIndex((s) => s.label === label);
-const stageOfHook = (hook) => { // the first stage that shows a hook as its result (else as an input)
-  const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
-  return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
-};
+const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { heads: config.n_heads, experiments: captions.experiments ?? {}, stageOf,
   stacks: [{ stack: "encoder", layers: config.n_layers }, { stack: "decoder", layers: config.n_layers, causal: true },
     { stack: "cross", layers: config.n_layers }],

@@ -163,6 +163,16 @@ export function whatIfBox(store, { stacks, heads, experiments = {}, stageOf, onE
   };
 }
 
+// A walk's stage by its label, and the first stage that shows a hook as its result (else as an input).
+export function stageFinders(stages) {
+  const stageOf = (label) => stages.findIndex((s) => s.label === label);
+  const stageOfHook = (hook) => {
+    const at = stages.findIndex((s) => s.hooks.some((p) => p.hook === hook));
+    return at >= 0 ? at : stages.findIndex((s) => s.inputs.some((p) => p.hook === hook));
+  };
+  return { stageOf, stageOfHook };
+}
+
 // The mean entropy (bits) of the rows of a pattern ([heads][query][key] or [query][key]).
 export function meanEntropy(data) {
   const rows = Array.isArray(data[0][0]) ? data.flat() : data;
