@@ -104,7 +104,7 @@ export function nextToken(el, out, vocab, options) {
   // tick per two lines of text, room above the bars for their numbers
   const SHORT = { logits: "logit", scaled: "÷ T", probs: "p" };
   const fitted = (title, name) => (Math.max(...title.split("<br>").map((line) => textWidth(line, TEXT))) + 12 <= panel ? title : SHORT[name]);
-  const ticks = Math.max(3, Math.min(8, Math.floor((panel * 0.8) / (2 * LINE * TEXT))));
+  const ticks = Math.max(2, Math.min(8, Math.floor((panel * 0.8) / (2 * LINE * TEXT)))); // a short panel: 0 and the top
   panels.forEach((name, n) => {
     layout[`yaxis${axis(n)}`] = { title: { text: side ? "" : fitted(titleOf(name, out, temperature, false), name) }, nticks: ticks, ticklabelstandoff: 6, // clear of a turned first word
       automargin: true, ...(name === "probs" ? { range: [0, side || numbers ? 1.15 : 1.05] } : {}) };

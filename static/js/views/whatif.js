@@ -198,8 +198,8 @@ export function whatIfResult(store, result, { stages, stageOfHook, stage }) {
   go.addEventListener("click", () => at >= 0 && store.set({ stage: at }));
   const steps = Object.keys(result.shapes ?? {}).length;
   const parts = [`It first shows at `, go, ` (${w.first_moved}); ${w.moved.length} of the pass's ${steps} steps moved.`];
-  const here = new Set([...stage.inputs, ...stage.hooks].map((p) => p.hook)); // the stage on screen's
-  const pattern = (w.steps ?? []).find((s) => here.has(s.name) && s.name.endsWith("hook_pattern"));
+  const shown = stage.hooks.find((p) => p.probabilities); // the stage's softmax rows (a pattern), if it shows them
+  const pattern = shown && (w.steps ?? []).find((s) => s.name === shown.hook);
   const before = pattern && result.steps.find((s) => s.name === pattern.name);
   if (before) parts.push(` Mean entropy of this stage's softmax rows: ${fmt(meanEntropy(before.data), 3)} → ${fmt(meanEntropy(pattern.data), 3)} bits.`);
   if (w.output?.prediction !== undefined && result.output?.prediction !== undefined) {
