@@ -117,9 +117,17 @@ class Selected:
     positions: tuple[int, int] | None = None  # [start, stop) of its first position axis
     vocab: frozenset[str] = frozenset()  # the steps whose last axis is the vocabulary: a wide one is cut
 
-    def json(self, passes: PassCache, key: Hashable, cache: Mapping[str, torch.Tensor]) -> bytes:
+    def json(
+        self,
+        passes: PassCache,
+        key: Hashable,
+        cache: Mapping[str, torch.Tensor],
+        same: tuple[Hashable, frozenset[str]] | None = None,
+    ) -> bytes:
         """The selected steps as a JSON list, each serialised once per pass and kept in the pass cache beside it
-        (under its own key, so a stage asked for later serialises its own steps alone and reruns nothing)."""
+        (under its own key, so a stage asked for later serialises its own steps alone and reruns nothing).
+        `same`: another pass's key and the hooks whose values are equal in both (a what-if's unmoved steps), whose
+        JSON is that pass's."""
         entries = {entry.name: entry for entry in self.layout}
         cut = (self.heads, self.positions)
 
@@ -133,7 +141,10 @@ class Selected:
 
             return serialise
 
-        parts = [passes.part(("step", key, name, cut), serialised(name)) for name in self.names]
+        def at(name: str) -> Hashable:
+            return same[0] if same is not None and name in same[1] else key
+
+        parts = [passes.part(("step", at(name), name, cut), serialised(name)) for name in self.names]
         return b"[" + b",".join(parts) + b"]"
 
     def sliced(self, name: str, value: torch.Tensor) -> torch.Tensor:

@@ -192,7 +192,8 @@ class BertPresenter(Presenter[LoadedBert]):
         parts = {**kept.parts, "steps": selected.json(passes, key, kept.cache)}
         if changed is not None:
             parts["what_if"] = whatif.part(
-                passes, changed, kept, request, steps=lambda after: selected.json(passes, changed.key, after.cache),
+                passes, changed, kept, request,
+                steps=lambda after, unmoved: selected.json(passes, changed.key, after.cache, same=(key, unmoved)),
                 output=lambda after: after.parts["output"],
             )  # fmt: skip
         return spliced(result, parts)

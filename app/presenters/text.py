@@ -225,11 +225,16 @@ def respond(
 
     spliced_parts = {**parts, "output": output_of(key, kept.logits)}
     if changed is not None:  # what if: the changed pass's steps and output, and what moved
+        moved_key = changed.key
+
+        def changed_steps(after: KeptPass, unmoved: frozenset[str]) -> bytes:
+            if selected is None:
+                return after.parts["steps"]
+            return selected.json(passes, moved_key, after.cache, same=(key, unmoved))  # unmoved: the kept JSON
+
         spliced_parts["what_if"] = whatif.part(
-            passes, changed, kept, request,
-            steps=lambda after: selected.json(passes, changed.key, after.cache) if selected else after.parts["steps"],
-            output=lambda after: output_of(changed.key, after.logits),
-        )  # fmt: skip
+            passes, changed, kept, request, steps=changed_steps, output=lambda after: output_of(moved_key, after.logits)
+        )
     return spliced(result, spliced_parts)
 
 

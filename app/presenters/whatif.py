@@ -163,15 +163,16 @@ def part(
     changed: Changed,
     before: KeptPass,
     request: schemas.Interventions,
-    steps: Callable[[KeptPass], bytes],
+    steps: Callable[[KeptPass, frozenset[str]], bytes],
     output: Callable[[KeptPass], bytes],
 ) -> bytes:
     """The answer's `what_if` as JSON: the changed pass's `steps` and `output` (each read from the kept changed pass),
-    and what moved from `before`."""
+    and what moved from `before`. `steps` is told which hooks did not move: their JSON is the unchanged pass's."""
     after = passes.get(changed.key, changed.capture)
     found = moved(before.cache, after.cache)
     what_if = schemas.WhatIf(
         interventions=request.interventions, steps=[], output=None, moved=found,
         first_moved=found[0].hook if found else None,
     )  # fmt: skip
-    return spliced(what_if, {"steps": steps(after), "output": output(after)})
+    unmoved = frozenset(before.cache) - {m.hook for m in found}
+    return spliced(what_if, {"steps": steps(after, unmoved), "output": output(after)})
