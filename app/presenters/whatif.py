@@ -94,26 +94,6 @@ def moved(before: Mapping[str, torch.Tensor], after: Mapping[str, torch.Tensor])
     return found
 
 
-def prepare(
-    module: nn.Module,
-    request: schemas.Interventions,
-    key: Hashable,
-    baseline: KeptPass,
-    capture: Callable[[], KeptPass],
-    *,
-    source: KeptPass | None = None,
-    params: Mapping[str, Feeds] | None = None,
-    model_input: torch.Tensor | None = None,
-) -> Changed:
-    """The changed pass of a request whose unchanged pass is `baseline` (kept under `key`, made by `capture`): checked
-    now, run when the answer asks for it, kept under its own key, the changes part of it."""
-    planned = edits(
-        module, request, baseline.cache, params=params, model_input=model_input,
-        source=None if source is None else source.cache,
-    )  # fmt: skip
-    return Changed((key, "what if", *key_of(request)), lambda: changed(module, planned, capture), planned)
-
-
 def unchanged(request: schemas.Interventions, what: str) -> None:
     """For an endpoint that reads the unchanged pass only: interventions are a 422, not silently dropped."""
     if request.interventions:
@@ -153,9 +133,12 @@ def changed_pass(
         their_key, their_capture = source(other, source_field(request))
         theirs = passes.get(their_key, their_capture)
     before = passes.get(key, capture)
-    return prepare(
-        module, request, key, before, changed_capture or capture, source=theirs, params=params, model_input=model_input
-    )
+    planned = edits(
+        module, request, before.cache, params=params, model_input=model_input,
+        source=None if theirs is None else theirs.cache,
+    )  # fmt: skip
+    run = changed_capture or capture
+    return Changed((key, "what if", *key_of(request)), lambda: changed(module, planned, run), planned)
 
 
 def part(
