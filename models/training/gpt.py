@@ -227,6 +227,7 @@ def char_recipe(
         prompts=(text.validation[:16],),  # the held-out text's start, continued
         origin=(("source", corpus.name),),
         seeds=(0,),
+        checkpoints=10,  # a larger model: fewer copies of it
         steps=steps or STEPS[size],
         command_line=f"python -m models.train char-gpt --corpus {corpus} --name {name} --size {size}"
         + (f" --steps {steps}" if steps else ""),
@@ -242,6 +243,7 @@ RECIPES: dict[str, Recipe] = {
         "pronouns and word sense. Small enough to print every number.",
         config=GPTConfig(vocab=tuple(grammar.vocabulary()), eos=".", n_ctx=24, d_model=32, n_heads=4, n_layers=2),
         seeds=(0,),
+        checkpoints=32,  # 117 KB each: fewer than the small nets' 50
         steps=4000,
         optimizer=Optimizer("AdamW", lr=3e-3, batch=64, schedule="cosine decay to 0", weight_decay=0.01),
     ),
@@ -258,6 +260,7 @@ RECIPES: dict[str, Recipe] = {
             ("license", "public domain"),
         ),
         seeds=(0,),
+        checkpoints=5,  # 3.3 MB each: the repository's trajectories stay under 25 MB
         steps=800,  # about 12 minutes on one thread of a busy 2-core machine
         optimizer=Optimizer("AdamW", lr=3e-3, batch=32, schedule="cosine decay to 0", weight_decay=0.01),
     ),

@@ -57,6 +57,7 @@ class Recipe(ABC):
     config: Config
     loss: str  # the loss, in words
     init: str = "PyTorch defaults"
+    checkpoints: int = 50  # weights saved as it trains, the first and the last included (fewer for a large model)
 
     def command(self) -> str:
         """How to train it again, as the record says."""

@@ -23,6 +23,7 @@ class Optimizer:
 
     name: Literal["SGD", "Adam", "AdamW"]
     lr: float
+    momentum: float = 0.0  # SGD's: 0 is plain SGD
     batch: int | Literal["full"] = "full"
     schedule: Literal["cosine decay to 0", "constant"] = "constant"
     weight_decay: float = 0.0
@@ -49,6 +50,7 @@ class TrainingRecord:
     command: str
     validation_curve: list[list[float]] | None = None  # [step, held-out loss], when the recipe holds data out
     extra: dict[str, Any] = field(default_factory=dict)  # the family's own findings (a seed search, predictions)
+    trajectory: dict[str, Any] | None = None  # the checkpoints saved as it trained (models/training/trajectory.py)
 
     def __post_init__(self) -> None:
         if clash := sorted(set(self.extra) & {f.name for f in fields(self)}):
@@ -59,6 +61,8 @@ class TrainingRecord:
         curve (only a recipe with held-out data has one) right after the loss curve."""
         common = asdict(self)
         extra, validation = common.pop("extra"), common.pop("validation_curve")
+        path = common.pop("trajectory")
+        extra = {**extra, **({} if path is None else {"trajectory": path})}
         if validation is None:
             return {**common, **extra}
         at = list(common).index("loss_curve") + 1

@@ -209,17 +209,21 @@ def test_train_writes_the_accepted_seeds_weights_and_a_record_with_the_recipes_e
     recipe = line_recipe(accepts=7)
     started = datetime.now(UTC).replace(microsecond=0)
     train(recipe, tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.json", "line.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "line.checkpoints.safetensors",
+        "line.json",
+        "line.safetensors",
+    ]
     record = json.loads((tmp_path / "line.json").read_text())
     common = {"id", "family", "title", "description", "config", "seed", "init", "data", "optimizer", "loss", "epochs",
               "loss_curve", "metrics", "trained_at", "duration_s", "torch_version", "command"}  # fmt: skip
-    assert set(record) == common | {"seeds_tried", "kept_because"}
+    assert set(record) == common | {"seeds_tried", "kept_because", "trajectory"}
     assert (record["id"], record["family"], record["title"]) == ("line", "line", "A line")
     assert (record["seed"], record["seeds_tried"], record["kept_because"]) == (7, [3, 7], "seed 7 was wanted")
     assert record["config"] == {"d_in": 1, "d_out": 1}
     assert record["init"] == "PyTorch defaults"
     assert record["data"] == {"target": "y = 2x + 1", "n_samples": 16}
-    assert record["optimizer"] == {"name": "SGD", "lr": 0.1, "batch": "full", "schedule": "constant",
+    assert record["optimizer"] == {"name": "SGD", "lr": 0.1, "momentum": 0.0, "batch": "full", "schedule": "constant",
                                    "weight_decay": 0.0}  # fmt: skip
     assert (record["loss"], record["epochs"]) == ("mean squared error", 50)
     assert [step for step, _ in record["loss_curve"]] == list(range(1, 51))  # under 100 steps: every one
