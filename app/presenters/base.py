@@ -26,6 +26,7 @@ from app.presenters.stages import Stage, hooks_of
 from app.templating import TEMPLATES
 from models import explain as unfold
 from models.families import LoadedModel
+from models.registry import no_trajectory, saved_checkpoints
 from models.sampling import vocab_columns
 
 L = TypeVar("L", bound=LoadedModel[Any])
@@ -277,6 +278,9 @@ class Presenter(ABC, Generic[L]):
             "config": model.record["config"],
             "hook_names": model.hook_names(),
             "training": model.record,
+            "checkpoints": saved_checkpoints(model.record),
+            "checkpoint": model.checkpoint,
+            "no_trajectory": no_trajectory(model.record),
         }
         return self.detail_schema.model_validate({**common, **self.detail_fields(model)})
 
@@ -312,7 +316,8 @@ class Presenter(ABC, Generic[L]):
         except unfold.ExplainError as error:
             raise refusal(model, error) from None
         return schemas.Unfolding(
-            model=model.id, hook=found.hook, index=list(found.index), value=found.value, formula=found.formula,
+            model=model.id, checkpoint=model.checkpoint,
+            hook=found.hook, index=list(found.index), value=found.value, formula=found.formula,
             terms=[schemas.UnfoldedTerm(label=t.label, value=t.value, factors=list(t.factors)) for t in found.terms],
             n_terms=found.n_terms, sum=found.sum, total=found.total, inputs=found.inputs, params=found.params,
             note=found.note,

@@ -175,7 +175,7 @@ class BertPresenter(Presenter[LoadedBert]):
     def forward(self, model: LoadedBert, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
         ids = self.parse(model, request)
         selected = self.selected(model, request, rounded)
-        key = (model.id, tuple(ids))
+        key = (model.key, tuple(ids))
 
         def capture() -> KeptPass:
             return self.capture(model, ids)
@@ -183,11 +183,12 @@ class BertPresenter(Presenter[LoadedBert]):
         def other(value: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
             """A patch's second input: another sentence."""
             theirs = self.ids(model, value, field)
-            return (model.id, tuple(theirs)), lambda: self.capture(model, theirs)
+            return (model.key, tuple(theirs)), lambda: self.capture(model, theirs)
 
         changed = whatif.changed_pass(model.module, request, passes, key, capture, other)
         kept = passes.get(key, capture)
-        fields = {"model": model.id, "input": request.input, "tokens": model.tokenizer.decode(ids), "ids": ids}
+        fields = {"model": model.id, "checkpoint": model.checkpoint, "input": request.input}
+        fields |= {"tokens": model.tokenizer.decode(ids), "ids": ids}
         result = BertForward(**fields, steps=[], shapes=shapes(kept.cache), output=Embedding(embedding=[]))
         parts = {**kept.parts, "steps": selected.json(passes, key, kept.cache)}
         if changed is not None:
@@ -202,7 +203,7 @@ class BertPresenter(Presenter[LoadedBert]):
         self, model: LoadedBert, request: schemas.ExplainRequest, passes: PassCache
     ) -> tuple[Captured, NextToken]:
         ids = self.parse(model, request)
-        kept = passes.get((model.id, tuple(ids)), lambda: self.capture(model, ids))  # the key /forward keeps it by
+        kept = passes.get((model.key, tuple(ids)), lambda: self.capture(model, ids))  # the key /forward keeps it by
         return model.captured(ids, dict(kept.cache)), NextToken()
 
     def compare(self, model: LoadedBert, request: schemas.CompareRequest) -> Similarity:

@@ -74,6 +74,7 @@ class Comparison(BaseModel):
     """Where two inputs' residual streams part: ‖a − b‖ after each layer, at every position both texts have."""
 
     model: str
+    checkpoint: int | None = Field(default=None, description=schemas.CHECKPOINT_ANSWER)
     tokens: list[str]
     other_tokens: list[str]
     layers: list[Residual] = Field(description="The residual streams compared, in forward order")
@@ -141,9 +142,10 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         ids = self.ids(model, request.input, "input")
         tokenizer = model.tokenizer
         text.check_top_k(request.top_k, len(tokenizer.vocab))
-        fields = {"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids), "ids": ids}
+        fields = {"model": model.id, "checkpoint": model.checkpoint, "input": request.input}
+        fields |= {"tokens": tokenizer.decode(ids), "ids": ids}
         return text.respond(
-            passes, schema=GPTForward, key=(model.id, tuple(ids)), capture=lambda: self.capture(model, ids),
+            passes, schema=GPTForward, key=(model.key, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,
             selected=self.selected(model, request, rounded), changed=self.changed(model, request, passes, ids),
         )  # fmt: skip
@@ -155,13 +157,13 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
 
         def source(other: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
             theirs = self.ids(model, other, field)
-            return (model.id, tuple(theirs)), lambda: self.capture(model, theirs)
+            return (model.key, tuple(theirs)), lambda: self.capture(model, theirs)
 
         def lean() -> KeptPass:  # the changed pass: its values and logits (what_if holds no logit lens)
             logits, cache = model.run_with_cache(ids)
             return KeptPass({}, logits[-1], cache)
 
-        key, capture = (model.id, tuple(ids)), lambda: self.capture(model, ids)
+        key, capture = (model.key, tuple(ids)), lambda: self.capture(model, ids)
         return whatif.changed_pass(model.module, request, passes, key, capture, source, changed_capture=lean)
 
     def captured(
@@ -170,7 +172,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         text.no_target(request, self.family)
         ids = self.ids(model, request.input, "input")
         text.check_top_k(request.top_k, len(model.tokenizer.vocab))
-        kept = passes.get((model.id, tuple(ids)), lambda: self.capture(model, ids))  # the key /forward keeps it by
+        kept = passes.get((model.key, tuple(ids)), lambda: self.capture(model, ids))  # the key /forward keeps it by
         return model.captured(ids, dict(kept.cache), kept.logits), text.next_token(request, ids)
 
     def compare(self, model: LoadedGPT, request: schemas.CompareRequest) -> Comparison:
@@ -179,6 +181,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         vocab = model.tokenizer.vocab
         return Comparison(
             model=model.id,
+            checkpoint=model.checkpoint,
             tokens=model.tokenizer.decode(ids),
             other_tokens=model.tokenizer.decode(other),
             layers=[Residual(layer=label, hook=hook) for label, hook in found.layers],

@@ -188,7 +188,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
         from 0.0)."""
         x = self.x(model, request)
         names = self.selected(model, request).names
-        key = (model.id, x.hex(), *names, *whatif.key_of(request))
+        key = (model.key, x.hex(), *names, *whatif.key_of(request))
         return passes.body(key, lambda: self.result(model, x, names, request).model_dump_json().encode())
 
     def captured(
@@ -206,7 +206,10 @@ class MLPPresenter(Presenter[LoadedMLP]):
         what_if = None
         if request.interventions:
             what_if = self.what_if(model, x, names, request, cache)
-        return MLPForward(model=model.id, input=x, steps=steps, shapes=shapes(cache), output=output, what_if=what_if)
+        return MLPForward(
+            model=model.id, checkpoint=model.checkpoint, input=x, steps=steps, shapes=shapes(cache), output=output,
+            what_if=what_if,
+        )  # fmt: skip
 
     def output(self, model: LoadedMLP, x: float, y: float, found: PiecewiseRegion) -> MLPOutput:
         return MLPOutput(

@@ -209,10 +209,11 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         target_vocab = model.target_tokenizer.vocab
         text.check_top_k(request.top_k, len(target_vocab))
         fields = {
-            "model": model.id, "input": request.input, "tokens": model.tokenizer.decode(source), "ids": source,
+            "model": model.id, "checkpoint": model.checkpoint,
+            "input": request.input, "tokens": model.tokenizer.decode(source), "ids": source,
             "target_tokens": model.target_tokenizer.decode(target),
         }  # fmt: skip
-        key = (model.id, tuple(source), tuple(target))
+        key = (model.key, tuple(source), tuple(target))
 
         def capture() -> KeptPass:
             return self.capture(model, source, target)
@@ -220,7 +221,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         def other(value: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
             """A patch's second input: another source sentence, read with the same target prefix."""
             theirs, _ = self.ids(model, value, None, field)
-            return (model.id, tuple(theirs), tuple(target)), lambda: self.capture(model, theirs, target)
+            return (model.key, tuple(theirs), tuple(target)), lambda: self.capture(model, theirs, target)
 
         return text.respond(
             passes, schema=Seq2SeqForward, key=key, capture=capture, request=request, vocab=target_vocab,
@@ -234,7 +235,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
     ) -> tuple[Captured, NextToken]:
         source, target = self.ids(model, request.input, request.target)
         text.check_top_k(request.top_k, len(model.target_tokenizer.vocab))
-        key = (model.id, tuple(source), tuple(target))  # the key /forward keeps the pass by
+        key = (model.key, tuple(source), tuple(target))  # the key /forward keeps the pass by
         kept = passes.get(key, lambda: self.capture(model, source, target))
         settings = text.next_token(request, target, (model.bos_id,))
         return model.captured(source, target, dict(kept.cache), kept.logits), settings
@@ -246,7 +247,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         text.check_top_k(request.top_k, len(vocab))
         seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
         room = model.module.config.n_ctx - 1
-        key, capture = (model.id, tuple(source), tuple(start)), lambda: self.capture(model, source, start)
+        key, capture = (model.key, tuple(source), tuple(start)), lambda: self.capture(model, source, start)
         changed = whatif.changed_pass(model.module, request, PassCache(0), key, capture)  # checked on the first pass
 
         def translated() -> dict[str, Any]:
@@ -281,7 +282,12 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             with editing(model.module, changed.edits):
                 what_if = ChangedTranslation(interventions=request.interventions, **translated())
         return Translation(
-            model=model.id, prompt_tokens=model.tokenizer.decode(source), **unchanged, seed=seed, what_if=what_if
+            model=model.id,
+            checkpoint=model.checkpoint,
+            prompt_tokens=model.tokenizer.decode(source),
+            **unchanged,
+            seed=seed,
+            what_if=what_if,
         )
 
 

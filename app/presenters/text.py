@@ -293,7 +293,12 @@ class TextPresenter(Presenter[T]):
             with editing(model.module, changed.edits):
                 what_if = schemas.ChangedGeneration(interventions=request.interventions, **dict(generated()))
         return schemas.GenerateResult(
-            model=model.id, prompt_tokens=tokenizer.decode(prompt), **dict(unchanged), seed=seed, what_if=what_if
+            model=model.id,
+            checkpoint=model.checkpoint,
+            prompt_tokens=tokenizer.decode(prompt),
+            **dict(unchanged),
+            seed=seed,
+            what_if=what_if,
         )
 
     def changed(

@@ -16,6 +16,7 @@ from app.presenters.base import Label, Layout, layout
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
 from models.families.textnet import LoadedTextNet
+from models.training.textnet import predictions
 
 
 class TextNetTraining(schemas.Training):
@@ -27,6 +28,9 @@ class TextNetTraining(schemas.Training):
 class TextNetDetail(text.TextDetail):
     training: TextNetTraining
     embedding: list[list[float]] = Field(description="The table, [vocab][d_embed]")
+    predictions: list[dict[str, Any]] = Field(
+        description="Each training pair's prediction by these weights (at a checkpoint: that checkpoint's)"
+    )
 
 
 class TextNetForward(schemas.ForwardResult):
@@ -62,7 +66,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         return words[token]
 
     def detail_fields(self, model: LoadedTextNet) -> dict[str, object]:
-        return {**super().detail_fields(model), "embedding": model.embedding}
+        return {**super().detail_fields(model), "embedding": model.embedding, "predictions": predictions(model.module)}
 
     def capture(self, model: LoadedTextNet, token: int) -> KeptPass:
         """The pass over one token: the net reads only the last token of its input."""
@@ -76,7 +80,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         ids = text.parse_text(model.id, model.tokenizer, request.input, "input")
         text.check_top_k(request.top_k, len(model.tokenizer.vocab))
         last = ids[-1]
-        kept = passes.get((model.id, last), lambda: self.capture(model, last))  # the key /forward keeps it by
+        kept = passes.get((model.key, last), lambda: self.capture(model, last))  # the key /forward keeps it by
         return model.captured(last, dict(kept.cache), kept.logits), text.next_token(request, ids)
 
     def forward(self, model: LoadedTextNet, request: schemas.ForwardRequest, passes: PassCache) -> bytes:
@@ -86,9 +90,10 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         text.check_top_k(request.top_k, len(tokenizer.vocab))
         last = ids[-1]
         return text.respond(
-            passes, schema=TextNetForward, key=(model.id, last), capture=lambda: self.capture(model, last),
+            passes, schema=TextNetForward, key=(model.key, last), capture=lambda: self.capture(model, last),
             request=request, vocab=tokenizer.vocab, previous=ids,
-            fields={"model": model.id, "input": request.input, "tokens": tokenizer.decode(ids)},
+            fields={"model": model.id, "checkpoint": model.checkpoint, "input": request.input,
+                    "tokens": tokenizer.decode(ids)},
             selected=self.selected(model, request, layout=self.word_layout(model, last)),
             changed=self.changed(model, request, passes, ids),
         )  # fmt: skip
@@ -100,10 +105,10 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
 
         def source(other: float | str, field: str) -> tuple[Hashable, Callable[[], KeptPass]]:
             theirs = text.parse_text(model.id, model.tokenizer, other, field)[-1]
-            return (model.id, theirs), lambda: self.capture(model, theirs)
+            return (model.key, theirs), lambda: self.capture(model, theirs)
 
         last = ids[-1]
-        key, capture = (model.id, last), lambda: self.capture(model, last)
+        key, capture = (model.key, last), lambda: self.capture(model, last)
         return whatif.changed_pass(model.module, request, passes, key, capture, source, params=model.params)
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app import schemas
 from app.deps import ModelDep, PassesDep, RegistryDep
-from app.errors import BUSY, documented
+from app.errors import BUSY, InputError, documented
 from app.presenters import PRESENTERS, Presenter, presenter_for
 from models.families import FAMILIES, LoadedModel
+from models.registry import CheckpointError, Registry
 
 UNKNOWN_MODEL: dict[int | str, dict[str, Any]] = {404: documented("Unknown model; the message lists the known ids")}
 # FastAPI documents a 422 of its own shape for every route with a parameter, though no id can fail validation;
@@ -74,6 +75,15 @@ def offering(model: LoadedModel[Any], what: str, registry: RegistryDep) -> Prese
     raise HTTPException(status_code=404, detail=detail)
 
 
+def at(model: LoadedModel[Any], checkpoint: int | None, registry: Registry) -> LoadedModel[Any]:
+    """The model with the weights saved at `checkpoint` (None: its final weights); a step that was not saved is a
+    422 listing those that were."""
+    try:
+        return registry.at(model.id, checkpoint)
+    except CheckpointError as error:
+        raise InputError("checkpoint", error.problem, error.fix) from None
+
+
 def router() -> APIRouter:
     """The API's routes, documenting the answers of every presenter registered now."""
     presenters = list(PRESENTERS.values())
@@ -89,22 +99,36 @@ def router() -> APIRouter:
         return [*summaries(registry.load_all()), *unavailable]
 
     @api.get("/models/{model_id}", response_model=one_of([p.detail_schema for p in presenters]), responses=ANY_ID)
-    async def model_detail(model: ModelDep) -> Response:
-        """One model: config, hook names, training record, and its family's own fields: an MLP's exact
-        piecewise-linear form, a text model's vocabulary, the limits its requests must keep to."""
+    async def model_detail(
+        model: ModelDep,
+        registry: RegistryDep,
+        checkpoint: int | None = Query(
+            default=None, ge=0, description="A step of the detail's `checkpoints`: the detail of the weights saved then"
+        ),
+    ) -> Response:
+        """One model: config, hook names, training record, the checkpoints saved as it trained, and its family's own
+        fields: an MLP's exact piecewise-linear form, a text model's vocabulary, the limits its requests must keep
+        to."""
+        model = at(model, checkpoint, registry)
         return Response(presenter_for(model).detail_json(model), media_type="application/json")
 
     @api.post(
         "/models/{model_id}/forward", response_model=one_of([p.forward_schema for p in presenters]), responses=ERRORS
     )
-    async def forward(model: ModelDep, request: schemas.ForwardRequest, passes: PassesDep) -> Response:
+    async def forward(
+        model: ModelDep, request: schemas.ForwardRequest, passes: PassesDep, registry: RegistryDep
+    ) -> Response:
         """Run one input through the model and return every intermediate value, in order."""
+        model = at(model, request.checkpoint, registry)
         return Response(presenter_for(model).forward(model, request, passes), media_type="application/json")
 
     @api.post("/models/{model_id}/explain", response_model=schemas.Unfolding, responses=ERRORS)
-    async def explain(model: ModelDep, request: schemas.ExplainRequest, passes: PassesDep) -> Response:
+    async def explain(
+        model: ModelDep, request: schemas.ExplainRequest, passes: PassesDep, registry: RegistryDep
+    ) -> Response:
         """Unfold one value of the forward pass: its computation from the step before, term by term, in full
         precision. The body is the forward request's, plus the value's `hook` and `index`."""
+        model = at(model, request.checkpoint, registry)
         return as_json(presenter_for(model).explain(model, request, passes))
 
     if generators:
@@ -112,6 +136,7 @@ def router() -> APIRouter:
         @api.post("/models/{model_id}/generate", response_model=one_of(generators), responses=ERRORS)
         async def generate(model: ModelDep, request: schemas.GenerateRequest, registry: RegistryDep) -> Response:
             """Generate text one token at a time until the end token, max_new_tokens, or a loop."""
+            model = at(model, request.checkpoint, registry)
             return as_json(offering(model, "generate", registry).generate(model, request))
 
     if comparers:
@@ -119,6 +144,7 @@ def router() -> APIRouter:
         @api.post("/models/{model_id}/compare", response_model=one_of(comparers), responses=ERRORS)
         async def compare(model: ModelDep, request: schemas.CompareRequest, registry: RegistryDep) -> Response:
             """Run two inputs and show where their residual streams part, layer by layer and position by position."""
+            model = at(model, request.checkpoint, registry)
             return as_json(offering(model, "compare", registry).compare(model, request))
 
     return api

@@ -47,6 +47,17 @@ class LoadedModel(ABC, Generic[M]):
         raise ValueError(f"{folder}: the family '{cls.family}' does not read Hugging Face folders")
 
     @property
+    def checkpoint(self) -> int | None:
+        """The training step whose weights these are, when they are a saved checkpoint's; None: the final weights."""
+        found = self.record.get("checkpoint")
+        return None if found is None else int(found)
+
+    @property
+    def key(self) -> str:
+        """What tells this model's passes from another's in a cache: its id, and the checkpoint when it is one."""
+        return self.id if self.checkpoint is None else f"{self.id}@{self.checkpoint}"
+
+    @property
     def title(self) -> str:
         return str(self.record["title"])
 

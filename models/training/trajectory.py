@@ -24,7 +24,7 @@ from torch import nn
 
 MAX_CANDIDATES = 400  # steps whose weights are copied while training, at most
 CANDIDATE_BYTES = 512 * 2**20  # and at most this much of them
-PROGRESS_BY_LOSS = 0.7
+PROGRESS_BY_LOSS = 0.5
 SEPARATOR = "/"  # a stored tensor's key: "{step}/{parameter name}"
 
 State = dict[str, torch.Tensor]
@@ -59,14 +59,14 @@ class Keeper:
         """After `step`, whose loss (`loss`) was measured on the weights step − 1 left."""
         if step - 1 in self.states:
             self.losses[step - 1] = loss
-        if step == self.steps:
-            self.losses.setdefault(step, loss)  # no step after the last: its own is the nearest measure
         if step in self.candidates:
             self.states[step] = copied(model)
 
     def chosen(self, n: int) -> list[int]:
         kept = sorted(self.states)
-        return choose(kept, [self.losses.get(s, math.nan) for s in kept], n)
+        losses = [self.losses.get(s, math.nan) for s in kept]
+        losses[-1] = losses[-2]  # no step measured the last weights: for choosing, the step before's is near
+        return choose(kept, losses, n)
 
 
 def copied(model: nn.Module) -> State:
@@ -84,11 +84,11 @@ def choose(steps: Sequence[int], losses: Sequence[float], n: int) -> list[int]:
         running = min(running, loss) if math.isfinite(loss) else running
         best.append(running)
     start, end = best[0], best[-1]
-    fell = start - end if math.isfinite(start) and start > end else 1.0
+    fell = start - end if math.isfinite(start) and start > end else 0.0
+    by_loss = PROGRESS_BY_LOSS if fell > 0 else 0.0  # a loss that never fell: spaced by steps alone
     last = steps[-1]
     progress = [
-        PROGRESS_BY_LOSS * ((start - b) / fell if math.isfinite(b) and math.isfinite(start) else 0.0)
-        + (1 - PROGRESS_BY_LOSS) * s / last
+        by_loss * ((start - b) / fell if fell > 0 and math.isfinite(b) else 0.0) + (1 - by_loss) * s / last
         for s, b in zip(steps, best, strict=True)
     ]
     picked = [0]
@@ -115,7 +115,8 @@ def save(keeper: Keeper, chosen: Sequence[int], out_dir: Path, model_id: str) ->
         "selection": (
             f"{len(chosen)} of {len(keeper.states)} candidate steps, nearest evenly spaced marks of "
             f"{PROGRESS_BY_LOSS:g} x (fall of the best loss so far) + {1 - PROGRESS_BY_LOSS:g} x (steps done); "
-            "the last is the final weights"
+            "the last is the final weights; loss: the training loss the next step measured on these weights "
+            "(the last has none)"
         ),
         "checkpoints": [{"epoch": s, "loss": keeper.losses.get(s)} for s in chosen],
     }
