@@ -187,8 +187,14 @@ class BertPresenter(Presenter[LoadedBert]):
 
         changed = whatif.changed_pass(model.module, request, passes, key, capture, other)
         kept = passes.get(key, capture)
-        fields = {"model": model.id, "checkpoint": model.checkpoint, "input": request.input}
-        fields |= {"tokens": model.tokenizer.decode(ids), "ids": ids}
+        tokens = model.tokenizer.decode(ids)
+        fields = {
+            "model": model.id,
+            "checkpoint": model.checkpoint,
+            "input": request.input,
+            "tokens": tokens,
+            "ids": ids,
+        }
         result = BertForward(**fields, steps=[], shapes=shapes(kept.cache), output=Embedding(embedding=[]))
         parts = {**kept.parts, "steps": selected.json(passes, key, kept.cache)}
         if changed is not None:

@@ -142,8 +142,14 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         ids = self.ids(model, request.input, "input")
         tokenizer = model.tokenizer
         text.check_top_k(request.top_k, len(tokenizer.vocab))
-        fields = {"model": model.id, "checkpoint": model.checkpoint, "input": request.input}
-        fields |= {"tokens": tokenizer.decode(ids), "ids": ids}
+        tokens = tokenizer.decode(ids)
+        fields = {
+            "model": model.id,
+            "checkpoint": model.checkpoint,
+            "input": request.input,
+            "tokens": tokens,
+            "ids": ids,
+        }
         return text.respond(
             passes, schema=GPTForward, key=(model.key, tuple(ids)), capture=lambda: self.capture(model, ids),
             request=request, vocab=tokenizer.vocab, previous=ids, fields=fields,

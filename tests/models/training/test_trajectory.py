@@ -17,7 +17,7 @@ from models.registry import WEIGHTS_DIR, saved_checkpoints
 from models.training import recipes, trajectory
 from models.training.loop import Fit, fit, train
 from models.training.progress import Progress
-from tests.models.training.test_loop import X, Y, line_recipe
+from tests.models.training.test_loop import X, Y, line_recipe, mse_of
 
 SILENT = Progress("", 1, enabled=False)
 BUDGET = 25 * 10**6  # bytes: every shipped trajectory together, in the repository
@@ -74,7 +74,7 @@ def test_every_checkpoint_is_the_weights_training_had_at_that_step(tmp_path: Pat
         saved = final if step == recipe.steps else trajectory.load(tmp_path, "line", step)
         torch.manual_seed(7)
         replay = recipe.setup(7).model
-        fit(replay, lambda _s, m=replay: torch.mean((m(X) - Y) ** 2), step, recipe.optimizer, SILENT)
+        fit(replay, mse_of(replay), step, recipe.optimizer, SILENT)
         torch.testing.assert_close(saved, replay.state_dict(), rtol=0, atol=0)
         with torch.no_grad():
             line = nn.Linear(1, 1)
