@@ -11,6 +11,7 @@ import { whole } from "../core/url.js";
 import { BLUE, CONFIG, ORANGE, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
+import { FINAL, checkpointBody, checkpointCheck, scrubber } from "../views/scrubber.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { walk } from "../views/walk.js";
 import { interventions, parseChanges, stageFinders, whatIfBox, whatIfResult } from "../views/whatif.js";
@@ -21,17 +22,19 @@ const EXAMPLES = ["A man is eating food.", "The bank raised its interest rates."
 const PAIRS = [["A man is eating food.", "A man is eating a piece of bread."], ["A man is eating food.", "The girl is carrying a baby."],
   ["The bank raised its interest rates.", "She sat on the river bank."]];
 
-const comparison = remembered((a, b) => postJSON(page.dataset.compareUrl, { input: a, other: b }));
+// `ck`: the training checkpoint (views/scrubber.js): MiniLM was pretrained elsewhere, so it has only the final weights,
+// and the scrubber says so; a BERT trained here would be scrubbed like any other model.
+const comparison = remembered((a, b, ck) => postJSON(page.dataset.compareUrl, { input: a, other: b, ...checkpointBody({ ck }) }));
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js): 12 heads × 6 blocks of a sentence are megabytes.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const passBody = (s) => ({ input: s.text }); // what an unfolding explains: the unchanged pass
+const passBody = (s) => ({ input: s.text, ...checkpointBody(s) }); // what an unfolding explains: the unchanged pass
 const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
-const load = (s) => Promise.all([steps.load(forwardBody(s), s.stage, [s.text, s.wi]), comparison(s.a, s.b)]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", a: PAIRS[0][0], b: PAIRS[0][1], wi: "" });
+const load = (s) => Promise.all([steps.load(forwardBody(s), s.stage, [s.text, s.wi, s.ck]), comparison(s.a, s.b, s.ck)]);
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", a: PAIRS[0][0], b: PAIRS[0][1], wi: "", ck: FINAL });
 const controller = new PageController({
   store,
-  requestKeys: ["text", "stage", "a", "b", "wi"], // a stage's steps are asked for when it is reached
+  requestKeys: ["text", "stage", "a", "b", "wi", "ck"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
@@ -47,7 +50,7 @@ const { config, limits, stages } = detail;
 store.check({
   head: (v) => whole(v, 0, config.n_heads - 1), stage: (v) => whole(v, 0, stages.length - 1),
   qi: (v) => whole(v, -1, limits.max_tokens - 1), kj: (v) => whole(v, -1, limits.max_tokens - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null, ck: checkpointCheck(detail),
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
@@ -73,7 +76,7 @@ const changed = drawnFrom();
 async function draw([result, similarity], state) {
   onScreen = state;
   showControls(state);
-  if (changed("text", state.text)) {
+  if (changed("text", [state.text, state.ck])) {
     $("tokens").replaceChildren(...result.tokens.map((t, i) => {
       const token = el("span", { className: "token", title: `position ${i}`, tabIndex: 0, dataset: { i: String(i) } }, `${t} `, el("small", {}, `#${result.ids[i]}`));
       const light = () => store.set({ qi: i, kj: -1 });
@@ -84,12 +87,12 @@ async function draw([result, similarity], state) {
   }
   const stage = stages[state.stage];
   whatIfResult(store, result, { stages, stageOfHook, stage: stages[state.stage] });
-  if (changed("stage", [state.text, state.stage, state.head, state.wi])) {
+  if (changed("stage", [state.text, state.stage, state.head, state.wi, state.ck])) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { request: JSON.stringify(forwardBody(state)) });
   }
-  if (changed("compare", [state.a, state.b])) compare(similarity);
+  if (changed("compare", [state.a, state.b, state.ck])) compare(similarity);
 }
 
 // What was typed stays in the box when the server refuses it (its message says why, beside the box).
@@ -134,6 +137,7 @@ const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_
   experiments: captions.experiments ?? {}, stageOf, onExperiment: () => $("stage").scrollIntoView({ block: "start" }) });
 showChanges(store.state);
 store.subscribe(showChanges, ["wi"]);
+scrubber(store, $("scrubber"), detail);
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;

@@ -14,6 +14,7 @@ import { drawnFrom, fmt, plotlyReady, visibleToken } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { parseUnfold } from "../views/unfold.js";
 import { positions, stagePanel, stagesOnDemand } from "../views/panel.js";
+import { FINAL, checkpointBody, checkpointCheck, scrubber } from "../views/scrubber.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { interventions, parseChanges, stageFinders, whatIfBox, whatIfResult } from "../views/whatif.js";
@@ -25,25 +26,26 @@ const OWN = JSON.parse(page.dataset.examples || "[]");
 const EXAMPLES = OWN.length ? OWN : ["the dogs that chased the cat", "the queen met the king and",
   "the dog chased the cat . who was chased ? the", "the boy took the money , reached the bank and saw the", "dog bites man ."];
 
-// A comparison depends on the two texts alone: it is asked for once per pair, not on every sampling move.
-const comparison = remembered((text, other) => postJSON(page.dataset.compareUrl, { input: text, other }));
+// A comparison depends on the two texts (and the checkpoint) alone: it is asked for once per pair, not on every
+// sampling move. `ck`: the training checkpoint shown (views/scrubber.js); every request names it.
+const comparison = remembered((text, other, ck) => postJSON(page.dataset.compareUrl, { input: text, other, ...checkpointBody({ ck }) }));
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const passBody = (s) => ({ input: s.text, ...sampling(s) }); // what an unfolding explains: the unchanged pass
+const passBody = (s) => ({ input: s.text, ...sampling(s), ...checkpointBody(s) }); // what an unfolding explains: the unchanged pass
 const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
 const load = (s) => Promise.all([
-  steps.load(forwardBody(s), s.stage, [s.text, s.wi]),
-  s.cmp.trim() ? comparison(s.text, s.cmp) : null,
+  steps.load(forwardBody(s), s.stage, [s.text, s.wi, s.ck]),
+  s.cmp.trim() ? comparison(s.text, s.cmp, s.ck) : null,
 ]);
-const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "", wi: "" });
+const store = new Store({ text: EXAMPLES[0], stage: 0, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, rp: 0, seed: 0, cmp: "", wi: "", ck: FINAL });
 const controller = new PageController({
   store,
-  requestKeys: ["text", "t", "k", "p", "rp", "cmp", "stage", "wi"], // a stage's steps are asked for when it is reached
+  requestKeys: ["text", "t", "k", "p", "rp", "cmp", "stage", "wi", "ck"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"], // hover and focus: the panel lights them itself (views/panel.js)
   load,
   draw,
-  summary: (s) => ({ text: s.text, stage: s.stage, head: s.head, ...sampling(s), cmp: s.cmp }),
+  summary: (s) => ({ text: s.text, stage: s.stage, head: s.head, ...sampling(s), cmp: s.cmp, checkpoint: s.ck === FINAL ? null : s.ck }),
   download: ([result, comparison], s) => {
     const both = (forward) => (comparison ? { forward, compare: comparison } : forward);
     return [both(result), `${page.dataset.modelId}-forward.json`, async () => both(await steps.all(forwardBody(s)))]; // every step
@@ -60,7 +62,7 @@ store.check({
   rp: (v) => v === 0 || within(v, 1, limits.repetition_penalty_max), seed: (v) => whole(v, 0, limits.seed_max - config.n_ctx),
   k: (v) => whole(v, 0, limits.top_k_max), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null, ck: checkpointCheck(detail),
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
@@ -119,7 +121,7 @@ async function generate(maxNew) {
   generating = true;
   generationButtons();
   try {
-    const body = { prompt, max_new_tokens: Math.min(maxNew, room(), limits.max_new_tokens), ...sampling(store.state), seed: seed + written, ...interventions(store.state) };
+    const body = { prompt, max_new_tokens: Math.min(maxNew, room(), limits.max_new_tokens), ...sampling(store.state), seed: seed + written, ...checkpointBody(store.state), ...interventions(store.state) };
     const out = await postJSON(page.dataset.generateUrl, body);
     if (store.state.text !== prompt) return; // the text was changed meanwhile: this continuation is for another text
     written += out.steps.length;
@@ -149,7 +151,7 @@ const changed = drawnFrom();
 async function draw([result, comparison], state) {
   onScreen = state;
   showControls(state);
-  if (changed("text", state.text)) {
+  if (changed("text", [state.text, state.ck])) {
     $("tokens").replaceChildren(...shownTokens(result).map((t, i) => {
       const token = el("span", { className: "token", title: `position ${i}`, tabIndex: 0, dataset: { i: String(i) } }, `${t} `, el("small", {}, `#${result.ids[i]}`));
       const light = () => store.set({ qi: i, kj: -1 });
@@ -161,15 +163,15 @@ async function draw([result, comparison], state) {
   }
   const stage = stages[state.stage];
   const key = [state.text, state.stage, state.head, stage.view === "next" ? sampling(state) : null];
-  if (changed("stage", [...key, state.wi])) {
+  if (changed("stage", [...key, state.wi, state.ck])) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
   whatIfResult(store, result, { stages, stageOfHook, stage });
-  if (changed("compare", [state.text, state.cmp])) compare(comparison);
+  if (changed("compare", [state.text, state.cmp, state.ck])) compare(comparison);
   generationButtons();
-  if (changed("next", [state.text, sampling(state)])) {
+  if (changed("next", [state.text, sampling(state), state.ck])) {
     await nextToken($("plot-next"), result.output, vocab, { order: "logit" });
     panel.nextWordChart($("plot-next"), result);
   }
@@ -213,6 +215,8 @@ const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_
 showChanges(store.state);
 store.subscribe(showChanges, ["wi"]);
 const keys = samplingControls(store, detail.limits);
+scrubber(store, $("scrubber"), detail);
+store.subscribe(() => { $("generated").replaceChildren(); written = 0; }, ["ck"]); // another net's continuation would mislead
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;

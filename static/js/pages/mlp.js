@@ -1,14 +1,15 @@
 // The MLP page: move x and follow it through the net. Every number comes from /api (the page's JSON twin).
 /* global Plotly */
-import { getJSON, postJSON } from "../core/api.js";
+import { getJSON, postJSON, remembered } from "../core/api.js";
 import { $, el } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
 import { whole } from "../core/url.js";
 import { heatmap } from "../views/heatmap.js";
-import { lossPlot } from "../views/loss.js";
+import { lossPlot, markEpoch } from "../views/loss.js";
 import { network } from "../views/network.js";
 import { BLUE, CONFIG, GREY, ORANGE, PRESENT, baseLayout, fmt, plotlyReady } from "../views/plotly.js";
+import { FINAL, checkpointBody, checkpointCheck, detailAt, scrubber } from "../views/scrubber.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
 import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
@@ -23,21 +24,24 @@ const signed = (v) => (v < 0 ? `− ${fmt(-v)}` : `+ ${fmt(v)}`);
 const bound = (v, fallback) => (v === null ? fallback : v);
 const affine = (steps) => steps.filter((s) => s.W); // z = W·a + b, layer by layer
 
-const store = new Store({ x: 4, stage: 0, ux: "", wi: "" });
+// `ck`: the training checkpoint shown (views/scrubber.js); its detail holds that net's kinks, regions and curve.
+const detailOf = remembered((ck) => getJSON(detailAt(page.dataset.detailUrl, ck)));
+const store = new Store({ x: 4, stage: 0, ux: "", wi: "", ck: FINAL });
 const controller = new PageController({
   store,
-  requestKeys: ["x", "wi"],
+  requestKeys: ["x", "wi", "ck"],
   lightKeys: ["ux"], // the number unfolded: drawn by the drawer, no new pass
-  load: (s) => postJSON(page.dataset.forwardUrl, { input: s.x, ...interventions(s) }),
+  load: (s) => Promise.all([postJSON(page.dataset.forwardUrl, { input: s.x, ...checkpointBody(s), ...interventions(s) }), detailOf(s.ck)]),
   draw,
-  summary: (s) => ({ x: s.x }),
-  download: (result) => [result, `${page.dataset.modelId}-x-${result.input}.json`],
+  summary: (s) => ({ x: s.x, checkpoint: s.ck === FINAL ? null : s.ck }),
+  download: ([result]) => [result, `${page.dataset.modelId}-x-${result.input}${result.checkpoint === null ? "" : `-epoch-${result.checkpoint}`}.json`],
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); the first drawing waits for all three
-const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
-const { analysis, training, limits } = detail;
+const [detail, captions] = await Promise.all([detailOf(FINAL), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const { training, limits } = detail;
+let { analysis } = detail; // the net on screen's: the checkpoint's (useAnalysis)
 store.check({ stage: (v) => whole(v, 0, captions.stages.length - 1), ux: (v) => v === "" || parseUnfold(v) !== null,
-  wi: (v) => (parseChanges(v) ?? []).every((c) => c.op === "set_param") }); // x is the server's to check
+  wi: (v) => (parseChanges(v) ?? []).every((c) => c.op === "set_param"), ck: checkpointCheck(detail) }); // x is the server's to check
 Object.assign(numberBox, { min: limits.input_min, max: limits.input_max });
 
 // Each x move redraws the function plot whole: Plotly redraws every trace when an axis range, a shape or a trace's
@@ -53,10 +57,10 @@ if (stride > 1) $("samples-shown").textContent = `every ${ordinal(stride)} of it
 // ---- what lights what: a unit and the kinks it makes, a kink and the units that switch there ----------------------
 // Hovering or focusing a unit's panel (or its neuron) lights it, its neuron and its kinks in f(x); a kink in f(x),
 // or a region's row (the kinks at its two ends), lights the units that switch there. Nothing is lit otherwise.
-const { breakpoints } = analysis;
+let { breakpoints } = analysis;
 const layerName = (layer) => `L${layer + 1}`;
 const switchedAt = (i) => breakpoints[i].switched.map((u) => unitKey(u.layer, u.unit));
-const unitByKey = new Map(analysis.units.map((u) => [unitKey(u.layer, u.unit), u]));
+let unitByKey = new Map(analysis.units.map((u) => [unitKey(u.layer, u.unit), u]));
 let lit = { units: new Set(), kinks: new Set() };
 
 function light(next) {
@@ -70,7 +74,19 @@ function light(next) {
 const lightUnit = (key) => light(key && { units: new Set([key]), kinks: new Set(unitByKey.get(key).switches.map((s) => s.breakpoint)) });
 const lightKinks = (kinks) => light({ units: new Set(kinks.flatMap(switchedAt)), kinks: new Set(kinks) });
 
-const panels = unitPanels($("units"), { units: analysis.units, xs: analysis.curve.map((p) => p[0]), domain: analysis.domain }, { onLight: lightUnit });
+let panels = unitPanels($("units"), { units: analysis.units, xs: analysis.curve.map((p) => p[0]), domain: analysis.domain }, { onLight: lightUnit });
+
+// Another checkpoint's net: its kinks, units and regions replace the ones on screen (nothing lit carries over).
+function useAnalysis(next) {
+  if (next === analysis) return;
+  analysis = next;
+  ({ breakpoints } = analysis);
+  unitByKey = new Map(analysis.units.map((u) => [unitKey(u.layer, u.unit), u]));
+  lit = { units: new Set(), kinks: new Set() };
+  panels = unitPanels($("units"), { units: analysis.units, xs: analysis.curve.map((p) => p[0]), domain: analysis.domain }, { onLight: lightUnit });
+  regionsTable();
+  regionSummary();
+}
 
 // ---- the function plot: f(x), sqrt(x), the kinks, and the region holding x ------------------------------------
 // Each kink's dotted line, orange and solid while lit: the plot's shapes after the region's band (shapes[0]).
@@ -219,10 +235,15 @@ function tagNeurons(result) {
   for (const circle of circles) if (circle.dataset.ux) circle.addEventListener("click", () => drawer.open(circle.dataset.ux)); // the same number's button in the trace takes the keyboard
 }
 
+function regionSummary() {
+  const kinks = analysis.breakpoints.filter((p) => p.kink).length;
+  $("region-summary").textContent = `${kinks} kinks and ${analysis.n_regions} linear regions in [${analysis.domain.join(", ")}], solved exactly from the weights` +
+    `${(drawnCk ?? store.state.ck) === FINAL ? "" : ` at epoch ${drawnCk ?? store.state.ck} of training`}.`;
+}
+
 function trainingPanel() {
   const m = training.metrics;
-  const kinks = analysis.breakpoints.filter((p) => p.kink).length;
-  $("region-summary").textContent = `${kinks} kinks and ${analysis.n_regions} linear regions in [${analysis.domain.join(", ")}], solved exactly from the weights.`;
+  regionSummary();
   $("training-summary").textContent =
     `${training.optimizer.name} (lr ${training.optimizer.lr}, ${training.optimizer.schedule}) for ${training.epochs} epochs ` +
     `on ${training.data.n_samples} samples, seed ${training.seed}. Final MSE ${m.final_mse.toExponential(2)}; ` +
@@ -265,12 +286,16 @@ function whatIfLine(result) {
 // ---- one drawing of the answer for x ------------------------------------------------------------------------------
 let drawnX = null;
 let drawnChanges = null;
-async function draw(result) {
-  if (result.input === drawnX && store.state.wi === drawnChanges) return; // the stage moved: nothing here depends on it
+let drawnCk = null; // the checkpoint on screen
+async function draw([result, shown], state) {
+  if (result.input === drawnX && state.wi === drawnChanges && state.ck === drawnCk) return; // the stage moved: nothing here depends on it
   drawnX = result.input;
-  drawnChanges = store.state.wi;
+  drawnChanges = state.wi;
+  if (state.ck !== drawnCk) $("layers").replaceChildren(); // another checkpoint's weights
+  drawnCk = state.ck;
+  useAnalysis(shown.analysis);
   if (!$("layers").children.length) {
-    layerCards(result.steps); // W is the same for every x: drawn once
+    layerCards(result.steps); // W is the same for every x: drawn once per checkpoint
     rememberParameters(result.steps);
   }
   whatIfLine(result);
@@ -286,7 +311,7 @@ async function draw(result) {
   panels.show(result.input, { z: at(0), a: at(1) });
   currentRegion(result);
   await functionPlot(result);
-  drawer.refresh(String(result.input));
+  drawer.refresh(`${result.input} ${drawnCk}`);
 }
 
 function showX({ x }) {
@@ -297,7 +322,7 @@ function showX({ x }) {
 // ---- every number unfolds (views/unfold.js): a number button (trace, tables), a neuron, a cell of W -------------
 // A button shows the value and names it; a W's cell is a learned parameter, the server says so.
 const drawer = unfolder(store, $("unfold"), {
-  explain: (hook, index) => postJSON(page.dataset.explainUrl, { input: drawnX, hook, index }), // the x on screen
+  explain: (hook, index) => postJSON(page.dataset.explainUrl, { input: drawnX, ...checkpointBody({ ck: drawnCk }), hook, index }), // the x and net on screen
   extra: ({ hook, index }) => (learned.has(hook) ? [valueEditor(store, { name: hook, index, trained: trained(hook, index),
     note: "f(x), its kinks and its regions are solved again for the changed net, exactly, and drawn in orange over the trained ones." })] : []), // a weight or bias: what if it were…
   locate(wanted, ux) {
@@ -315,6 +340,7 @@ numberButtonsIn(page, drawer.open);
 // First render, then controls: an input before the layer cards exist would have nothing to draw into.
 trainingPanel();
 regionsTable();
+scrubber(store, $("scrubber"), detail, { onShow: (epoch) => markEpoch("plot-loss", store.state.ck === FINAL ? null : epoch) });
 await controller.start();
 $("plot-function").on("plotly_hover", (event) => {
   const kink = event.points.find((p) => p.data.name === "kinks");

@@ -9,6 +9,7 @@ import { nextToken } from "../views/next-token.js";
 import { drawnFrom, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { drawStage } from "../views/stage.js";
+import { FINAL, checkpointBody, checkpointCheck, scrubber } from "../views/scrubber.js";
 import { digitKeys, stepper } from "../views/stepper.js";
 import { walk } from "../views/walk.js";
 
@@ -16,18 +17,18 @@ const page = $("page");
 const [detail] = await Promise.all([getJSON(page.dataset.detailUrl), plotlyReady]);
 const text = detail.input === "text";
 const dials = text ? { t: 1, k: 0, p: 0, rp: 0 } : {}; // a text model's next token has sampling dials
-const store = new Store({ input: text ? "" : 0, stage: 0, head: 0, ...dials });
-const body = (s) => ({ input: s.input, ...(text ? sampling(s) : {}) });
+const store = new Store({ input: text ? "" : 0, stage: 0, head: 0, ck: FINAL, ...dials }); // ck: views/scrubber.js
+const body = (s) => ({ input: s.input, ...(text ? sampling(s) : {}), ...checkpointBody(s) });
 const controller = new PageController({
   store,
-  requestKeys: ["input", ...(text ? ["t", "k", "p", "rp"] : [])],
+  requestKeys: ["input", "ck", ...(text ? ["t", "k", "p", "rp"] : [])],
   load: (s) => postJSON(page.dataset.forwardUrl, body(s)),
   draw,
   summary: (s) => ({ ...body(s), stage: s.stage, head: s.head }),
   download: (result) => [result, `${page.dataset.modelId}-forward.json`],
 });
 // One stage per hook. How many heads there are is read off the first answer (the values' shapes).
-store.check({ input: (v) => !text || v !== "", stage: (v) => whole(v, 0, detail.hook_names.length - 1) },
+store.check({ input: (v) => !text || v !== "", stage: (v) => whole(v, 0, detail.hook_names.length - 1), ck: checkpointCheck(detail) },
   { input: text ? detail.vocab[0] : 0 });
 let stages = null;
 let heads = 1;
@@ -48,10 +49,10 @@ async function draw(result, state) {
   $("input").value = String(state.input);
   $("head").value = String(state.head);
   if (result.tokens) $("tokens").replaceChildren(...result.tokens.map((t) => el("span", { className: "token" }, t)));
-  if (changed("stage", [state.input, state.stage, state.head])) {
+  if (changed("stage", [state.input, state.stage, state.head, state.ck])) {
     drawStage(result, stages[state.stage], { number: state.stage + 1, head: state.head, heads, vocab: detail.vocab ?? [] });
   }
-  if (result.output?.probs && changed("next", [state.input, sampling(state)])) {
+  if (result.output?.probs && changed("next", [state.input, sampling(state), state.ck])) {
     $("next-section").hidden = false;
     await nextToken($("plot-next"), result.output, detail.vocab, { order: "logit", top: 24 });
   }
@@ -63,6 +64,7 @@ const submit = () => store.set({ input: text ? $("input").value : Number($("inpu
 $("run").addEventListener("click", submit);
 $("input").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
 const keys = text ? samplingControls(store, detail.limits) : {};
+scrubber(store, $("scrubber"), detail);
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(heads, (head) => store.set({ head })) } });

@@ -14,6 +14,7 @@ import { drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { sampling, samplingControls } from "../views/sampling.js";
 import { parseUnfold } from "../views/unfold.js";
 import { stagePanel, stagesOnDemand } from "../views/panel.js";
+import { FINAL, checkpointBody, checkpointCheck, scrubber } from "../views/scrubber.js";
 import { digitKeys, stepper, stickyHeight } from "../views/stepper.js";
 import { vocabulary } from "../views/vocabulary.js";
 import { walk } from "../views/walk.js";
@@ -26,10 +27,11 @@ const labels = (tokens) => tokens.map((t, i) => `${i} ${t}`);
 // A decoder row reads one French word and predicts the next: `1 le → chat`; the last row predicts the model's word.
 const decoderRows = (result) => result.target_tokens.map((t, i) => `${i} ${t} → ${result.target_tokens[i + 1] ?? result.output.prediction}`);
 
-// The model's own translation (greedy), the French the walk runs on by default.
-const ownTranslation = async (src) => (await postJSON(page.dataset.generateUrl, { prompt: src, temperature: 0 })).text;
+// The model's own translation (greedy), the French the walk runs on by default: the net's at the checkpoint shown
+// (`ck`, views/scrubber.js; every request names it).
+const ownTranslation = async (src) => (await postJSON(page.dataset.generateUrl, { prompt: src, temperature: 0, ...checkpointBody(store.state) })).text;
 
-const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, seed: 0, stage: 0, wi: "" });
+const store = new Store({ src: EXAMPLES[0], tgt: "", layer: 1, head: 0, qi: -1, kj: -1, ux: "", t: 1, k: 0, p: 0, seed: 0, stage: 0, wi: "", ck: FINAL });
 if (!new URLSearchParams(location.search).has("tgt")) {
   try {
     store.set({ tgt: await ownTranslation(store.state.src) }, { quiet: true });
@@ -38,15 +40,15 @@ if (!new URLSearchParams(location.search).has("tgt")) {
 const detailAsked = getJSON(page.dataset.detailUrl);
 // Each stage's steps as the walk reaches it (views/panel.js); the server keeps the pass, so a stage reruns nothing.
 const steps = stagesOnDemand(page.dataset.forwardUrl, detailAsked.then((d) => d.stages));
-const passBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s) }); // what an unfolding explains: the unchanged pass
+const passBody = (s) => ({ input: s.src, target: s.tgt, ...sampling(s), ...checkpointBody(s) }); // what an unfolding explains: the unchanged pass
 const forwardBody = (s) => ({ ...passBody(s), ...interventions(s) });
 const controller = new PageController({
   store,
-  requestKeys: ["src", "tgt", "t", "k", "p", "stage", "wi"], // a stage's steps are asked for when it is reached
+  requestKeys: ["src", "tgt", "t", "k", "p", "stage", "wi", "ck"], // a stage's steps are asked for when it is reached
   lightKeys: ["qi", "kj", "ux"],
-  load: (s) => steps.load(forwardBody(s), s.stage, [s.src, s.tgt, s.wi]),
+  load: (s) => steps.load(forwardBody(s), s.stage, [s.src, s.tgt, s.wi, s.ck]),
   draw,
-  summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null }),
+  summary: (s) => ({ src: s.src, tgt: s.tgt, stage: s.stage, layer: s.layer, head: s.head, temperature: s.t, top_k: s.k || null, top_p: s.p || null, checkpoint: s.ck === FINAL ? null : s.ck }),
   download: (result, s) => [result, `${page.dataset.modelId}-forward.json`, () => steps.all(forwardBody(s))], // every step
 });
 controller.prefetch(); // before Plotly has run (see views/plotly.js); used if the detail's checks leave the state as it is
@@ -58,7 +60,7 @@ store.check({
   seed: (v) => whole(v, 0, limits.seed_max), k: (v) => whole(v, 0, limits.top_k_max),
   layer: (v) => whole(v, 0, config.n_layers - 1), head: (v) => whole(v, 0, config.n_heads - 1),
   stage: (v) => whole(v, 0, stages.length - 1), qi: (v) => whole(v, -1, config.n_ctx - 1), kj: (v) => whole(v, -1, config.n_ctx - 1),
-  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null,
+  ux: (v) => v === "" || parseUnfold(v) !== null, wi: (v) => parseChanges(v) !== null, ck: checkpointCheck(detail),
 });
 // A number of the panel unfolded (views/unfold.js), for the request whose answers are on screen.
 let onScreen = store.state;
@@ -94,7 +96,7 @@ function clearTranslation() {
 async function translate() {
   const mine = ++translation;
   try {
-    const out = await postJSON(page.dataset.generateUrl, { prompt: store.state.src, ...sampling(store.state), seed: store.state.seed, ...interventions(store.state) });
+    const out = await postJSON(page.dataset.generateUrl, { prompt: store.state.src, ...sampling(store.state), seed: store.state.seed, ...checkpointBody(store.state), ...interventions(store.state) });
     if (mine !== translation) return;
     const words = out.steps.map((step) => {
       const token = el("span", { className: "token", tabIndex: 0, title: `p = ${fmt(step.prob, 3)}` }, step.token);
@@ -140,15 +142,15 @@ async function draw(result, state) {
   onScreen = state;
   showControls(state);
   nextWordButton();
-  if (changed("align", [state.src, state.tgt, state.layer])) drawAlignment(result, state);
+  if (changed("align", [state.src, state.tgt, state.layer, state.ck])) drawAlignment(result, state);
   const stage = stages[state.stage];
   whatIfResult(store, result, { stages, stageOfHook, stage });
-  if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null, state.wi])) {
+  if (changed("stage", [state.src, state.tgt, state.stage, state.head, stage.view === "next" ? sampling(state) : null, state.wi, state.ck])) {
     $("stage-title").textContent = `${stage.group} · ${stage.label}`;
     $("head-control").hidden = ![...stage.inputs, ...stage.hooks].some((p) => p.per_head) && stage.view !== "heads";
     await panel.draw(result, state.stage, state.head, { output: result.output, vocab, temperature: state.t, request: JSON.stringify(forwardBody(state)) });
   }
-  if (changed("next", [state.src, state.tgt, sampling(state)])) {
+  if (changed("next", [state.src, state.tgt, sampling(state), state.ck])) {
     await nextToken($("plot-next"), result.output, vocab, { panels: ["probs"], order: "prob", top: 12 });
     panel.nextWordChart($("plot-next"), result);
   }
@@ -201,7 +203,7 @@ function buildControls() {
     await translate();
     if (document.body.dataset.translated !== undefined) await update({ tgt: document.body.dataset.translated }); // the plots follow
   });
-  store.subscribe(clearTranslation, ["src", "wi"]); // a translation of another sentence (or model) would mislead
+  store.subscribe(clearTranslation, ["src", "wi", "ck"]); // a translation of another sentence (or model) would mislead
 }
 
 buildControls();
@@ -213,6 +215,7 @@ const showChanges = whatIfBox(store, { heads: config.n_heads, experiments: capti
 showChanges(store.state);
 store.subscribe(showChanges, ["wi"]);
 const keys = samplingControls(store, detail.limits);
+scrubber(store, $("scrubber"), detail);
 walk(store, stages.map((s) => captions.stages[s.label] ?? {}), { into: "caption" }); // before the first drawing: it sizes the plots
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;

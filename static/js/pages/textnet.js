@@ -9,10 +9,11 @@ import { Store } from "../core/store.js";
 import { whole } from "../core/url.js";
 import { heatmap } from "../views/heatmap.js";
 import { barColumn, lightShapes, linked, pointsIn, ring, rowFrame, rowLabelsIn, wordsIn } from "../views/linked.js";
-import { lossPlot } from "../views/loss.js";
+import { lossPlot, markEpoch } from "../views/loss.js";
 import { nextToken } from "../views/next-token.js";
 import { BLUE, CONFIG, ORANGE, PRESENT, baseLayout, drawnFrom, fmt, plotlyReady } from "../views/plotly.js";
 import { samplingControls } from "../views/sampling.js";
+import { FINAL, checkpointBody, checkpointCheck, detailAt, scrubber } from "../views/scrubber.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
 import { barKey, barOf, buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
@@ -21,17 +22,20 @@ import { changesText, interventions, parseChanges, valueEditor } from "../views/
 
 const page = $("page");
 
-// The greedy chain depends on the word alone: it is asked for once per word.
+// The greedy chain depends on the word alone: it is asked for once per word (and checkpoint).
 // What if: the words moved in the embedding plane (`wi`, set_param on E) go with every request.
-const greedy = remembered((word, wi) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0, ...interventions({ wi }) }));
-const forwardBody = (s) => ({ input: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null });
+// `ck`: the training checkpoint shown (views/scrubber.js): every request names it, and its detail holds the
+// embedding table and the training pairs' predictions of that step.
+const greedy = remembered((word, wi, ck) => postJSON(page.dataset.generateUrl, { prompt: word, temperature: 0, ...checkpointBody({ ck }), ...interventions({ wi }) }));
+const detailOf = remembered((ck) => getJSON(detailAt(page.dataset.detailUrl, ck)));
+const forwardBody = (s) => ({ input: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, ...checkpointBody(s) });
 function load(s) {
   const { input, ...settings } = forwardBody(s);
   const changes = interventions(s);
   const forward = postJSON(page.dataset.forwardUrl, { input, ...settings, ...changes });
   const sampled = postJSON(page.dataset.generateUrl, { prompt: s.word, ...settings, seed: s.seed, ...changes });
   // All three settle; of their refusals the forward pass's is shown (its message names `input`: the word).
-  return Promise.allSettled([forward, greedy(s.word, s.wi), sampled]).then((answers) => {
+  return Promise.allSettled([forward, greedy(s.word, s.wi, s.ck), sampled, detailOf(s.ck)]).then((answers) => {
     const refused = answers.find((a) => a.status === "rejected");
     if (refused) throw refused.reason;
     return answers.map((a) => a.value);
@@ -41,23 +45,24 @@ function load(s) {
 // A link that names the word needs nothing from the model's detail to ask for its pass; without one, the word is
 // the vocabulary's first, known from the detail.
 // The word pointed at (`hover`) is a moment's gesture: lit at once, never redrawn for, never in the URL.
-const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0, ux: "", wi: "" }, {}, { unshared: ["hover"] });
+const store = new Store({ word: "", hover: "", t: 1, k: 0, p: 0, seed: 0, dx: 0, dy: 1, stage: 0, ux: "", wi: "", ck: FINAL }, {}, { unshared: ["hover"] });
 const controller = new PageController({
   store,
-  requestKeys: ["word", "t", "k", "p", "seed", "wi"],
+  requestKeys: ["word", "t", "k", "p", "seed", "wi", "ck"],
   lightKeys: ["hover", "ux"], // `ux`: the number unfolded (views/unfold.js), drawn by the drawer
   load,
   draw,
-  summary: (s) => ({ word: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, seed: s.seed }),
+  summary: (s) => ({ word: s.word, temperature: s.t, top_k: s.k || null, top_p: s.p || null, seed: s.seed, checkpoint: s.ck === FINAL ? null : s.ck }),
   download: ([forward, greedyChain, sampled], s) => [{ forward, greedy: greedyChain, sampled }, `${page.dataset.modelId}-${s.word}.json`],
 });
 if (store.state.word) controller.prefetch();
-const [detail, captions] = await Promise.all([getJSON(page.dataset.detailUrl), getJSON(page.dataset.captionsUrl), plotlyReady]);
-const { vocab, embedding, training } = detail;
+const [detail, captions] = await Promise.all([detailOf(FINAL), getJSON(page.dataset.captionsUrl), plotlyReady]);
+const { vocab, training } = detail;
+let { embedding } = detail; // the checkpoint's on screen (draw)
 const dEmbed = embedding[0].length;
 const dimension = (d) => whole(d, 0, dEmbed - 1); // which of the table's columns the plot shows
 store.check({ word: (w) => w !== "", hover: (w) => w === "", ux: (v) => v === "" || parseUnfold(v) !== null, dx: dimension, dy: dimension, stage: (v) => whole(v, 0, captions.stages.length - 1),
-  wi: (v) => (parseChanges(v) ?? [null]).every((c) => c?.op === "set_param" && c.name === "E") }, { word: vocab[0] });
+  wi: (v) => (parseChanges(v) ?? [null]).every((c) => c?.op === "set_param" && c.name === "E"), ck: checkpointCheck(detail) }, { word: vocab[0] });
 
 // ---- controls ------------------------------------------------------------------------------------------------
 function buildControls() {
@@ -231,24 +236,30 @@ function trainingPanel() {
     `final loss ${fmt(training.metrics.final_loss, 4)}. Seed ${training.seed}: ${search.why} ` +
     `(${search.tried.length} tried). Reproduce with: ${training.command}`;
   lossPlot("plot-loss", training.loss_curve, "cross-entropy");
+}
+
+// The training pairs as the net on screen predicts them (the checkpoint's `predictions`).
+function pairsTable(predictions, ck) {
   const head = el("tr", {}, ...["input", "target", "predicted", "p", ""].map((t) => el("th", { scope: "col" }, t)));
-  const rows = training.predictions.map((p) => {
+  const rows = predictions.map((p) => {
     const right = p.predicted === p.target;
     const words = [p.input, p.target, p.predicted].map((word) => el("td", { dataset: { word } }, word));
     // A row lights its input word, a word's cell that word; rows take the focus, so the keyboard lights them too.
     return el("tr", { className: right ? "" : "wrong", tabIndex: 0, dataset: { word: p.input } },
       ...words, ...[fmt(p.prob, 3), right ? "✓" : "✗"].map((t) => el("td", {}, t)));
   });
-  $("pairs").replaceChildren(el("caption", {}, "Each training pair, as the trained net predicts it"), el("thead", {}, head), el("tbody", {}, ...rows));
+  const as = ck === FINAL ? "the trained net" : `the net at epoch ${ck} of training`;
+  $("pairs").replaceChildren(el("caption", {}, `Each training pair, as ${as} predicts it`), el("thead", {}, head), el("tbody", {}, ...rows));
 }
 
 // ---- one drawing: the weights and the embeddings do not depend on the sampling settings --------------------------
 const changed = drawnFrom();
 let drawn = null; // the answers on screen
 async function draw(answers, state) {
-  const [forward, greedyChain, sampled] = answers;
+  const [forward, greedyChain, sampled, at] = answers;
   const fresh = answers !== drawn;
   drawn = answers;
+  embedding = at.embedding;
   showControls(state);
   if (fresh) {
     const logit = (step, j) => (step.name === forward.steps.at(-1).name ? `logit of '${vocab[j]}'` : `${symbolOf(step)}[${j}]`);
@@ -257,8 +268,9 @@ async function draw(answers, state) {
     chain($("chain-sampled"), sampled, false);
   }
   const redrawn = [];
-  if (changed("weights", state.word)) redrawn.push(weights(forward));
-  if (changed("embedding", [state.word, state.dx, state.dy, state.wi])) redrawn.push(embeddingPlot(state));
+  if (changed("weights", [state.word, state.ck])) redrawn.push(weights(forward));
+  if (changed("embedding", [state.word, state.dx, state.dy, state.wi, state.ck])) redrawn.push(embeddingPlot(state));
+  if (changed("pairs", state.ck)) pairsTable(at.predictions, state.ck);
   if (fresh) whatIfLine(forward, greedyChain);
   if (fresh) {
     const panels = { panels: ["logits", "scaled", "probs"], numbers: true, temperature: state.t };
@@ -319,6 +331,7 @@ function linkSources() {
 
 buildControls(); // while the requests are on the wire
 trainingPanel();
+scrubber(store, $("scrubber"), detail, { onShow: (epoch) => markEpoch("plot-loss", store.state.ck === FINAL ? null : epoch) });
 const keys = samplingControls(store, detail.limits);
 await controller.start();
 linkSources();
