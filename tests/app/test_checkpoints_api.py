@@ -202,7 +202,7 @@ def test_a_gpt_checkpoints_answer_is_the_module_built_from_that_files_weights(cl
     gpt = GPT(GPTConfig(**record["config"]))
     gpt.load_state_dict(saved("tiny-gpt", epoch))
     gpt.eval()
-    words = "the dogs that chased the cat".split()
+    words = ["the", "dogs", "that", "chased", "the", "cat"]
     ids = torch.tensor([[record["config"]["vocab"].index(w) for w in words]])
     hook = "blocks.1.attn.hook_pattern"
     _, cache = run_with_cache(gpt, ids)
