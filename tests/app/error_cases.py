@@ -7,11 +7,13 @@ responses the app gives, into docs/errors.md.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
+from models.registry import WEIGHTS_DIR, saved_checkpoints
 from tests.app.conftest import Client
 
 JSON = "application/json"
@@ -77,6 +79,7 @@ TEXTNET = "/api/models/textnet-2d-sgd"
 GPT = "/api/models/tiny-gpt"
 TRANSLATOR = "/api/models/tiny-translator"
 MINILM = "/api/models/minilm-l6"
+MLP_SAVED = ", ".join(str(e) for e in saved_checkpoints(json.loads((WEIGHTS_DIR / "sqrt-mlp-2x2.json").read_text())))
 SEE_DOCS = "See /docs for the request body this endpoint takes."
 SEE_QUERY = "See /docs for the query parameters this endpoint takes."
 UNKNOWN_MODEL = (
@@ -396,6 +399,16 @@ SECTIONS: dict[str, list[Case]] = {
              '"no_positions"}]}',
              "interventions: an unfolding explains the unchanged pass, whose numbers the page shows. Leave "
              "interventions out; the changed values are in /forward's what_if."),
+    ],
+    "Checkpoints": [
+        Case("a training step that was not saved", f"{MLP}/forward", '{"input": 4.0, "checkpoint": 7}',
+             f"checkpoint: epoch 7 of 'sqrt-mlp-2x2' was not saved. Send one of the saved epochs: {MLP_SAVED}."),
+        Case("a step of a model with no trajectory", f"{MINILM}/forward", '{"input": "A man.", "checkpoint": 0}',
+             "checkpoint: 'minilm-l6' has no training trajectory: it was pretrained elsewhere: only its final "
+             "weights are here. Leave checkpoint out."),
+        Case("a detail at a step that was not saved", f"{MLP}?checkpoint=7", None,
+             f"checkpoint: epoch 7 of 'sqrt-mlp-2x2' was not saved. Send one of the saved epochs: {MLP_SAVED}.",
+             method="GET"),
     ],
     "QR code": [
         Case("no text", "/api/qr", None, f"'text' is missing. {SEE_QUERY}", method="GET"),
