@@ -218,6 +218,8 @@ def test_each_unit_panel_is_named_with_its_state_at_x_and_its_switch_points(
     steps = {s["name"]: s["data"] for s in _api_forward(server, model_id, 4.0)["steps"]}
     page.goto(f"{server}/models/{model_id}?x=4")
     _wait_for_x(page, "4")
+    page.locator("#units").scroll_into_view_if_needed()  # the panels show x once they are on screen (views/units.js)
+    page.wait_for_function(r"() => /: (on|off) \(/.test(document.querySelector('.unit-panel').ariaLabel)")
     for unit in analysis["units"]:
         on = steps[f"layers.{unit['layer']}.hook_z"][unit["unit"]] > 0
         switches = ", ".join(f"{'on' if s['turns_on'] else 'off'} at x = {s['x']:.2f}" for s in unit["switches"])

@@ -83,7 +83,8 @@ export function scrubber(store, box, detail, { onShow = null } = {}) {
     const loss = losses.get(epoch);
     const text = i >= last ? `final weights (epoch ${epoch})`
       : `epoch ${epoch} of ${saved[last]}${epoch === 0 ? " (as initialised)" : ""}${loss == null ? "" : ` · loss ${fmt(loss, 3)}`}`;
-    label.textContent = text;
+    const parts = text.split(" · "); // each part kept whole: a narrow screen breaks the label between them
+    label.replaceChildren(...parts.map((part, k) => el("span", { className: "ck-part" }, k ? ` · ${part}` : part)));
     slider.setAttribute("aria-valuetext", text);
     box.dataset.ck = String(ck);
     onShow?.(epoch);
