@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import bench_checkpoints
 import bench_whatif
 from loopback import Connection, Server, get, get_json, percentile, post_json, serve
 
@@ -551,6 +552,7 @@ def main() -> int:
     )
     parser.add_argument("--sizes-only", action="store_true", help="only issue 15's sizes, fresh forward and memory")
     parser.add_argument("--what-if-only", action="store_true", help="issue 15's figures and issue 16's what-if costs")
+    parser.add_argument("--scrub-only", action="store_true", help="issue 15's figures and issue 17's scrubbing costs")
     args = parser.parse_args()
 
     rng = random.Random(0)
@@ -562,7 +564,10 @@ def main() -> int:
         sizes_ok = report_sizes(server, found, fresh, rss_kib)
         if args.sizes_only:
             return 0 if sizes_ok else 1
-        what_if_ok = bench_whatif.report(asyncio.run(bench_whatif.measure(server.port)))
+        scrub_ok = bench_checkpoints.report(asyncio.run(bench_checkpoints.measure(server.port)))
+        if args.scrub_only:
+            return 0 if scrub_ok else 1
+        what_if_ok = bench_whatif.report(asyncio.run(bench_whatif.measure(server.port))) and scrub_ok
         if args.what_if_only:
             return 0 if what_if_ok else 1
         results = [asyncio.run(load(server.port, case, args.clients, args.seconds)) for case in cases(rng)]
