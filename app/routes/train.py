@@ -51,22 +51,33 @@ class TrainRequest(BaseModel):
             raise InputError(error.field, error.problem, error.fix) from None
 
 
-BUSY_TRAINING: dict[int | str, dict[str, Any]] = {
-    429: {
-        **documented("As many live runs are going as the server allows (LAYERWALK_TRAIN_RUNS)"),
-        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-    }
+def as_json(response: dict[str, Any]) -> dict[str, Any]:
+    """An error as the route documents it: JSON (ErrorBody, in the schema's components as every route's errors
+    are), where its answers are an event stream."""
+    described = {k: v for k, v in response.items() if k != "model"}
+    return {**described, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+
+
+RETRY = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: as_json(response)
+    for status, response in {
+        400: documented("A body that cannot be parsed: not UTF-8, JSON nested too deeply, or a number too long"),
+        413: documented("Request body over the size limit"),
+        422: documented("A setting the run cannot take; the message names the field and the fix"),
+        429: {**documented("As many live runs go as the server allows (LAYERWALK_TRAIN_RUNS)"), "headers": RETRY},
+        **BUSY,
+    }.items()
 }
 
 
 @router.post(
     "/train",
     response_class=EventStream,
+    status_code=200,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "start, epoch…, then done, diverged or stopped"},
-        422: documented("A setting the run cannot take; the message names the field and the fix"),
-        **BUSY_TRAINING,
-        **BUSY,
+        **ERRORS,
     },
 )
 async def train(body: TrainRequest, request: Request) -> EventStream:
