@@ -55,6 +55,7 @@ class Trainer:
         self.warming = False  # processes are started ahead only between the app's start and its end (lifespan)
         self.waiting: list[asyncio.subprocess.Process] = []
         self.pids: set[int] = set()  # every run's process alive now (the tests watch them go)
+        self.filling: set[asyncio.Task[None]] = set()
 
     def reserve(self) -> bool:
         """Takes a place for a run, if one is free."""
@@ -79,11 +80,15 @@ class Trainer:
             self.waiting.append(await self._start())
 
     async def process(self) -> asyncio.subprocess.Process:
-        """A process for a run: one that waits, loaded, if there is one; then the waiting ones are made up."""
+        """A process for a run: one that waits, loaded, if there is one (else one started now); the waiting ones are
+        made up meanwhile, in a task of their own."""
         ready = [p for p in self.waiting if p.returncode is None]
-        process = ready[0] if ready else await self._start()
         self.waiting = ready[1:]
-        await self.fill()
+        if self.warming and not self.filling:  # one task makes them up: two would each start the one missing
+            task = asyncio.create_task(self.fill())
+            self.filling.add(task)
+            task.add_done_callback(self.filling.discard)
+        process = ready[0] if ready else await self._start()
         self.pids.add(process.pid)
         return process
 
@@ -107,12 +112,15 @@ class LiveRun:
     def __init__(self, trainer: Trainer, settings: LiveSettings) -> None:
         self.trainer, self.settings = trainer, settings
         self.process: asyncio.subprocess.Process | None = None
+        self.starting: asyncio.Future[asyncio.subprocess.Process] | None = None
         self.ended = False
         self.stream = self.events()
 
     async def events(self) -> AsyncGenerator[bytes, None]:
         started = time.monotonic()
-        self.process = process = await self.trainer.process()
+        # a task of its own: a client that leaves while the process starts must still find it to kill it (end)
+        self.starting = asyncio.ensure_future(self.trainer.process())
+        self.process = process = await asyncio.shield(self.starting)
         assert process.stdin is not None
         assert process.stdout is not None
         process.stdin.write(json.dumps(self.settings.to_dict()).encode() + b"\n")
@@ -153,6 +161,9 @@ class LiveRun:
         self.ended = True
         self.trainer.release()
         process = self.process
+        if process is None and self.starting is not None:
+            with anyio.CancelScope(shield=True), contextlib.suppress(OSError):
+                process = await self.starting  # started after all: it is killed like any other
         if process is None:
             return
         if process.returncode is None:
