@@ -48,7 +48,7 @@ WIDTHS = {"textnet": (1, 8), "mlp": (1, 16)}  # the text net's d_embed = d_hidde
 MAX_SEED = 2**32 - 1
 MAX_LR = 1e3
 EPOCH_EVENTS = 250  # by default a run sends at most about this many epoch events
-NICENESS = 10  # a live run's process gives way to the server's
+NICENESS = 19  # a live run's process gives way to the server's (and to anything else): the lowest priority
 
 
 class SettingsError(ValueError):
