@@ -96,7 +96,7 @@ async def measure(port: int) -> Figures:
     for runner in runners:
         runner.cancel()
     await asyncio.gather(*runners, return_exceptions=True)
-    await asyncio.sleep(6)  # the cancelled runs' processes are gone, a new one waits, loaded
+    await asyncio.sleep(10)  # the cancelled runs' processes are gone, a new one waits, loaded
     idle_after, after_errors = await forwards(port, rng)
     streamed = []
     for _ in range(STREAMS):
