@@ -50,6 +50,25 @@ class Settings(BaseSettings):
         "files and /healthz are not counted).",
     )
 
+    train_runs: int = Field(
+        default=4,
+        ge=0,
+        description="Live training runs (POST /api/train) going at once, each in a process of its own; one more "
+        "gets 429 with Retry-After. 0 turns live training off.",
+    )
+    train_time_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a live training run may take; it is then stopped (its stream ends with a 'stopped' "
+        "event).",
+    )
+    train_warm: int = Field(
+        default=1,
+        ge=0,
+        description="Training processes started ahead, loaded and waiting for a run, so a run starts at once "
+        "(about 3 s sooner) at the cost of their memory (about 300 MB each); 0 starts each run's process when asked.",
+    )
+
     @field_validator("model_dirs", mode="before")
     @classmethod
     def _split_like_path(cls, value: Any) -> Any:

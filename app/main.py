@@ -8,11 +8,11 @@ import torch
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import errors, presenters
+from app import errors, presenters, training
 from app.config import Settings
 from app.middleware import BodySizeLimit, Capacity, RootPath, SecurityHeaders
 from app.passes import PassCache
-from app.routes import api, docs, health, pages, share
+from app.routes import api, docs, health, pages, share, train
 from app.static import Static
 from models.registry import Registry
 
@@ -28,11 +28,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         docs_url=None,  # served by routes/docs.py from our own static files
         redoc_url=None,  # ReDoc has no offline build here; Swagger UI covers the same schema
+        lifespan=training.lifespan,  # the training processes that wait for a live run
     )
     app.state.settings = settings
     app.state.registry = Registry(settings.weights_dir, settings.model_dirs)  # user folders are read now
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
     app.state.passes = PassCache(settings.cache_bytes)
+    app.state.trainer = training.Trainer(settings.train_runs, settings.train_time_s, settings.train_warm)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     presenters.discover()  # every registered family's, before the routes document their answers
     app.include_router(api.router())
     app.include_router(share.router)
+    app.include_router(train.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", Static(STATIC_DIR), name="static")

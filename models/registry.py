@@ -158,6 +158,7 @@ class Registry:
             self._folders[path.stem] = (folder, package)
         self._loaded: dict[str, LoadedModel[Any]] = {}
         self._checkpoints: OrderedDict[tuple[str, int], LoadedModel[Any]] = OrderedDict()
+        self._saved: dict[str, trajectory.Saved] = {}  # each model's checkpoint file, opened once
         for folder, problem in model_folders(model_dirs):
             self._add_folder(folder, problem)
 
@@ -233,7 +234,9 @@ class Registry:
             return model
         found = self._checkpoints.get((model_id, checkpoint))
         if found is None:
-            weights = trajectory.load(self.weights_dir, model_id, checkpoint)
+            if model_id not in self._saved:
+                self._saved[model_id] = trajectory.Saved(self.weights_dir / trajectory.file_name(model_id))
+            weights = self._saved[model_id].weights(checkpoint)
             record = {**model.record, "checkpoint": checkpoint}
             found = FAMILIES[model.family].load(model_id, record, weights)
             self._checkpoints[(model_id, checkpoint)] = found

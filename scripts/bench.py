@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import bench_checkpoints
+import bench_train
 import bench_whatif
 from loopback import Connection, Server, get, get_json, percentile, post_json, serve
 
@@ -551,20 +553,28 @@ def main() -> int:
     )
     parser.add_argument("--sizes-only", action="store_true", help="only issue 15's sizes, fresh forward and memory")
     parser.add_argument("--what-if-only", action="store_true", help="issue 15's figures and issue 16's what-if costs")
+    parser.add_argument("--scrub-only", action="store_true", help="only issue 17's scrubbing costs")
+    parser.add_argument("--train-only", action="store_true", help="only issue 17's live-training figures")
     args = parser.parse_args()
 
     rng = random.Random(0)
     load_before = os.getloadavg()[0]
     with serve("bench") as server:
+        if args.train_only:
+            return 0 if bench_train.report(asyncio.run(bench_train.measure(server.port))) else 1
+        if args.scrub_only:
+            return 0 if bench_checkpoints.report(asyncio.run(bench_checkpoints.measure(server.port))) else 1
         rss_kib = server.memory_kib()  # every model is loaded at start (app/main.py)
         found = asyncio.run(sizes(server.port))
         fresh = asyncio.run(fresh_forward(server.port))
         sizes_ok = report_sizes(server, found, fresh, rss_kib)
         if args.sizes_only:
             return 0 if sizes_ok else 1
-        what_if_ok = bench_whatif.report(asyncio.run(bench_whatif.measure(server.port)))
+        scrub_ok = bench_checkpoints.report(asyncio.run(bench_checkpoints.measure(server.port)))
+        what_if_ok = bench_whatif.report(asyncio.run(bench_whatif.measure(server.port))) and scrub_ok
         if args.what_if_only:
             return 0 if what_if_ok else 1
+        train_ok = bench_train.report(asyncio.run(bench_train.measure(server.port)))
         results = [asyncio.run(load(server.port, case, args.clients, args.seconds)) for case in cases(rng)]
         explains = unfoldings(rng, *asyncio.run(unfolding_inputs(server.port)))
         for name, _, make, _ in explains:  # under load, unbudgeted: a click on a number is no slider drag
@@ -580,7 +590,8 @@ def main() -> int:
             latencies, errors = asyncio.run(alone(server.port, make, args.explain_requests))
             unfolded.append((name, what, latencies, errors, p95_budget))
     loads = (load_before, os.getloadavg()[0])
-    return 0 if report(server, results, worst, unfolded, args, loads) and sizes_ok and what_if_ok else 1
+    ok = report(server, results, worst, unfolded, args, loads) and sizes_ok and what_if_ok and train_ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -102,14 +102,19 @@ def router() -> APIRouter:
     async def model_detail(
         model: ModelDep,
         registry: RegistryDep,
-        checkpoint: int | None = Query(
-            default=None, ge=0, description="A step of the detail's `checkpoints`: the detail of the weights saved then"
+        request: Request,
+        checkpoint: str | None = Query(
+            default=None,
+            pattern=r"^[0-9]{1,9}$",
+            description="A step of the detail's `checkpoints` (a whole number): the detail of the weights saved then",
         ),
     ) -> Response:
         """One model: config, hook names, training record, the checkpoints saved as it trained, and its family's own
         fields: an MLP's exact piecewise-linear form, a text model's vocabulary, the limits its requests must keep
         to."""
-        model = at(model, checkpoint, registry)
+        if len(request.query_params.getlist("checkpoint")) > 1:
+            raise InputError("checkpoint", "it is given more than once", "Send one checkpoint.")
+        model = at(model, None if checkpoint is None else int(checkpoint), registry)
         return Response(presenter_for(model).detail_json(model), media_type="application/json")
 
     @api.post(

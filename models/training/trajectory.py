@@ -122,8 +122,25 @@ def save(keeper: Keeper, chosen: Sequence[int], out_dir: Path, model_id: str) ->
     }
 
 
+class Saved:
+    """A model's checkpoint file, opened once: its tensors' keys by step, each step's weights read when asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = safe_open(str(path), framework="pt")
+        self._keys: dict[int, list[str]] = {}
+        for key in self._file.keys():  # type: ignore[no-untyped-call]  # noqa: SIM118 (a safetensors handle)
+            step, _ = key.split(SEPARATOR, 1)
+            self._keys.setdefault(int(step), []).append(key)
+
+    def steps(self) -> list[int]:
+        return sorted(self._keys)
+
+    def weights(self, step: int) -> State:
+        """The weights saved at `step` (one of `steps()`)."""
+        read = self._file.get_tensor
+        return {key.split(SEPARATOR, 1)[1]: read(key) for key in self._keys[step]}  # type: ignore[no-untyped-call]
+
+
 def load(weights_dir: Path, model_id: str, step: int) -> State:
     """The weights saved at `step` (one of the file's; the last step's are ID.safetensors)."""
-    prefix = f"{step}{SEPARATOR}"
-    with safe_open(str(weights_dir / file_name(model_id)), framework="pt") as stored:
-        return {key[len(prefix) :]: stored.get_tensor(key) for key in stored.keys() if key.startswith(prefix)}  # noqa: SIM118
+    return Saved(weights_dir / file_name(model_id)).weights(step)

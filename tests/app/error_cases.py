@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -30,12 +30,16 @@ class Case:
     content_type: str | None = JSON  # sent with a body; None sends none
     chunk: int = 0  # > 0: the body is streamed in chunks of this many bytes, without a Content-Length
     busy: bool = False  # sent while the app handles as many requests as it may at once
+    training: bool = False  # sent while as many live training runs go as the app allows
 
     def send(self, client: Client) -> httpx.Response:
         content = self.body.encode() if isinstance(self.body, str) else self.body
         headers = {"content-type": self.content_type} if content is not None and self.content_type else {}
         if self.busy:
             return asyncio.run(_while_busy(client, self.method, self.path, content or b"", headers))
+        if self.training:
+            return _while_training(client, lambda: client.request(self.method, self.path, content=content,
+                                                                  headers=headers))  # fmt: skip
         if self.chunk and content is not None:
             return client.request(self.method, self.path, content=_chunks(content, self.chunk), headers=headers)
         return client.request(self.method, self.path, content=content, headers=headers)
@@ -72,6 +76,17 @@ async def _while_busy(
         answered.set()
         await asyncio.gather(*held)
     return response
+
+
+def _while_training(client: Client, send: Callable[[], httpx.Response]) -> httpx.Response:
+    """What `send` gets while every place for a live run is taken (they are held, no process started)."""
+    trainer = client.app.state.trainer
+    held = [trainer.reserve() for _ in range(trainer.max_runs)]
+    try:
+        return send()
+    finally:
+        for _ in held:
+            trainer.release()
 
 
 MLP = "/api/models/sqrt-mlp-2x2"
@@ -420,6 +435,31 @@ SECTIONS: dict[str, list[Case]] = {
              "text: the text does not fit in a QR code (600 characters, 2400 bytes as UTF-8). Send at most 2000 "
              "ASCII characters.", method="GET"),
         Case("a method it does not take", "/api/qr", None, "POST is not allowed on /api/qr. Use GET; see /docs.", 405),
+    ],
+    "Live training": [
+        Case("no family", "/api/train", "{}", f"'family' is missing. {SEE_DOCS}"),
+        Case("a family that does not train live", "/api/train", '{"family": "gpt"}',
+             "family: 'gpt' is not a family that trains live. Send 'textnet' or 'mlp'."),
+        Case("an optimizer not offered", "/api/train", '{"family": "mlp", "optimizer": "rmsprop"}',
+             "optimizer: 'rmsprop' is not an optimizer offered here. Send 'sgd' (plain SGD), 'momentum' (SGD with "
+             "momentum 0.9) or 'adam' (Adam)."),
+        Case("a learning rate of 0", "/api/train", '{"family": "textnet", "lr": 0}',
+             "lr: 0.0 is not a learning rate. Send a number above 0 and at most 1000, e.g. 0.1."),
+        Case("a learning rate that is not a number", "/api/train", '{"family": "textnet", "lr": NaN}',
+             "lr: nan is not a learning rate. Send a number above 0 and at most 1000, e.g. 0.1."),
+        Case("more epochs than the cap", "/api/train", '{"family": "textnet", "epochs": 100000}',
+             "epochs: 100000 is outside 1 to 5000, the cap for the textnet. Send at most 5000 epochs (the shipped "
+             "model took 500)."),
+        Case("a width out of range", "/api/train", '{"family": "mlp", "width": 64}',
+             "width: 64 is outside 1 to 16 (units in each of the two hidden layers). Send a width from 1 to 16."),
+        Case("a negative seed", "/api/train", '{"family": "mlp", "seed": -1}',
+             "seed: -1 is outside 0 to 4294967295. Send a whole number in that range."),
+        Case("events further apart than the run", "/api/train", '{"family": "mlp", "epochs": 100, "every": 200}',
+             "every: 200 is outside 1 to 100 (the epochs). Send a number of epochs between events from 1 to 100, or "
+             "leave it out for 1."),
+        Case("more live runs at once than the server allows", "/api/train", '{"family": "textnet"}',
+             "4 live training runs are going, the most the server allows (setting LAYERWALK_TRAIN_RUNS = 4). Retry "
+             "in 10 s.", 429, training=True),
     ],
     "Pages": [
         Case("an unknown model's page", "/models/nope", None, UNKNOWN_MODEL, 404, "GET"),

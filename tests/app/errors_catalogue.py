@@ -24,9 +24,10 @@ INTRO = f"""# Errors
 
 <!-- Generated from tests/app/error_cases.py: edit the cases there, then run the command below. -->
 
-Every 4xx the API gives, and the 503 of a busy server: a request that gets it, and the `detail` of the answer. The
-rules they all follow are in [api.md](api.md#errors): the body is `{{"detail": "<one message>"}}`, a 422 adds
-`errors`, one `{{field, message}}` per bad field, and each message names the problem and the fix.
+Every 4xx the API gives (a 429 when live training is full), and the 503 of a busy server: a request that gets it,
+and the `detail` of the answer. The rules they all follow are in [api.md](api.md#errors): the body is
+`{{"detail": "<one message>"}}`, a 422 adds `errors`, one `{{field, message}}` per bad field, and each message names
+the problem and the fix.
 
 This page is generated from the {len(CASES)} cases in `tests/app/error_cases.py`, with the status and `detail` the
 app answers to each. `tests/app/test_errors.py` sends every case and checks its status and exact `detail`, and fails
@@ -63,6 +64,8 @@ def request(case: Case) -> str:
         lines.append(f"streamed in chunks of {case.chunk} bytes, no Content-Length")
     if case.busy:
         lines.append("sent while the server handles as many requests as it may (LAYERWALK_MAX_ACTIVE_REQUESTS)")
+    if case.training:
+        lines.append("sent while as many live training runs go as the server allows (LAYERWALK_TRAIN_RUNS)")
     return "<br>".join(lines)
 
 

@@ -94,6 +94,12 @@ def _servable(detail: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy
         body = {k: v for k, v in body.items() if k != "interventions"}
     elif "interventions" in body:
         fields["interventions"] = _changes(detail)
+    if "checkpoint" in body:  # a saved step, or the final weights; a model with none takes none
+        saved = detail["checkpoints"]
+        if saved:
+            fields["checkpoint"] = st.none() | st.sampled_from(saved)
+        else:
+            body = {k: v for k, v in body.items() if k != "checkpoint"}
     if "hooks" in body:  # the default, or a few of the model's own (not "all": a pretrained encoder's is megabytes)
         fields["hooks"] = st.none() | st.lists(st.sampled_from(detail["hook_names"]), max_size=3)
     for cut in ("heads", "positions"):  # a part that starts within every value: the first row or head

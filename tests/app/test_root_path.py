@@ -42,7 +42,7 @@ def test_every_url_a_page_uses_resolves_under_the_prefix(proxied: Client, page: 
     for url in urls:
         path = url.removeprefix("http://testserver")
         assert path.startswith(PREFIX + "/"), url  # links, static files and the page's API twins
-        if path.endswith(("/forward", "/generate", "/compare", "/explain")):
+        if path.endswith(("/forward", "/generate", "/compare", "/explain", "/train")):
             continue  # POST-only: checked below
         query = {"text": "http://example/x"} if path.endswith("/api/qr") else None
         assert proxied.get(path, params=query).status_code == 200, url

@@ -12,6 +12,7 @@ import { BLUE, CONFIG, GREY, ORANGE, PRESENT, baseLayout, fmt, plotlyReady } fro
 import { FINAL, checkpointBody, checkpointCheck, detailAt, scrubber } from "../views/scrubber.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
+import { trainLive } from "../views/training.js";
 import { buttonFor, numberButton, numberButtonsIn, parseUnfold, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { unitKey, unitPanels } from "../views/units.js";
 import { walk } from "../views/walk.js";
@@ -357,4 +358,4 @@ slider.disabled = false;
 numberBox.disabled = false;
 stepper(store, { count: captions.stages.length });
 walk(store, captions.stages);
-
+trainLive($("train-live"), detail); // views/training.js: the "Train it live" panel

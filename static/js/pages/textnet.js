@@ -16,6 +16,7 @@ import { samplingControls } from "../views/sampling.js";
 import { FINAL, checkpointBody, checkpointCheck, detailAt, scrubber } from "../views/scrubber.js";
 import { stepper } from "../views/stepper.js";
 import { symbolOf, trace } from "../views/trace.js";
+import { trainLive } from "../views/training.js";
 import { barKey, barOf, buttonFor, numberButtonsIn, parseUnfold, unfoldBars, unfoldCells, unfoldKey, unfolder } from "../views/unfold.js";
 import { walk } from "../views/walk.js";
 import { changesText, interventions, parseChanges, valueEditor } from "../views/whatif.js";
@@ -339,3 +340,4 @@ draggable($("plot-embed"));
 for (const control of page.querySelectorAll("button, select, input")) control.disabled = false;
 stepper(store, { count: captions.stages.length, extraKeys: keys });
 walk(store, captions.stages);
+trainLive($("train-live"), detail); // views/training.js: the "Train it live" panel
