@@ -187,3 +187,15 @@ def test_minilm_says_it_has_no_training_to_scrub(page: Page, server: str) -> Non
     page.wait_for_selector("body[data-rendered]")
     expect(page.locator("#scrubber")).to_have_text(f"No training to scrub: {why}.")
     expect(page.locator("#ck-slider")).to_have_count(0)
+
+
+def test_the_translators_alignment_at_a_checkpoint_is_that_forward_answers(page: Page, server: str) -> None:
+    saved = _detail(server, "tiny-translator")["checkpoints"]
+    early = saved[len(saved) // 4]
+    src, tgt = "the black cat sleeps .", "le chat noir dort ."
+    page.goto(f"{server}/models/tiny-translator?src={src}&tgt={tgt}&layer=1&ck={early}")
+    wait_for_state(page, src=src, tgt=tgt, checkpoint=early)
+    then = _post(server, "tiny-translator", "forward", {"input": src, "target": tgt, "checkpoint": early})
+    now = _post(server, "tiny-translator", "forward", {"input": src, "target": tgt})
+    assert then["alignment"][1] != now["alignment"][1]
+    assert page.evaluate("() => document.getElementById('plot-align').data[0].z") == then["alignment"][1]
