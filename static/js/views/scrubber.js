@@ -28,9 +28,24 @@ export function detailAt(url, ck) {
   return at.href;
 }
 
+// A transformer page puts the control in its sticky bar (templates), so it stays in view as the walk goes from
+// stage to stage; a phone's bar has no room to spare for it (the stage below would lose its plots): there it goes
+// just below the bar, and back when the screen widens.
+const NARROW = "(max-width: 700px)";
+function keepInBar(box) {
+  const bar = box.closest(".controls");
+  if (!bar) return;
+  const next = box.nextSibling; // where it sits in the bar
+  const narrow = window.matchMedia(NARROW);
+  const place = () => (narrow.matches ? bar.after(box) : bar.insertBefore(box, next));
+  narrow.addEventListener("change", place);
+  place();
+}
+
 // `box`: the element the control is drawn into (templates: partials.scrubber()). `onShow(epoch)`, when given, is
 // called with the epoch shown (the last one for the final weights), e.g. to mark it on a loss curve.
 export function scrubber(store, box, detail, { onShow = null } = {}) {
+  keepInBar(box);
   const saved = detail.checkpoints ?? [];
   if (!saved.length) {
     box.replaceChildren(el("p", { className: "no-trajectory" }, el("strong", {}, "No training to scrub: "), `${detail.no_trajectory ?? "this model has no saved training steps"}.`));
