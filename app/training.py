@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -35,6 +36,8 @@ ROOT = Path(__file__).parents[1]
 COMMAND = [sys.executable, "-m", "models.training.live", "--wait"]
 LINE_LIMIT = 2**22  # bytes of one event: a wide MLP's weights and curve are tens of kB
 ENDS = {"done", "diverged"}  # the events a run's process ends with
+FAILED = "The training process ended unexpectedly; it has been logged. Try again."
+SAID = 2000  # characters of a process's stderr kept for the log
 
 
 def sse(event: str, data: Any) -> bytes:
@@ -42,8 +45,15 @@ def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def _lowered() -> None:  # in the child, before it imports torch: its start-up gives way to the server too
-    os.nice(NICENESS)
+# The child starts at the lowest priority, so even its start-up (importing torch) gives way to the server; it lowers
+# its own priority too, where there is no `nice` to start it with.
+NICE = ["nice", "-n", str(NICENESS)] if shutil.which("nice") else []
+
+
+async def _ended(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    await process.wait()
 
 
 class Trainer:
@@ -69,32 +79,43 @@ class Trainer:
 
     async def _start(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            *COMMAND, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT, preexec_fn=_lowered if hasattr(os, "nice") else None,
+            *NICE, *COMMAND, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
         )  # fmt: skip
 
     async def fill(self) -> None:
-        """Starts processes until `warm` wait for a run."""
-        self.waiting = [p for p in self.waiting if p.returncode is None]
+        """Starts processes until `warm` wait for a run. The list is only ever changed in place, so a process started
+        while a run takes another is never lost; one started as the app stops is ended at once."""
+        self.waiting[:] = [p for p in self.waiting if p.returncode is None]
         while self.warming and len(self.waiting) < self.warm:
-            self.waiting.append(await self._start())
+            started = await self._start()
+            if self.warming:
+                self.waiting.append(started)
+            else:
+                await _ended(started)
 
     async def process(self) -> asyncio.subprocess.Process:
         """A process for a run: one that waits, loaded, if there is one (else one started now); the waiting ones are
         made up meanwhile, in a task of their own."""
-        ready = [p for p in self.waiting if p.returncode is None]
-        self.waiting = ready[1:]
+        ready = None
+        while self.waiting and ready is None:
+            taken = self.waiting.pop(0)
+            ready = taken if taken.returncode is None else None
         if self.warming and not self.filling:  # one task makes them up: two would each start the one missing
             task = asyncio.create_task(self.fill())
             self.filling.add(task)
             task.add_done_callback(self.filling.discard)
-        process = ready[0] if ready else await self._start()
+        process = ready if ready is not None else await self._start()
         self.pids.add(process.pid)
         return process
 
     async def close(self) -> None:
         """Ends the processes waiting for a run (at shutdown)."""
         self.warming = False
+        for task in list(self.filling):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for process in self.waiting:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
@@ -114,23 +135,32 @@ class LiveRun:
         self.process: asyncio.subprocess.Process | None = None
         self.starting: asyncio.Future[asyncio.subprocess.Process] | None = None
         self.ended = False
+        self.said: asyncio.Task[str] | None = None  # the last of what the process wrote on stderr
         self.stream = self.events()
 
     async def events(self) -> AsyncGenerator[bytes, None]:
         started = time.monotonic()
         # a task of its own: a client that leaves while the process starts must still find it to kill it (end)
         self.starting = asyncio.ensure_future(self.trainer.process())
-        self.process = process = await asyncio.shield(self.starting)
-        assert process.stdin is not None
-        assert process.stdout is not None
-        process.stdin.write(json.dumps(self.settings.to_dict()).encode() + b"\n")
-        await process.stdin.drain()
-        process.stdin.close()
         last, epoch = "", 0
+        try:
+            self.process = process = await asyncio.shield(self.starting)
+            assert process.stdin is not None
+            assert process.stdout is not None
+            assert process.stderr is not None
+            self.said = asyncio.create_task(_tail(process.stderr))  # read as it comes: a full pipe would stall it
+            process.stdin.write(json.dumps(self.settings.to_dict()).encode() + b"\n")
+            await process.stdin.drain()
+            process.stdin.close()
+        except OSError as error:  # it could not be started, or it died before it read its settings
+            log.error("live training could not start: %s", error)
+            yield sse("failed", {"epoch": epoch, "message": FAILED})
+            return
         while True:
             left = started + self.trainer.time_cap_s - time.monotonic()
             try:
                 line = await asyncio.wait_for(process.stdout.readline(), timeout=max(left, 0.001))
+                event = json.loads(line) if line else None
             except TimeoutError:
                 cap = self.trainer.time_cap_s
                 message = (
@@ -139,20 +169,23 @@ class LiveRun:
                 )
                 yield sse("stopped", {"epoch": epoch, "message": message})
                 return
-            if not line:
+            except (ValueError, OSError) as error:  # a line over LINE_LIMIT, or not JSON: the process is broken
+                log.error("live training sent what is not an event: %s", error)
                 break
-            event = json.loads(line)
+            if event is None:
+                break
             last, epoch = event["event"], event["data"].get("epoch", epoch)
             yield sse(last, event["data"])
             if last in ENDS:
                 return
         await self._failed(epoch)
-        yield sse("failed", {"epoch": epoch, "message": "The training process ended unexpectedly; it has been logged."})
+        yield sse("failed", {"epoch": epoch, "message": FAILED})
 
     async def _failed(self, epoch: int) -> None:
-        assert self.process is not None
-        assert self.process.stderr is not None
-        said = (await self.process.stderr.read()).decode(errors="replace")[-2000:]
+        said = ""
+        if self.said is not None:
+            with contextlib.suppress(TimeoutError):
+                said = await asyncio.wait_for(asyncio.shield(self.said), timeout=2)
         log.error("live training ended without a last event at epoch %d: %s", epoch, said)
 
     async def end(self) -> None:
@@ -172,6 +205,14 @@ class LiveRun:
         with anyio.CancelScope(shield=True):
             await process.wait()
         self.trainer.pids.discard(process.pid)
+
+
+async def _tail(stream: asyncio.StreamReader) -> str:
+    """What a process writes on `stream`, read as it comes, its last SAID characters kept."""
+    kept = b""
+    while chunk := await stream.read(2**16):
+        kept = (kept + chunk)[-4 * SAID :]
+    return kept.decode(errors="replace")[-SAID:]
 
 
 class EventStream(StreamingResponse):

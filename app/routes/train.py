@@ -38,6 +38,11 @@ class TrainRequest(BaseModel):
         description=f"The text net's d_embed = d_hidden ({'–'.join(map(str, WIDTHS['textnet']))}); the MLP's "
         f"units per hidden layer ({'–'.join(map(str, WIDTHS['mlp']))})",
     )
+    model: str | None = Field(
+        default=None,
+        description="The shipped model whose recipe (data, schedule) the run starts from, and whose settings fill in "
+        f"the ones left out: {', '.join(SHIPPED.values())} by default; also textnet-4d-adam, sqrt-mlp-16x16",
+    )
     every: Whole | None = Field(
         default=None, description=f"An epoch event every this many epochs; by default at most {EPOCH_EVENTS} events"
     )
@@ -46,7 +51,7 @@ class TrainRequest(BaseModel):
         """The settings with the family's defaults put in; a setting the run cannot take is a 422 naming it."""
         try:
             given = {k: v for k, v in self.model_dump(exclude={"family"}).items() if v is not None}
-            return LiveSettings(**{**LiveSettings.defaults(self.family).to_dict(), "every": 0, **given})
+            return LiveSettings(**{**LiveSettings.defaults(self.family, self.model).to_dict(), "every": 0, **given})
         except SettingsError as error:
             raise InputError(error.field, error.problem, error.fix) from None
 
@@ -63,6 +68,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: as_json(response)
     for status, response in {
         400: documented("A body that cannot be parsed: not UTF-8, JSON nested too deeply, or a number too long"),
+        404: documented("Live training is off on this server (LAYERWALK_TRAIN_RUNS = 0)"),
         413: documented("Request body over the size limit"),
         422: documented("A setting the run cannot take; the message names the field and the fix"),
         429: {**documented("As many live runs go as the server allows (LAYERWALK_TRAIN_RUNS)"), "headers": RETRY},
@@ -85,6 +91,12 @@ async def train(body: TrainRequest, request: Request) -> EventStream:
     (docs/api.md#live-training)."""
     settings = body.settings()
     trainer: Trainer = request.app.state.trainer
+    if trainer.max_runs == 0:
+        detail = (
+            "Live training is off on this server (setting LAYERWALK_TRAIN_RUNS = 0). Whoever runs it can set it to "
+            "1 or more."
+        )
+        raise HTTPException(status_code=404, detail=detail)
     if not trainer.reserve():
         detail = (
             f"{trainer.running} live training runs are going, the most the server allows (setting "

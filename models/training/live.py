@@ -70,6 +70,20 @@ def shipped(family: str) -> Recipe:
     return _recipes()[SHIPPED[family]]
 
 
+def base_recipe(family: str, model: str) -> Recipe:
+    """The shipped recipe a run starts from: `model`'s (its data, its schedule), which must be of `family`."""
+    shipped(family)  # a family that trains live
+    recipe = _recipes().get(model)
+    if recipe is None or recipe.family != family:
+        ours = [r.id for r in _recipes().values() if r.family == family]
+        raise SettingsError(
+            "model",
+            f"{model!r} is not a model of the {family} family whose recipe trains live",
+            f"Send one of {', '.join(ours)}.",
+        )
+    return recipe
+
+
 def default_every(epochs: int) -> int:
     """Every how many epochs an event goes out, so that a run sends at most EPOCH_EVENTS of them."""
     return max(1, math.ceil(epochs / EPOCH_EVENTS))
@@ -86,9 +100,12 @@ class LiveSettings:
     epochs: int
     width: int
     every: int = 0  # an epoch event every this many epochs (and at the last); 0: default_every(epochs)
+    model: str = ""  # the shipped model whose recipe (data, schedule) the run starts from; "": the family's SHIPPED
 
     def __post_init__(self) -> None:
-        recipe = shipped(self.family)
+        if not self.model:
+            object.__setattr__(self, "model", shipped(self.family).id)
+        recipe = base_recipe(self.family, self.model)
         if self.optimizer not in OPTIMIZERS:
             *most, last = (f"'{name}' ({said})" for name, said in OPTIMIZERS.items())
             names = f"{', '.join(most)} or {last}"
@@ -121,14 +138,14 @@ class LiveSettings:
             )  # fmt: skip
 
     @classmethod
-    def defaults(cls, family: str) -> LiveSettings:
-        """The settings of the family's shipped model (SHIPPED), from its recipe and its record's seed (a recipe that
-        searches seeds names them all; the record says which one was kept)."""
-        recipe = shipped(family)
+    def defaults(cls, family: str, model: str | None = None) -> LiveSettings:
+        """The settings of a shipped model of the family (`model`; by default SHIPPED's), from its recipe and its
+        record's seed (a recipe that searches seeds names them all; the record says which one was kept)."""
+        recipe = base_recipe(family, model or shipped(family).id)
         spec = recipe.optimizer
         name = "adam" if spec.name != "SGD" else "momentum" if spec.momentum else "sgd"
         seed = json.loads((WEIGHTS_DIR / f"{recipe.id}.json").read_text(encoding="utf-8"))["seed"]
-        return cls(family, name, spec.lr, int(seed), recipe.steps, _width(recipe))
+        return cls(family, name, spec.lr, int(seed), recipe.steps, _width(recipe), model=recipe.id)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,8 +159,8 @@ def _width(recipe: Recipe) -> int:
 def recipe_for(settings: LiveSettings) -> Recipe:
     """The shipped recipe with the settings put in. The family keeps its schedule (the MLP's cosine decay) and its
     data. With exactly the shipped settings it is the shipped recipe, held to its one seed."""
-    base = shipped(settings.family)
-    if replace(settings, every=1) == replace(LiveSettings.defaults(settings.family), every=1):
+    base = base_recipe(settings.family, settings.model)
+    if replace(settings, every=1) == replace(LiveSettings.defaults(settings.family, settings.model), every=1):
         return replace(base, seeds=(settings.seed,))
     momentum = MOMENTUM if settings.optimizer == "momentum" else 0.0
     name: Literal["SGD", "Adam"] = "Adam" if settings.optimizer == "adam" else "SGD"

@@ -220,6 +220,41 @@ def test_a_run_over_its_time_is_stopped_and_its_process_ended() -> None:
     assert not Path(f"/proc/{pid}").exists()  # killed and reaped
 
 
-def test_no_place_for_a_run_at_all_when_live_training_is_off() -> None:
-    response = Client(create_app(Settings(train_runs=0))).post(TRAIN, json={"family": "mlp"})
-    assert response.status_code == 429
+def test_no_waiting_process_is_lost_when_runs_take_them_while_more_are_started() -> None:
+    """Real processes (`sleep`), started slowly: runs that arrive while the waiting ones are made up take one each,
+    every process started is a run's or waiting, and closing ends the waiting ones and the making-up."""
+
+    async def scenario() -> None:
+        trainer = Trainer(max_runs=8, time_cap_s=60, warm=2)
+        started: list[asyncio.subprocess.Process] = []
+
+        async def slow_start() -> asyncio.subprocess.Process:
+            await asyncio.sleep(0.05)  # while this waits, other runs come
+            process = await asyncio.create_subprocess_exec("sleep", "30")
+            started.append(process)
+            return process
+
+        trainer._start = slow_start  # type: ignore[method-assign]
+        trainer.warming = True
+        await trainer.fill()
+        runs = await asyncio.gather(*(trainer.process() for _ in range(5)))  # during the refill their taking starts
+        await asyncio.sleep(0.6)  # the refill's task ends
+        assert not trainer.filling
+        assert len(trainer.waiting) == trainer.warm
+        assert {p.pid for p in started} == {p.pid for p in runs} | {p.pid for p in trainer.waiting}
+        assert len(set(runs)) == len(runs)  # no process serves two runs
+        await trainer.process()  # and once more, so a refill is going as the app stops
+        await trainer.close()
+        assert not trainer.filling
+        for process in started:
+            await asyncio.wait_for(process.wait(), timeout=5)  # every one ended: none left behind
+            assert process.returncode is not None
+
+    asyncio.run(scenario())
+
+
+def test_live_training_turned_off_says_so() -> None:
+    client = Client(create_app(Settings(train_runs=0)))
+    response = client.post(TRAIN, json={"family": "textnet"})
+    assert response.status_code == 404
+    assert "Live training is off on this server (setting LAYERWALK_TRAIN_RUNS = 0)" in response.json()["detail"]

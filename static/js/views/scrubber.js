@@ -54,6 +54,8 @@ export function scrubber(store, box, detail, { onShow = null } = {}) {
   }
   const last = saved.length - 1;
   const losses = new Map((detail.training?.trajectory?.checkpoints ?? []).map((c) => [c.epoch, c.loss]));
+  // A model trained on minibatches (the GPTs, the translator) measured each step's loss on that step's batch alone.
+  const lossName = detail.training?.optimizer?.batch === "full" ? "loss" : "batch loss";
   const indexOf = (ck) => (ck === FINAL ? last : Math.max(0, saved.indexOf(ck)));
   const ckOf = (i) => (i >= last ? FINAL : saved[i]);
 
@@ -97,7 +99,7 @@ export function scrubber(store, box, detail, { onShow = null } = {}) {
     slider.value = String(i);
     const loss = losses.get(epoch);
     const text = i >= last ? `final weights (epoch ${epoch})`
-      : `epoch ${epoch} of ${saved[last]}${epoch === 0 ? " (as initialised)" : ""}${loss == null ? "" : ` · loss ${fmt(loss, 3)}`}`;
+      : `epoch ${epoch} of ${saved[last]}${epoch === 0 ? " (as initialised)" : ""}${loss == null ? "" : ` · ${lossName} ${fmt(loss, 3)}`}`;
     const parts = text.split(" · "); // each part kept whole: a narrow screen breaks the label between them
     label.replaceChildren(...parts.map((part, k) => el("span", { className: "ck-part" }, k ? ` · ${part}` : part)));
     slider.setAttribute("aria-valuetext", text);

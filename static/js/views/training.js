@@ -78,7 +78,7 @@ export function trainLive(mount, detail) {
   let controller = null;
   let pending = false;
   let at = null; // the epoch index the scrubber shows; null: the newest
-  const settings = (over = {}) => ({ family, optimizer: optimizer.value, lr: Number(lr.value), seed: Number(seed.value),
+  const settings = (over = {}) => ({ family, model: detail.id, optimizer: optimizer.value, lr: Number(lr.value), seed: Number(seed.value),
     epochs: Number(epochs.value), width: Number(width.value), ...over });
 
   // At most one drawing per animation frame, and one every DRAW_MS: the stream may bring hundreds of epochs a second.

@@ -74,6 +74,27 @@ def test_the_shipped_settings_give_the_shipped_weights_byte_for_byte(shipped_tex
     assert all(torch.equal(value, shipped[name]) for name, value in tensors(last["weights"]).items())
 
 
+@pytest.mark.parametrize(
+    ("family", "model"), [("textnet", "textnet-4d-adam"), ("mlp", "sqrt-mlp-2x2"), ("mlp", "sqrt-mlp-16x16")]
+)
+def test_each_pages_own_settings_give_its_models_weights_byte_for_byte(family: str, model: str) -> None:
+    """A page's live panel starts from its own model (`model`): run as shipped, it trains that model again."""
+    settings = LiveSettings.defaults(family, model)
+    record = json.loads((WEIGHTS_DIR / f"{model}.json").read_text())
+    assert (settings.seed, settings.epochs, settings.lr) == (
+        record["seed"],
+        record["epochs"],
+        record["optimizer"]["lr"],
+    )
+    trained, events = run(settings)
+    assert trained.model is not None
+    assert save(trained.model.state_dict()) == (WEIGHTS_DIR / f"{model}.safetensors").read_bytes()
+    name, done = events[-1]
+    assert name == "done"
+    assert done["record"]["metrics"] == record["metrics"]
+    assert done["record"]["data"] == record["data"]
+
+
 def test_the_shipped_settings_give_the_shipped_record(shipped_textnet: tuple[LiveRun, Events]) -> None:
     _, events = shipped_textnet
     name, done = events[-1]
@@ -197,6 +218,12 @@ def test_by_default_a_run_sends_at_most_250_epochs_and_always_the_last() -> None
         ({"seed": -1}, "seed", "-1 is outside 0 to 4294967295"),
         ({"every": 501}, "every", "501 is outside 1 to 500 (the epochs)"),
         ({"family": "gpt"}, "family", "'gpt' is not a family that trains live. Send 'textnet' or 'mlp'."),
+        (
+            {"model": "sqrt-mlp-2x2"},
+            "model",
+            "'sqrt-mlp-2x2' is not a model of the textnet family whose recipe trains "
+            "live. Send one of textnet-2d-sgd, textnet-4d-adam.",
+        ),
     ],
 )
 def test_a_setting_a_run_cannot_take_is_refused_by_name(change: dict[str, Any], field: str, says: str) -> None:
