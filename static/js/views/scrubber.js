@@ -29,27 +29,33 @@ export function detailAt(url, ck) {
 }
 
 // A transformer page puts the control in its sticky bar (templates), so it stays in view as the walk goes from
-// stage to stage; a phone's bar has no room to spare for it (the stage below would lose its plots): there it goes
-// just below the bar, and back when the screen widens.
+// stage to stage. Where it would cost the stage below a row of its height (a phone; a screen under TALL px whose
+// bar it would wrap onto a row of its own) it goes just below the bar instead, and back when the screen allows.
 const NARROW = "(max-width: 700px)";
+const TALL = 1000;
 function keepInBar(box) {
   const bar = box.closest(".controls");
-  if (!bar) return;
+  if (!bar) return () => {};
   const next = box.nextSibling; // where it sits in the bar
-  const narrow = window.matchMedia(NARROW);
-  const place = () => (narrow.matches ? bar.after(box) : bar.insertBefore(box, next));
-  narrow.addEventListener("change", place);
-  place();
+  const first = bar.firstElementChild;
+  const place = () => {
+    if (box.parentElement !== bar) bar.insertBefore(box, next);
+    const ownRow = box.offsetTop >= first.offsetTop + first.offsetHeight;
+    if (window.matchMedia(NARROW).matches || (ownRow && window.innerHeight < TALL)) bar.after(box);
+  };
+  window.addEventListener("resize", place);
+  return place;
 }
 
 // `box`: the element the control is drawn into (templates: partials.scrubber()). `onShow(epoch)`, when given, is
 // called with the epoch shown (the last one for the final weights), e.g. to mark it on a loss curve.
 export function scrubber(store, box, detail, { onShow = null } = {}) {
-  keepInBar(box);
+  const place = keepInBar(box);
   const saved = detail.checkpoints ?? [];
   if (!saved.length) {
     box.replaceChildren(el("p", { className: "no-trajectory" }, el("strong", {}, "No training to scrub: "), `${detail.no_trajectory ?? "this model has no saved training steps"}.`));
     box.dataset.checkpoints = "0";
+    place();
     return { stop() {} };
   }
   const last = saved.length - 1;
@@ -109,5 +115,6 @@ export function scrubber(store, box, detail, { onShow = null } = {}) {
   store.subscribe(show, ["ck"]);
   show(store.state);
   showPlay();
+  place(); // drawn: whether it fits in the bar's row can be told now
   return { stop };
 }
