@@ -34,6 +34,7 @@ class Figures:
     idle_after_ms: list[float]
     runs_done: int
     stream_s: list[float]
+    race_s: list[float]  # a race, as the page sends it: SGD and Adam asked for at once, one process waiting
     errors: int
 
     @property
@@ -104,7 +105,10 @@ async def measure(port: int) -> Figures:
         streamed.append(took)
         errors += last != "done"
         await asyncio.sleep(5)  # the next waiting process loads
-    return Figures(idle, busy, idle_after, done, streamed, errors + busy_errors + after_errors)
+    raced = await asyncio.gather(*(stream(port, {**SHIPPED_TEXTNET, "optimizer": o}) for o in ("sgd", "adam")))
+    errors += sum(last != "done" for _, last in raced)
+    race = [took for took, _ in raced]
+    return Figures(idle, busy, idle_after, done, streamed, race, errors + busy_errors + after_errors)
 
 
 def report(figures: Figures) -> bool:
@@ -118,6 +122,7 @@ def report(figures: Figures) -> bool:
         print(f"| {label} | {statistics.median(ms):.1f} | {percentile(ms, 99):.1f} |")
     ratio_ok = figures.ratio <= RATIO_BUDGET
     stream_ok = max(figures.stream_s) < STREAM_BUDGET_S
+    race_ok = max(figures.race_s) < STREAM_BUDGET_S
     print(
         f"\np99 with {RUNS} runs / without: {figures.ratio:.2f} ({'pass' if ratio_ok else '**FAIL**'}); "
         f"{figures.runs_done} runs finished meanwhile; errors {figures.errors}"
@@ -127,7 +132,12 @@ def report(figures: Figures) -> bool:
         + ", ".join(f"{s:.2f} s" for s in figures.stream_s)
         + f" (budget < {STREAM_BUDGET_S:g} s: {'pass' if stream_ok else '**FAIL**'})"
     )
-    return ratio_ok and stream_ok and not figures.errors
+    print(
+        "a race (SGD and Adam asked for at once; one process waits ready, the other starts): "
+        + ", ".join(f"{s:.2f} s" for s in figures.race_s)
+        + f" (budget < {STREAM_BUDGET_S:g} s: {'pass' if race_ok else '**FAIL**'})"
+    )
+    return ratio_ok and stream_ok and race_ok and not figures.errors
 
 
 if __name__ == "__main__":
