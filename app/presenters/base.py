@@ -316,7 +316,7 @@ class Presenter(ABC, Generic[L]):
         except unfold.ExplainError as error:
             raise refusal(model, error) from None
         return schemas.Unfolding(
-            model=model.id, checkpoint=model.checkpoint,
+            **answering(model),
             hook=found.hook, index=list(found.index), value=found.value, formula=found.formula,
             terms=[schemas.UnfoldedTerm(label=t.label, value=t.value, factors=list(t.factors)) for t in found.terms],
             n_terms=found.n_terms, sum=found.sum, total=found.total, inputs=found.inputs, params=found.params,
@@ -338,6 +338,12 @@ class Presenter(ABC, Generic[L]):
 
     def compare(self, model: L, request: schemas.CompareRequest) -> BaseModel:
         raise NotImplementedError(f"{self.family} has a compare_schema but no compare()")
+
+
+def answering(model: LoadedModel[Any]) -> dict[str, Any]:
+    """What every answer says of the model that gave it: its id, and the checkpoint whose weights answered (None:
+    the final weights)."""
+    return {"model": model.id, "checkpoint": model.checkpoint}
 
 
 PROVENANCE = {  # a record's "source" → where its weights come from

@@ -19,7 +19,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
 from app.presenters import stages, text, whatif
-from app.presenters.base import DECIMALS, Label, Presenter, rounded, shapes
+from app.presenters.base import DECIMALS, Label, Presenter, answering, rounded, shapes
 from app.presenters.labels import TRANSFORMER, transformer_label
 from app.presenters.stages import Stage, panel
 from models.explain import Captured, NextToken
@@ -189,8 +189,7 @@ class BertPresenter(Presenter[LoadedBert]):
         kept = passes.get(key, capture)
         tokens = model.tokenizer.decode(ids)
         fields = {
-            "model": model.id,
-            "checkpoint": model.checkpoint,
+            **answering(model),
             "input": request.input,
             "tokens": tokens,
             "ids": ids,

@@ -16,7 +16,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
 from app.presenters import stages, text, whatif
-from app.presenters.base import DECIMALS, Label, rounded
+from app.presenters.base import DECIMALS, Label, answering, rounded
 from app.presenters.labels import transformer_label
 from app.presenters.stages import Stage
 from models.explain import Captured, NextToken
@@ -144,8 +144,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         text.check_top_k(request.top_k, len(tokenizer.vocab))
         tokens = tokenizer.decode(ids)
         fields = {
-            "model": model.id,
-            "checkpoint": model.checkpoint,
+            **answering(model),
             "input": request.input,
             "tokens": tokens,
             "ids": ids,
@@ -186,8 +185,7 @@ class GPTPresenter(text.TextPresenter[LoadedGPT]):
         found = model.compare(ids, other)
         vocab = model.tokenizer.vocab
         return Comparison(
-            model=model.id,
-            checkpoint=model.checkpoint,
+            **answering(model),
             tokens=model.tokenizer.decode(ids),
             other_tokens=model.tokenizer.decode(other),
             layers=[Residual(layer=label, hook=hook) for label, hook in found.layers],

@@ -15,7 +15,7 @@ from app import schemas
 from app.errors import InputError, shortened
 from app.passes import PassCache
 from app.presenters import whatif
-from app.presenters.base import Label, Presenter, shapes, steps_from_cache
+from app.presenters.base import Label, Presenter, answering, shapes, steps_from_cache
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
 from models.families.mlp import Analysis, LoadedMLP
@@ -207,7 +207,7 @@ class MLPPresenter(Presenter[LoadedMLP]):
         if request.interventions:
             what_if = self.what_if(model, x, names, request, cache)
         return MLPForward(
-            model=model.id, checkpoint=model.checkpoint, input=x, steps=steps, shapes=shapes(cache), output=output,
+            **answering(model), input=x, steps=steps, shapes=shapes(cache), output=output,
             what_if=what_if,
         )  # fmt: skip
 

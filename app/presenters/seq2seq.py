@@ -18,7 +18,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache
 from app.presenters import stages, text, whatif
-from app.presenters.base import DECIMALS, Label, Presenter, rounded
+from app.presenters.base import DECIMALS, Label, Presenter, answering, rounded
 from app.presenters.labels import GELU, TRANSFORMER
 from app.presenters.stages import Stage
 from models.explain import Captured, NextToken
@@ -209,7 +209,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
         target_vocab = model.target_tokenizer.vocab
         text.check_top_k(request.top_k, len(target_vocab))
         fields = {
-            "model": model.id, "checkpoint": model.checkpoint,
+            **answering(model),
             "input": request.input, "tokens": model.tokenizer.decode(source), "ids": source,
             "target_tokens": model.target_tokenizer.decode(target),
         }  # fmt: skip
@@ -282,8 +282,7 @@ class Seq2SeqPresenter(Presenter[LoadedSeq2Seq]):
             with editing(model.module, changed.edits):
                 what_if = ChangedTranslation(interventions=request.interventions, **translated())
         return Translation(
-            model=model.id,
-            checkpoint=model.checkpoint,
+            **answering(model),
             prompt_tokens=model.tokenizer.decode(source),
             **unchanged,
             seed=seed,

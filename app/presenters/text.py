@@ -16,7 +16,7 @@ from app import schemas
 from app.errors import InputError
 from app.passes import KeptPass, PassCache, spliced
 from app.presenters import whatif
-from app.presenters.base import Presenter, Selected, shapes
+from app.presenters.base import Presenter, Selected, answering, shapes
 from models.explain import NextToken
 from models.families import TextModel
 from models.generation import generate as run_generation
@@ -293,8 +293,7 @@ class TextPresenter(Presenter[T]):
             with editing(model.module, changed.edits):
                 what_if = schemas.ChangedGeneration(interventions=request.interventions, **dict(generated()))
         return schemas.GenerateResult(
-            model=model.id,
-            checkpoint=model.checkpoint,
+            **answering(model),
             prompt_tokens=tokenizer.decode(prompt),
             **dict(unchanged),
             seed=seed,

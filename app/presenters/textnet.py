@@ -12,7 +12,7 @@ from pydantic import Field
 from app import schemas
 from app.passes import KeptPass, PassCache
 from app.presenters import text, whatif
-from app.presenters.base import Label, Layout, layout
+from app.presenters.base import Label, Layout, answering, layout
 from app.presenters.labels import relu_layer_label
 from models.explain import Captured, NextToken
 from models.families.textnet import LoadedTextNet
@@ -92,7 +92,7 @@ class TextNetPresenter(text.TextPresenter[LoadedTextNet]):
         return text.respond(
             passes, schema=TextNetForward, key=(model.key, last), capture=lambda: self.capture(model, last),
             request=request, vocab=tokenizer.vocab, previous=ids,
-            fields={"model": model.id, "checkpoint": model.checkpoint, "input": request.input,
+            fields={**answering(model), "input": request.input,
                     "tokens": tokenizer.decode(ids)},
             selected=self.selected(model, request, layout=self.word_layout(model, last)),
             changed=self.changed(model, request, passes, ids),

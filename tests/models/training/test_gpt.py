@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from models.gpt import GPT, GPTConfig
 from models.registry import Registry
 from models.train import main
 from models.training.gpt import RECIPES, SIZES, CharGPTRecipe, char_recipe, mean_loss, rows
-
-
-@pytest.fixture(autouse=True)
-def _threads() -> Iterator[None]:
-    """train() pins torch to one thread; give the rest of the session its threads back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_shakespeare_char_has_half_a_million_to_two_million_parameters_and_128_characters_of_context() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,14 +25,6 @@ from models.training.loop import Fit, train_validated
 from models.training.textnet import predictions
 
 Events = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture(autouse=True)
-def _threads() -> Iterator[None]:
-    """A run pins torch to one thread; give the rest of the session its threads back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(settings: LiveSettings) -> tuple[LiveRun, Events]:

@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,14 +30,6 @@ from models.training.record import Optimizer
 SILENT = Progress("", 1, enabled=False)
 X = torch.linspace(-1.0, 1.0, 16).unsqueeze(1)  # [16, 1]
 Y = 2 * X + 1  # the line every tiny problem here fits
-
-
-@pytest.fixture(autouse=True)
-def _threads() -> Iterator[None]:
-    """train() pins torch to one thread; give the rest of the session its threads back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def mse_of(model: nn.Module) -> LossAt:

@@ -4,7 +4,6 @@ each saved checkpoint is exactly the weights training had at that step, and what
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,6 @@ from tests.models.training.test_loop import X, Y, line_recipe, mse_of
 
 SILENT = Progress("", 1, enabled=False)
 BUDGET = 25 * 10**6  # bytes: every shipped trajectory together, in the repository
-
-
-@pytest.fixture(autouse=True)
-def _threads() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_choose_keeps_the_first_and_the_last_and_n_steps_in_order() -> None:
