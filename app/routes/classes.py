@@ -38,9 +38,11 @@ Secret = Annotated[
     Header(alias="X-Class-Secret", description="The lecturer's secret, as POST /api/class gave it", max_length=100),
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: documented("A body that cannot be parsed: not UTF-8, JSON nested too deeply, or a number too long"),
     401: documented("No X-Class-Secret header: only the lecturer drives"),
     403: documented("A wrong X-Class-Secret"),
     404: documented("No class with this code (never started, ended, or expired after LAYERWALK_CLASS_IDLE_S idle)"),
+    413: documented("Request body over the size limit"),
     422: documented("Invalid input; the message names the field and the fix"),
     429: {
         **documented("Too many unknown codes tried from this address (LAYERWALK_CLASS_JOIN_TRIES)"),
@@ -325,8 +327,9 @@ async def reveal(request: Request, code: Annotated[str, Path(pattern=CODE)],
 @router.get(
     "/api/class/{code}/events",
     response_class=EventStream,
+    status_code=200,
     responses={200: {"content": {"text/event-stream": {}}, "description": "view, poll, following, status, ended"},
-               **{s: as_json(r) for s, r in ERRORS.items() if s not in (401, 403, 422)}},
+               **{s: as_json(r) for s, r in ERRORS.items() if s not in (400, 401, 403, 413)}},
 )  # fmt: skip
 async def events(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> EventStream:
     """The class's changes as Server-Sent Events: its view and poll at once, then every change (docs/api.md)."""
