@@ -64,8 +64,8 @@ class Classroom:
         await asyncio.sleep(FOLLOWING_EVERY_S)
         del self.counting[code]
         with contextlib.suppress(StoreDownError):  # told again at the next change
-            total = await self.board.following(code, self.hub.count(code))
-            await self.board.publish(code, "following", {"following": total})
+            total, version = await self.board.following(code, self.hub.count(code))
+            await self.board.publish(code, "following", {"following": total, "version": version})
 
 
 def _closing_streams_on_exit(hub: Hub) -> None:

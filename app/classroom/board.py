@@ -120,8 +120,9 @@ class Board(Protocol):
     async def tried(self, client: str, window_s: float, *, failed: bool) -> int:
         """The failed attempts of `client` (a hash of its address) in this window, counting one more if `failed`."""
 
-    async def following(self, code: str, here: int) -> int:
-        """Records how many pages follow `code` in this process; the number in all processes."""
+    async def following(self, code: str, here: int | None) -> tuple[int, int]:
+        """Records how many pages follow `code` in this process (None: reads only); the number in all processes, and
+        a version that grows with each call, so a total read later is never overtaken by one read before it."""
 
 
 class MemoryBoard:
@@ -134,6 +135,7 @@ class MemoryBoard:
         self.sessions: dict[str, tuple[Session, float]] = {}  # code → (session, when the lecturer last acted)
         self.voters: dict[tuple[str, str], set[str]] = {}  # (code, poll id) → hashes of the voters' ids
         self.attempts: dict[str, tuple[float, int]] = {}  # client → (window start, failed attempts)
+        self.counted = 0  # versions of the `following` totals
 
     async def start(self) -> None:
         pass  # events go straight to the hub
@@ -218,5 +220,6 @@ class MemoryBoard:
                 self.attempts = {c: a for c, a in self.attempts.items() if now - a[0] <= window_s}
         return count
 
-    async def following(self, code: str, here: int) -> int:
-        return here
+    async def following(self, code: str, here: int | None) -> tuple[int, int]:
+        self.counted += 1
+        return self.hub.count(code), self.counted

@@ -33,6 +33,7 @@ class Mailbox:
 class Hub:
     def __init__(self) -> None:
         self.followers: dict[str, set[Mailbox]] = {}
+        self.versions: dict[str, int] = {}  # the newest `following` total handed on, per class
 
     def join(self, code: str) -> Mailbox:
         mailbox = Mailbox()
@@ -45,11 +46,16 @@ class Hub:
             boxes.discard(mailbox)
             if not boxes:
                 del self.followers[code]
+                self.versions.pop(code, None)
 
     def count(self, code: str) -> int:
         return len(self.followers.get(code, ()))
 
     def deliver(self, code: str, event: str, data: dict[str, Any]) -> None:
+        if event == "following":  # totals read by several processes may arrive out of order: the newest counts
+            if data.get("version", 0) < self.versions.get(code, 0):
+                return
+            self.versions[code] = data.get("version", 0)
         for mailbox in self.followers.get(code, ()):
             mailbox.put(event, data)
 

@@ -32,6 +32,8 @@ from app.classroom.hub import Hub
 CHANNEL = "lw:class:events"
 RETRY_S = (0.2, 0.5, 1.0, 2.0)  # the listener's waits between attempts to reach Redis again
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+POOL = 32  # connections to Redis per process
+POOL_WAIT_S = 5.0  # how long a request waits for one before the store counts as unreachable
 log = logging.getLogger("layerwalk")
 
 
@@ -46,7 +48,12 @@ class RedisBoard:
         self.idle_s = idle_s
         self.ttl = max(1, round(idle_s))
         self.process = secrets.token_hex(8)  # this process, in the `following` hash
-        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, decode_responses=True)
+        # A class arriving at once is hundreds of requests: they wait their turn for one of POOL connections (a
+        # plain pool refuses the one past its size at once, which a page would see as the store being down).
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT_S,
+                                                        socket_connect_timeout=1, socket_timeout=2,
+                                                        decode_responses=True)  # fmt: skip
+        self.client = aioredis.Redis(connection_pool=pool)
         # Pub/sub waits for messages with no timeout, so it has its own connection; a health check finds a dead one.
         self.listener = aioredis.Redis.from_url(url, socket_connect_timeout=1, health_check_interval=5,
                                                 decode_responses=True)  # fmt: skip
@@ -118,7 +125,7 @@ class RedisBoard:
                     self.hub.deliver(code, event, data)
 
     def _touch(self, code: str, pipe: Any) -> None:
-        for key in (_key(code), _key(code, "counts"), _key(code, "following")):
+        for key in (_key(code), _key(code, "counts"), _key(code, "following"), _key(code, "following-version")):
             pipe.expire(key, self.ttl)
 
     async def create(self, secret_hash: str, view: str | None) -> str | None:
@@ -205,14 +212,16 @@ class RedisBoard:
                 count, _ = await pipe.execute()
             return int(count)
 
-    async def following(self, code: str, here: int) -> int:
-        key = _key(code, "following")
-        async with self._reaching(), self.client.pipeline() as pipe:
+    async def following(self, code: str, here: int | None) -> tuple[int, int]:
+        key, version = _key(code, "following"), _key(code, "following-version")
+        async with self._reaching(), self.client.pipeline() as pipe:  # one transaction: the total and its version
             if here:
                 pipe.hset(key, self.process, here)
-            else:
+            elif here == 0:
                 pipe.hdel(key, self.process)
-            pipe.expire(key, self.ttl)
             pipe.hvals(key)
-            *_, counts = await pipe.execute()
-        return sum(int(c) for c in counts)
+            pipe.incr(version)
+            for name in (key, version):
+                pipe.expire(name, self.ttl)
+            *_, counts, number, _, _ = await pipe.execute()
+        return sum(int(c) for c in counts), int(number)

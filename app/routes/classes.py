@@ -120,7 +120,7 @@ class ClassOut(BaseModel):
     code: str
     view: ViewOut | None
     poll: PollOut | None
-    following: int = Field(description="Pages following the class on this server process (all, with Redis)")
+    following: int = Field(description="Pages following the class (on every replica, with Redis)")
     idle_expiry_s: float
 
 
@@ -202,12 +202,13 @@ async def _expired(classroom: Classroom, code: str) -> bool:
         return False
 
 
-def _class_out(classroom: Classroom, session: Session) -> ClassOut:
+async def _class_out(classroom: Classroom, session: Session) -> ClassOut:
+    following, _ = await classroom.board.following(session.code, None)
     return ClassOut(
         code=session.code,
         view=None if session.view is None else ViewOut(view=session.view, seq=session.seq),
         poll=None if session.poll is None else PollOut(**session.poll.public(session.counts)),
-        following=classroom.hub.count(session.code),
+        following=following,
         idle_expiry_s=classroom.settings.class_idle_s,
     )
 
@@ -234,7 +235,7 @@ async def start_class(request: Request, body: StartBody | None = None) -> Starte
 @router.get("/api/class/{code}", responses=ERRORS)
 async def class_state(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> ClassOut:
     """The class's view and poll now, and how many pages follow it."""
-    return _class_out(_classroom(request), await _session(request, code))
+    return await _class_out(_classroom(request), await _session(request, code))
 
 
 @router.put("/api/class/{code}/view", responses=ERRORS)
