@@ -69,11 +69,7 @@ def set_store(page: Page, change: dict[str, Any]) -> None:
     page.evaluate("async ([url, change]) => (await import(url)).pageStore().set(change)", [STORE, change])
 
 
-def query(page: Page, key: str) -> None | str:
-    return page.evaluate("(key) => new URLSearchParams(location.search).get(key)", key)  # type: ignore[no-any-return]
-
-
-def test_a_student_follows_every_dial_explores_catches_up_and_never_sees_the_secret(browser: Browser, server: str) -> None:
+def test_a_student_follows_every_dial_explores_catches_up_never_sees_the_secret(browser: Browser, server: str) -> None:
     qk = stage_index(server, "tiny-gpt", "block 0", "q·kᵀ")
     softmax = stage_index(server, "tiny-gpt", "block 0", "softmax")
     with browsing(browser) as lecturer, browsing(browser, 390, 844) as student:
@@ -178,13 +174,15 @@ def test_a_next_word_poll_counts_one_answer_per_browser_and_reveals_the_models_p
         assert sum(p > 0.01 for p in probs.values()) >= 2  # a poll worth asking
         top = sorted(probs.values(), reverse=True)
         assert top == sorted(forward["output"]["probs"], reverse=True)[:4]  # the choices are the model's top words
-        expect(student.locator("#class-poll .class-choice .class-number.model-share")).to_have_text([f"model {probs[w]:.3f}" for w in words])
+        mine = student.locator("#class-poll .class-choice .class-number.model-share")
+        expect(mine).to_have_text([f"model {probs[word]:.3f}" for word in words])
         expect(lecturer.locator(".class-distribution li").first).to_contain_text(forward["output"]["prediction"])
 
         # The poll docks at the side and the stage it asks about stays in view beside it.
         dock = lecturer.locator("#class-poll").bounding_box()
         stage = lecturer.locator("#stage").bounding_box()
-        assert dock is not None and stage is not None
+        assert dock is not None
+        assert stage is not None
         assert stage["x"] + stage["width"] <= dock["x"] + 1
         assert lecturer.evaluate("() => document.documentElement.scrollWidth") <= 1920
         assert student.evaluate("() => document.documentElement.scrollWidth") <= 390
