@@ -12,6 +12,7 @@ AXE    := node_modules/axe-core/axe.min.js
 
 setup: $(STAMP)
 	@scripts/ensure-chromium $(BIN)
+	@scripts/ensure-redis
 
 # axe-core, pinned in package-lock.json, for the accessibility audit in the browser tests.
 $(AXE): package.json package-lock.json

@@ -69,6 +69,36 @@ class Settings(BaseSettings):
         "(about 3 s sooner) at the cost of their memory (about 300 MB each); 0 starts each run's process when asked.",
     )
 
+    redis_url: str = Field(
+        default="",
+        description="Redis for class sessions, e.g. redis://redis:6379/0: sessions, polls and their updates then go "
+        "through it (keys with expiry, pub/sub), so the pages of a class may be served by any replica or worker. "
+        "Empty (the default): sessions live in the server's memory, which needs a single process (WORKERS=1).",
+    )
+    class_idle_s: float = Field(
+        default=5400.0,
+        gt=0,
+        description="Seconds a class session lasts after the lecturer's last action (a view, a poll); then its "
+        "code stops working and its pages are told the class ended.",
+    )
+    class_join_tries: int = Field(
+        default=20,
+        ge=1,
+        description="Unknown join codes one address may try a minute (and classes it may start); one more gets 429 "
+        "with Retry-After, so codes cannot be guessed by trying them.",
+    )
+    class_max_sessions: int = Field(
+        default=200,
+        ge=1,
+        description="Class sessions kept in memory at once (without Redis); one more start gets 503.",
+    )
+    class_max_followers: int = Field(
+        default=2000,
+        ge=1,
+        description="Pages one server process streams class updates to at once; one more gets 503 with Retry-After "
+        "(these streams are not counted in LAYERWALK_MAX_ACTIVE_REQUESTS: they cost no model time).",
+    )
+
     @field_validator("model_dirs", mode="before")
     @classmethod
     def _split_like_path(cls, value: Any) -> Any:

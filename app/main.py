@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import torch
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import errors, presenters, training
+from app import classroom, errors, presenters, training
 from app.config import Settings
 from app.middleware import BodySizeLimit, Capacity, RootPath, SecurityHeaders
 from app.passes import PassCache
-from app.routes import api, docs, health, pages, share, train
+from app.routes import api, classes, docs, health, pages, share, train
 from app.static import Static
 from models.registry import Registry
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: training processes wait for a live run, the classroom listens for its store's events."""
+    async with training.lifespan(app), classroom.lifespan(app):
+        yield
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,14 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         docs_url=None,  # served by routes/docs.py from our own static files
         redoc_url=None,  # ReDoc has no offline build here; Swagger UI covers the same schema
-        lifespan=training.lifespan,  # the training processes that wait for a live run
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = Registry(settings.weights_dir, settings.model_dirs)  # user folders are read now
     app.state.registry.load_all()  # load at start, so the first request is not the slow one
     app.state.passes = PassCache(settings.cache_bytes)
     app.state.trainer = training.Trainer(settings.train_runs, settings.train_time_s, settings.train_warm)
+    app.state.classroom = classroom.Classroom(settings)
     errors.install(app)
+    classes.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
@@ -49,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router())
     app.include_router(share.router)
     app.include_router(train.router)
+    app.include_router(classes.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.mount("/static", Static(STATIC_DIR), name="static")

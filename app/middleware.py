@@ -24,7 +24,9 @@ class Capacity:
 
     The models run on the event loop, so requests over the limit would only queue behind the ones before them:
     answering them straight away bounds how long any request waits, and tells the client when to come back.
-    Only /api/ counts: pages and static files cost no model time, and a page must load to show any error.
+    Only /api/ counts: pages and static files cost no model time, and a page must load to show any error. Nor do
+    the streams of class events (/api/class/CODE/events): a page holds one for the whole lecture, at no model time
+    (LAYERWALK_CLASS_MAX_FOLLOWERS bounds them).
     """
 
     RETRY_AFTER_S = 1
@@ -35,7 +37,8 @@ class Capacity:
         self.active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].removeprefix(scope.get("root_path", "")).startswith("/api/"):
+        path = scope["path"].removeprefix(scope.get("root_path", "")) if scope["type"] == "http" else ""
+        if not path.startswith("/api/") or (path.startswith("/api/class/") and path.endswith("/events")):
             await self.app(scope, receive, send)
             return
         if self.active >= self.max_active:

@@ -26,8 +26,6 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from models.training.live import NICENESS, LiveSettings
 
@@ -213,37 +211,6 @@ async def _tail(stream: asyncio.StreamReader) -> str:
     while chunk := await stream.read(2**16):
         kept = (kept + chunk)[-4 * SAID :]
     return kept.decode(errors="replace")[-SAID:]
-
-
-class EventStream(StreamingResponse):
-    """A run's events as text/event-stream. Whatever the server's ASGI version, it listens for the client leaving
-    while it streams, and the run ends (its process killed) the moment either is over."""
-
-    media_type = "text/event-stream"
-
-    def __init__(self, run: LiveRun) -> None:
-        super().__init__(run.stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        self.run = run
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            async with anyio.create_task_group() as group:
-
-                async def until_done() -> None:
-                    await self.stream_response(send)
-                    group.cancel_scope.cancel()
-
-                async def until_gone() -> None:
-                    await self.listen_for_disconnect(receive)
-                    group.cancel_scope.cancel()
-
-                group.start_soon(until_done)
-                group.start_soon(until_gone)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.run.end()
-                with contextlib.suppress(Exception):
-                    await self.run.stream.aclose()
 
 
 @contextlib.asynccontextmanager

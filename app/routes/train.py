@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import BUSY, InputError, documented
 from app.schemas import WHOLE
-from app.training import EventStream, LiveRun, Trainer
+from app.streams import EventStream
+from app.training import LiveRun, Trainer
 from models.training.live import EPOCH_EVENTS, MAX_EPOCHS, OPTIMIZERS, SHIPPED, WIDTHS, LiveSettings, SettingsError
 
 RETRY_AFTER_S = 10  # a run takes a few seconds; most are over by then
@@ -103,4 +104,5 @@ async def train(body: TrainRequest, request: Request) -> EventStream:
             f"LAYERWALK_TRAIN_RUNS = {trainer.max_runs}). Retry in {RETRY_AFTER_S} s."
         )
         raise HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(RETRY_AFTER_S)})
-    return EventStream(LiveRun(trainer, settings))
+    run = LiveRun(trainer, settings)
+    return EventStream(run.stream, run.end)

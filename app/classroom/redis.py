@@ -1,0 +1,220 @@
+"""Class sessions in Redis, shared by every replica (LAYERWALK_REDIS_URL).
+
+Keys (all expire `idle_s` after the lecturer's last action; answers give a poll's keys the same time to live):
+  lw:class:{code}                   hash: secret (its hash), view, seq, poll (the poll's record as JSON)
+  lw:class:{code}:counts            hash: choice index → answers
+  lw:class:{code}:voters:{poll}     set: hashes of the ids of the browsers that answered
+  lw:class:{code}:following         hash: process → pages it streams the class to
+  lw:tries:{client}                 the failed join attempts of one address in the current window
+Events go out on one channel, `lw:class:events` ({code, event, data}); each process listens and hands them to its
+own pages (hub.py). When Redis goes away every page is told, the listener retries, and once Redis is back every
+page gets the class's state again (or `ended`, if Redis lost it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.classroom.board import Poll, Session, StoreDownError, new_code
+from app.classroom.hub import Hub
+
+CHANNEL = "lw:class:events"
+RETRY_S = (0.2, 0.5, 1.0, 2.0)  # the listener's waits between attempts to reach Redis again
+DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+log = logging.getLogger("layerwalk")
+
+
+def _key(code: str, *parts: str) -> str:
+    return ":".join(("lw:class", code, *parts))
+
+
+class RedisBoard:
+    def __init__(self, url: str, idle_s: float) -> None:
+        self.url = url
+        self.idle_s = idle_s
+        self.ttl = max(1, round(idle_s))
+        self.process = secrets.token_hex(8)  # this process, in the `following` hash
+        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, decode_responses=True)
+        # Pub/sub waits for messages with no timeout, so it has its own connection; a health check finds a dead one.
+        self.listener = aioredis.Redis.from_url(url, socket_connect_timeout=1, health_check_interval=5,
+                                                decode_responses=True)  # fmt: skip
+        self.task: asyncio.Task[None] | None = None
+        self.hub: Hub | None = None
+        self.up = True
+
+    def _down(self) -> StoreDownError:
+        where = self.url.rsplit("@", 1)[-1]  # never the password
+        return StoreDownError(
+            f"The class store (Redis at {where}) cannot be reached; it is retried. Try again shortly."
+        )
+
+    @contextlib.asynccontextmanager
+    async def _reaching(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except DOWN as error:
+            log.warning("class store unreachable: %s", error)
+            raise self._down() from None
+
+    async def start(self, hub: Hub) -> None:
+        self.hub = hub
+        self.task = asyncio.create_task(self._listen(), name="class-events")
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        with contextlib.suppress(*DOWN):  # this process's pages are gone: they no longer count as following
+            for code in list(self.hub.followers if self.hub else ()):
+                await self.client.hdel(_key(code, "following"), self.process)
+        await self.client.aclose()
+        await self.listener.aclose()
+
+    async def _listen(self) -> None:
+        """Hands the channel's events to this process's pages, for as long as the process runs."""
+        attempt = 0
+        while True:
+            try:
+                async with self.listener.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    attempt = 0
+                    if not self.up:
+                        await self._recovered()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message" and self.hub is not None:
+                            event = json.loads(message["data"])
+                            self.hub.deliver(event["code"], event["event"], event["data"])
+            except DOWN as error:
+                if self.up:
+                    log.warning("class events: Redis unreachable (%s); retrying", error)
+                    self.up = False
+                    if self.hub is not None:
+                        self.hub.everyone("status", {"ok": False, "message": str(self._down())})
+                await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
+                attempt += 1
+
+    async def _recovered(self) -> None:
+        """Redis is back: every page hears so, then gets its class's state (events sent meanwhile were lost)."""
+        self.up = True
+        log.warning("class events: Redis reachable again")
+        if self.hub is None:
+            return
+        self.hub.everyone("status", {"ok": True})
+        for code in list(self.hub.followers):
+            session = await self.session(code)
+            if session is None:
+                self.hub.deliver(code, "ended", {"message": "The class was lost while its store was away."})
+            else:
+                for event, data in session.events():
+                    self.hub.deliver(code, event, data)
+
+    def _touch(self, code: str, pipe: Any) -> None:
+        for key in (_key(code), _key(code, "counts"), _key(code, "following")):
+            pipe.expire(key, self.ttl)
+
+    async def create(self, secret_hash: str, view: str | None) -> str | None:
+        async with self._reaching():
+            for _ in range(8):
+                code = new_code()
+                if await self.client.hsetnx(_key(code), "secret", secret_hash):
+                    async with self.client.pipeline() as pipe:
+                        pipe.hset(_key(code), mapping={"view": view or "", "seq": 1 if view else 0, "poll": ""})
+                        pipe.expire(_key(code), self.ttl)
+                        await pipe.execute()
+                    return code
+            return None
+
+    async def session(self, code: str) -> Session | None:
+        async with self._reaching(), self.client.pipeline() as pipe:
+            pipe.hgetall(_key(code))
+            pipe.hgetall(_key(code, "counts"))
+            fields, counted = await pipe.execute()
+        if not fields.get("secret"):
+            return None
+        poll = Poll(**json.loads(fields["poll"])) if fields.get("poll") else None
+        counts = [int(counted.get(str(i), 0)) for i in range(len(poll.choices))] if poll else []
+        view = fields.get("view") or None
+        return Session(code, fields["secret"], view, int(fields.get("seq", 0)), poll, counts)
+
+    async def set_view(self, code: str, view: str) -> int:
+        async with self._reaching(), self.client.pipeline() as pipe:
+            pipe.hset(_key(code), "view", view)
+            pipe.hincrby(_key(code), "seq", 1)
+            self._touch(code, pipe)
+            results = await pipe.execute()
+        return int(results[1])
+
+    async def end(self, code: str) -> None:
+        async with self._reaching():
+            keys = [key async for key in self.client.scan_iter(match=_key(code, "*"), count=100)]
+            await self.client.delete(_key(code), *keys)
+
+    async def put_poll(self, code: str, poll: Poll) -> None:
+        async with self._reaching(), self.client.pipeline() as pipe:
+            pipe.hset(_key(code), "poll", json.dumps(poll.record()))
+            pipe.delete(_key(code, "counts"))
+            self._touch(code, pipe)
+            await pipe.execute()
+
+    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> bool:
+        voters = _key(code, "voters", poll_id)
+        async with self._reaching():
+            async with self.client.pipeline() as pipe:
+                pipe.sadd(voters, voter_hash)
+                pipe.expire(voters, self.ttl)
+                added, _ = await pipe.execute()
+            if not added:
+                return False
+            async with self.client.pipeline() as pipe:
+                pipe.hincrby(_key(code, "counts"), str(choice), 1)
+                pipe.expire(_key(code, "counts"), self.ttl)
+                await pipe.execute()
+            return True
+
+    async def reveal(self, code: str, poll_id: str) -> None:
+        session = await self.session(code)
+        if session is None or session.poll is None or session.poll.id != poll_id:
+            return
+        revealed = Poll(**{**session.poll.record(), "revealed": True})
+        async with self._reaching(), self.client.pipeline() as pipe:
+            pipe.hset(_key(code), "poll", json.dumps(revealed.record()))
+            self._touch(code, pipe)
+            await pipe.execute()
+
+    async def publish(self, code: str, event: str, data: dict[str, Any]) -> None:
+        async with self._reaching():
+            await self.client.publish(CHANNEL, json.dumps({"code": code, "event": event, "data": data}))
+
+    async def tried(self, client: str, window_s: float, *, failed: bool) -> int:
+        key = f"lw:tries:{client}"
+        async with self._reaching():
+            if not failed:
+                return int(await self.client.get(key) or 0)
+            async with self.client.pipeline() as pipe:
+                pipe.incr(key)
+                pipe.expire(key, max(1, round(window_s)), nx=True)
+                count, _ = await pipe.execute()
+            return int(count)
+
+    async def following(self, code: str, here: int) -> int:
+        key = _key(code, "following")
+        async with self._reaching(), self.client.pipeline() as pipe:
+            if here:
+                pipe.hset(key, self.process, here)
+            else:
+                pipe.hdel(key, self.process)
+            pipe.expire(key, self.ttl)
+            pipe.hvals(key)
+            *_, counts = await pipe.execute()
+        return sum(int(c) for c in counts)
