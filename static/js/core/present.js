@@ -2,6 +2,7 @@
 // sharing (the page's URL and a QR code of it, drawn by our own server). The whole view lives in the query string,
 // so switching mode reloads the page with nothing lost, and a shared link restores the view.
 import "./perf.js"; // every page loads this module, so every page gets the performance marks
+import "./class.js"; // and a class session: the lecturer drives from any page, a student follows on any page
 
 const toggle = document.getElementById("present-toggle");
 toggle.addEventListener("click", () => {

@@ -3,6 +3,11 @@
 // write the URL faster than browsers allow). Nothing keeps a private copy.
 import { readState, writeState } from "./url.js";
 
+// The page's store (a page builds one; the gallery none), for what works on any page: a class session's student
+// follows the lecturer's view by applying it here (core/class.js). Its making is announced as `layerwalk:store`.
+let current = null;
+export const pageStore = () => current;
+
 export class Store extends EventTarget {
   #state;
 
@@ -16,6 +21,8 @@ export class Store extends EventTarget {
     const shared = Object.fromEntries(Object.entries(defaults).filter(([key]) => !unshared.includes(key)));
     this.#state = Object.freeze({ ...defaults, ...readState(shared) });
     this.check(checks);
+    current = this;
+    window.dispatchEvent(new CustomEvent("layerwalk:store", { detail: this }));
   }
 
   get state() {
@@ -35,6 +42,13 @@ export class Store extends EventTarget {
   // Writes a state (the one drawn, by default the store's) into the URL, so a reload or a shared link restores it.
   mirror(state = this.#state) {
     writeState(Object.fromEntries(Object.entries(state).filter(([key]) => !this.unshared.includes(key))));
+  }
+
+  // The view a query string names (another page's URL: a lecturer's), typed as a link is read: numbers stay numbers;
+  // a shared key the query does not name takes its default, a key the store does not have is ignored.
+  apply(search) {
+    const shared = Object.fromEntries(Object.entries(this.defaults).filter(([key]) => !this.unshared.includes(key)));
+    return this.set(readState(shared, search));
   }
 
   // Changes some keys; subscribers hear which changed. `quiet` changes are announced as {quiet: true}, so a

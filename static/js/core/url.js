@@ -1,7 +1,8 @@
-// The view's state in the query string, so a reload or a shared link restores it.
+// The view's state in the query string, so a reload or a shared link restores it. Every change to it is announced
+// on window as `layerwalk:view` (a lecturer's page sends its view to the class: core/class.js).
 
-export function readState(defaults) {
-  const params = new URLSearchParams(window.location.search);
+export function readState(defaults, search = window.location.search) {
+  const params = new URLSearchParams(search);
   const state = { ...defaults };
   for (const [key, fallback] of Object.entries(defaults)) {
     const raw = params.get(key);
@@ -22,6 +23,7 @@ export function writeState(state) {
   const search = `?${params}`;
   if (search === window.location.search) return; // unchanged: browsers cap how often a page may rewrite its URL
   window.history.replaceState(null, "", `${window.location.pathname}${search}`);
+  window.dispatchEvent(new CustomEvent("layerwalk:view")); // the view changed: a class session sends it (core/class.js)
 }
 
 // A link's numbers are checked before use: each key whose check fails falls back to its default alone.

@@ -4,6 +4,7 @@
 // /api; the store, mirrored in the URL, holds the whole view, the lit cell (qi, kj) included.
 /* global Plotly */
 import { getJSON, postJSON, remembered } from "../core/api.js";
+import { offerPolls, patternShown, queryRow } from "../core/class.js";
 import { $, el } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -131,6 +132,16 @@ function buildControls() {
   for (const id of ["sentence-a", "sentence-b"]) $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") pair(); });
 }
 
+// A class's attention poll (core/class.js): where a head's pattern is shown, which piece the page's head attends to
+// most from the lit query row, else from the last piece before [SEP] (the sentence's last word).
+offerPolls({
+  attention: () => {
+    const pattern = patternShown(stages[store.state.stage]);
+    const result = controller.results?.[0];
+    return pattern && result ? { model: page.dataset.modelId, request: forwardBody(store.state), hook: pattern.hook, head: store.state.head,
+      query: queryRow(store.state.qi, result.tokens.length, Math.max(0, result.tokens.length - 2)) } : null;
+  },
+});
 buildControls();
 const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers }], heads: config.n_heads,

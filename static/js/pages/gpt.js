@@ -4,6 +4,7 @@
 // stages, their inputs and results come from the model's detail.
 /* global Plotly */
 import { getJSON, postJSON, remembered } from "../core/api.js";
+import { offerPolls, patternShown, queryRow } from "../core/class.js";
 import { $, el, showError } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -208,6 +209,18 @@ function buildControls() {
   $("to-end").addEventListener("click", () => generate(limits.max_new_tokens));
 }
 
+// A class's polls (core/class.js) ask about the stage on screen: the next word on the next-word stage; where a head's
+// pattern is shown, which word the page's head attends to most from the lit query row, else from the last word (the
+// one whose next word the model predicts).
+offerPolls({
+  nextWord: () => (stages[store.state.stage].view === "next" ? { model: page.dataset.modelId, request: forwardBody(store.state) } : null),
+  attention: () => {
+    const pattern = patternShown(stages[store.state.stage]);
+    const result = controller.results?.[0];
+    return pattern && result ? { model: page.dataset.modelId, request: forwardBody(store.state), hook: pattern.hook, head: store.state.head,
+      query: queryRow(store.state.qi, result.tokens.length) } : null;
+  },
+});
 buildControls();
 const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { stacks: [{ stack: null, layers: config.n_layers, causal: true }], heads: config.n_heads,

@@ -1,6 +1,7 @@
 // The page of a family with no page of its own: every hook of its forward pass is one stage of the walk, drawn from
 // the API alone (titles and formulas from the steps, the input's kind and limits from the detail).
 import { getJSON, postJSON } from "../core/api.js";
+import { offerPolls } from "../core/class.js";
 import { $, el } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -65,6 +66,17 @@ $("run").addEventListener("click", submit);
 $("input").addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
 const keys = text ? samplingControls(store, detail.limits) : {};
 scrubber(store, $("scrubber"), detail);
+// A class's polls (core/class.js): a text model's next word on its last stage (the logits, with the distribution
+// below); where a stage is a head's attention pattern, which word the page's head attends to most from the last row.
+const modelOf = () => ({ model: page.dataset.modelId, request: body(store.state) });
+offerPolls({
+  nextWord: () => (text && stages && store.state.stage === stages.length - 1 && controller.results?.output?.probs ? modelOf() : null),
+  attention: () => {
+    const step = controller.results?.steps[store.state.stage];
+    return step && step.shape.length === 3 && step.name.endsWith("hook_pattern")
+      ? { ...modelOf(), hook: step.name, head: store.state.head, query: step.shape[1] - 1 } : null;
+  },
+});
 await controller.start();
 for (const control of page.querySelectorAll("input, select, button")) control.disabled = false;
 stepper(store, { count: stages.length, labels: stages.map((s) => s.label), extraKeys: { ...keys, ...digitKeys(heads, (head) => store.set({ head })) } });

@@ -4,6 +4,7 @@
 // translation fed back as the French. Every number comes from /api; the store, mirrored in the URL, holds the view.
 /* global Plotly */
 import { getJSON, postJSON } from "../core/api.js";
+import { offerPolls, patternShown, queryRow } from "../core/class.js";
 import { $, el, showError } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -206,6 +207,19 @@ function buildControls() {
   store.subscribe(clearTranslation, ["src", "wi", "ck"]); // a translation of another sentence (or model) would mislead
 }
 
+// A class's polls (core/class.js) ask about the stage on screen: the next French word on the next-word stage; where a
+// head's pattern is shown, which word the page's head attends to most from the lit query row, else from the last row
+// (the encoder's last English word; the decoder's last French word, the one that predicts the next).
+offerPolls({
+  nextWord: () => (stages[store.state.stage].view === "next" ? { model: page.dataset.modelId, request: forwardBody(store.state) } : null),
+  attention: () => {
+    const pattern = patternShown(stages[store.state.stage]);
+    const result = controller.results;
+    if (!pattern || !result) return null;
+    const rows = (pattern.rows === "target" ? result.target_tokens : result.tokens).length;
+    return { model: page.dataset.modelId, request: forwardBody(store.state), hook: pattern.hook, head: store.state.head, query: queryRow(store.state.qi, rows) };
+  },
+});
 buildControls();
 const { stageOf, stageOfHook } = stageFinders(stages);
 const showChanges = whatIfBox(store, { heads: config.n_heads, experiments: captions.experiments ?? {}, stageOf,

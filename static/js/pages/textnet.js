@@ -3,6 +3,7 @@
 // `hover` key is the word pointed at or focused anywhere, lit in every view at once (views/linked.js).
 /* global Plotly */
 import { getJSON, postJSON, remembered } from "../core/api.js";
+import { offerPolls } from "../core/class.js";
 import { $, el } from "../core/dom.js";
 import { PageController } from "../core/page.js";
 import { Store } from "../core/store.js";
@@ -330,6 +331,10 @@ function linkSources() {
   }
 }
 
+// A class's poll (core/class.js): on the stages showing the next word's distribution, which word comes next.
+const NEXT_WORD = new Set(["next-word", "plot-dist"]);
+offerPolls({ nextWord: () => (NEXT_WORD.has(captions.stages[store.state.stage].target)
+  ? { model: page.dataset.modelId, request: { ...forwardBody(store.state), ...interventions(store.state) } } : null) });
 buildControls(); // while the requests are on the wire
 trainingPanel();
 scrubber(store, $("scrubber"), detail, { onShow: (epoch) => markEpoch("plot-loss", store.state.ck === FINAL ? null : epoch) });
