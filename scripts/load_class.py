@@ -283,6 +283,8 @@ async def poll(lecturer: Client, followers: list[Follower], code: str, secret: s
     delays = []
     for follower in followers:
         seen = follower.revealed(poll_id)
+        if follower.error is not None:  # counted once, when its class ends
+            continue
         if seen is None:
             errors.add(f"{body['kind']} poll: a page never had the revealed poll")
             continue
@@ -347,6 +349,8 @@ async def walk(ports: list[int], n_followers: int, n_stalled: int, detail: dict[
             ms = []
             for follower in followers:
                 updated = follower.updated(seq)
+                if follower.error is not None:  # counted once, below
+                    continue
                 if updated is None:
                     errors.add("a page was never updated")
                 else:
