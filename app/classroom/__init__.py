@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator
+from types import FrameType
 
 from fastapi import FastAPI
 
@@ -27,16 +30,16 @@ class Classroom:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.board: Board = (
-            RedisBoard(settings.redis_url, settings.class_idle_s)
-            if settings.redis_url
-            else MemoryBoard(settings.class_idle_s, settings.class_max_sessions)
-        )
         self.hub = Hub()
+        self.board: Board = (
+            RedisBoard(self.hub, settings.redis_url, settings.class_idle_s)
+            if settings.redis_url
+            else MemoryBoard(self.hub, settings.class_idle_s, settings.class_max_sessions)
+        )
         self.counting: dict[str, asyncio.Task[None]] = {}  # classes whose number following is about to be told
 
     async def start(self) -> None:
-        await self.board.start(self.hub)
+        await self.board.start()
 
     async def close(self) -> None:
         for task in self.counting.values():
@@ -65,11 +68,30 @@ class Classroom:
             await self.board.publish(code, "following", {"following": total})
 
 
+def _closing_streams_on_exit(hub: Hub) -> None:
+    """When the server is told to stop, its class streams end at once (a page reconnects, to another replica if
+    there is one). The server waits for every response to end before it stops, and these never end by themselves.
+    The handler the server installed still runs after ours."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach the main thread only: a server run in a thread is stopped by its owner
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+
+        def handler(number: int, frame: FrameType | None, previous: object = previous) -> None:
+            loop.call_soon_threadsafe(hub.everyone, "closing", {})
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(signum, handler)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The classroom listens for its store's events while the app serves."""
     classroom: Classroom = app.state.classroom
     await classroom.start()
+    _closing_streams_on_exit(classroom.hub)
     try:
         yield
     finally:

@@ -91,8 +91,8 @@ class Board(Protocol):
 
     idle_s: float
 
-    async def start(self, hub: Hub) -> None:
-        """Begins handing published events to `hub` (this process's pages)."""
+    async def start(self) -> None:
+        """Begins handing published events to this process's pages (its hub)."""
 
     async def close(self) -> None: ...
 
@@ -127,19 +127,19 @@ class Board(Protocol):
 class MemoryBoard:
     """Sessions in this process's memory: one server process (uvicorn --workers 1), no setting needed."""
 
-    def __init__(self, idle_s: float, max_sessions: int) -> None:
+    def __init__(self, hub: Hub, idle_s: float, max_sessions: int) -> None:
+        self.hub = hub
         self.idle_s = idle_s
         self.max_sessions = max_sessions
         self.sessions: dict[str, tuple[Session, float]] = {}  # code → (session, when the lecturer last acted)
         self.voters: dict[tuple[str, str], set[str]] = {}  # (code, poll id) → hashes of the voters' ids
         self.attempts: dict[str, tuple[float, int]] = {}  # client → (window start, failed attempts)
-        self.hub: Hub | None = None
 
-    async def start(self, hub: Hub) -> None:
-        self.hub = hub
+    async def start(self) -> None:
+        pass  # events go straight to the hub
 
     async def close(self) -> None:
-        self.hub = None
+        pass
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -204,8 +204,7 @@ class MemoryBoard:
             session.poll = replace(session.poll, revealed=True)
 
     async def publish(self, code: str, event: str, data: dict[str, Any]) -> None:
-        if self.hub is not None:
-            self.hub.deliver(code, event, data)
+        self.hub.deliver(code, event, data)
 
     async def tried(self, client: str, window_s: float, *, failed: bool) -> int:
         now = time.monotonic()

@@ -20,6 +20,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -39,7 +40,8 @@ def _key(code: str, *parts: str) -> str:
 
 
 class RedisBoard:
-    def __init__(self, url: str, idle_s: float) -> None:
+    def __init__(self, hub: Hub, url: str, idle_s: float) -> None:
+        self.hub = hub
         self.url = url
         self.idle_s = idle_s
         self.ttl = max(1, round(idle_s))
@@ -49,11 +51,11 @@ class RedisBoard:
         self.listener = aioredis.Redis.from_url(url, socket_connect_timeout=1, health_check_interval=5,
                                                 decode_responses=True)  # fmt: skip
         self.task: asyncio.Task[None] | None = None
-        self.hub: Hub | None = None
         self.up = True
 
     def _down(self) -> StoreDownError:
-        where = self.url.rsplit("@", 1)[-1]  # never the password
+        parts = urlsplit(self.url)
+        where = f"{parts.hostname}:{parts.port or 6379}{parts.path}"  # never the password
         return StoreDownError(
             f"The class store (Redis at {where}) cannot be reached; it is retried. Try again shortly."
         )
@@ -66,8 +68,7 @@ class RedisBoard:
             log.warning("class store unreachable: %s", error)
             raise self._down() from None
 
-    async def start(self, hub: Hub) -> None:
-        self.hub = hub
+    async def start(self) -> None:
         self.task = asyncio.create_task(self._listen(), name="class-events")
 
     async def close(self) -> None:
@@ -76,7 +77,7 @@ class RedisBoard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         with contextlib.suppress(*DOWN):  # this process's pages are gone: they no longer count as following
-            for code in list(self.hub.followers if self.hub else ()):
+            for code in list(self.hub.followers):
                 await self.client.hdel(_key(code, "following"), self.process)
         await self.client.aclose()
         await self.listener.aclose()
@@ -92,15 +93,14 @@ class RedisBoard:
                     if not self.up:
                         await self._recovered()
                     async for message in pubsub.listen():
-                        if message.get("type") == "message" and self.hub is not None:
+                        if message.get("type") == "message":
                             event = json.loads(message["data"])
                             self.hub.deliver(event["code"], event["event"], event["data"])
             except DOWN as error:
                 if self.up:
                     log.warning("class events: Redis unreachable (%s); retrying", error)
                     self.up = False
-                    if self.hub is not None:
-                        self.hub.everyone("status", {"ok": False, "message": str(self._down())})
+                    self.hub.everyone("status", {"ok": False, "message": str(self._down())})
                 await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
                 attempt += 1
 
@@ -108,8 +108,6 @@ class RedisBoard:
         """Redis is back: every page hears so, then gets its class's state (events sent meanwhile were lost)."""
         self.up = True
         log.warning("class events: Redis reachable again")
-        if self.hub is None:
-            return
         self.hub.everyone("status", {"ok": True})
         for code in list(self.hub.followers):
             session = await self.session(code)

@@ -27,6 +27,7 @@ from app.templating import templates
 
 WINDOW_S = 60.0  # join attempts are counted per address over this window
 PING_S = 15.0  # a comment this often keeps proxies from closing a quiet stream and finds pages that left
+RECONNECT_MS = 1000  # how soon a browser reconnects a stream that ended (the server stopping, a replica gone)
 STORE_RETRY_S = 2
 MAX_VIEW = 2000  # characters of a view: a path and query string, as a QR code holds them
 CODE = r"^[A-Za-z0-9]{6}$"
@@ -191,6 +192,14 @@ def _view(request: Request, view: str) -> str:
     return parts.path + (f"?{urlencode(query)}" if query else "")
 
 
+async def _expired(classroom: Classroom, code: str) -> bool:
+    """Whether the class has gone without a word (expired); while its store is away, it has not."""
+    try:
+        return await classroom.board.session(code) is None
+    except StoreDownError:
+        return False
+
+
 def _class_out(classroom: Classroom, session: Session) -> ClassOut:
     return ClassOut(
         code=session.code,
@@ -332,15 +341,22 @@ async def events(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> 
     mailbox = classroom.join(session.code)
 
     async def stream() -> AsyncGenerator[str]:
+        yield f"retry: {RECONNECT_MS}\n\n"
         for event, data in session.events():
             yield sse(event, data)
+        quiet_s = min(PING_S, classroom.settings.class_idle_s / 2)
         while True:
             try:
-                pending = await asyncio.wait_for(mailbox.take(), PING_S)
+                pending = await asyncio.wait_for(mailbox.take(), quiet_s)
             except TimeoutError:
+                if await _expired(classroom, session.code):
+                    yield sse("ended", {"message": "The class expired: the lecturer has been away too long."})
+                    return
                 yield ": ping\n\n"
                 continue
             for event, data in pending:
+                if event == "closing":  # the server is stopping: the page reconnects, elsewhere if it can
+                    return
                 yield sse(event, data)
                 if event == "ended":
                     return
