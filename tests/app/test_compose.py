@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from tests.servers import ROOT, free_port, serving
+from tests.servers import ROOT, free_port, redis_server, serving
 
 REDIS_URL = "redis://redis:6379/0"
 UPSTREAM = re.compile(r"^(\s*server\s+)(\S+)(;)", re.MULTILINE)
@@ -76,32 +76,6 @@ def test_the_replicas_share_redis_and_keep_the_hardening() -> None:
         assert setting in stream
     for setting in ("proxy_http_version 1.1;", 'proxy_set_header Connection "";'):
         assert setting in config
-
-
-@contextmanager
-def redis_server(folder: Path) -> Iterator[int]:
-    command = tool("redis-server", "LAYERWALK_REDIS_SERVER",
-                   "apt-get install redis-server; `make setup` runs scripts/ensure-redis")  # fmt: skip
-    port = free_port()
-    process = subprocess.Popen([command, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                "no"], cwd=folder, stdout=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, "redis-server stopped"
-            assert time.monotonic() < deadline, "redis-server did not answer PING within 10 s"
-            time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager
@@ -210,8 +184,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
     """nginx (compose.yaml's config) → two app processes → one redis-server."""
     folder = tmp_path_factory.mktemp("compose")
     with ExitStack() as stack:
-        redis = stack.enter_context(redis_server(folder))
-        env = {"LAYERWALK_REDIS_URL": f"redis://127.0.0.1:{redis}/0"}
+        env = {"LAYERWALK_REDIS_URL": stack.enter_context(redis_server())}  # fails saying how to install it
         replicas = [stack.enter_context(serving("app.main:create_app", env=env)) for _ in range(2)]
         url, log = stack.enter_context(nginx(folder, replicas))
         yield url, log, replicas
