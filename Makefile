@@ -59,9 +59,12 @@ bench: setup
 screenshots: setup
 	$(BIN)/python scripts/screenshots.py
 
-# A lecture on loopback: 200 students for 60 s against one production server; fails on any error or ≥ 10 % memory growth.
+# A lecture on loopback: 200 students for 60 s against one production server; then a class: 300 students following a
+# lecturer's walk and polls, on one server and on two replicas sharing a redis-server (about 2 minutes). Fails on any
+# error or ≥ 10 % memory growth.
 load: setup
 	$(BIN)/python scripts/load.py
+	$(BIN)/python scripts/load_class.py
 
 # Rewrite docs/errors.md from the error cases the tests send (tests/app/error_cases.py).
 errors-doc: setup

@@ -94,6 +94,27 @@ def serve(name: str) -> Iterator[Server]:
             process.wait()
 
 
+@contextmanager
+def serve_with(name: str, env: dict[str, str]) -> Iterator[Server]:
+    """As `serve`, with `env` added to the server's environment (LAYERWALK_REDIS_URL: replicas sharing a Redis)."""
+    saved = {key: os.environ.get(key) for key in env}
+
+    def restore() -> None:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    os.environ.update(env)
+    try:
+        with serve(name) as server:
+            restore()  # the server has it; this process and the servers started after it do not
+            yield server
+    finally:
+        restore()
+
+
 class Response(NamedTuple):
     status: int
     body: bytes
