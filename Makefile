@@ -12,7 +12,7 @@ AXE    := node_modules/axe-core/axe.min.js
 
 setup: $(STAMP)
 	@scripts/ensure-chromium $(BIN)
-	@scripts/ensure-redis
+	@scripts/ensure-services
 
 # axe-core, pinned in package-lock.json, for the accessibility audit in the browser tests.
 $(AXE): package.json package-lock.json

@@ -416,7 +416,7 @@ def redis_command() -> str:
     if not found:
         raise SystemExit(
             "load_class: no redis-server; install it (Debian: apt-get install redis-server; `make setup` runs "
-            "scripts/ensure-redis) or set LAYERWALK_REDIS_SERVER"
+            "scripts/ensure-services) or set LAYERWALK_REDIS_SERVER"
         )
     return found
 

@@ -50,10 +50,10 @@ def serving(factory: str, *options: str, env: dict[str, str] | None = None) -> I
 
 
 def redis_binary() -> str:
-    """Debian's redis-server (or $LAYERWALK_REDIS_SERVER); `make setup` installs it (scripts/ensure-redis)."""
+    """Debian's redis-server (or $LAYERWALK_REDIS_SERVER); `make setup` installs it (scripts/ensure-services)."""
     found = os.environ.get("LAYERWALK_REDIS_SERVER") or shutil.which("redis-server")
     if not found:
-        raise RuntimeError("No redis-server: run `make setup` (scripts/ensure-redis), or apt-get install redis-server")
+        raise RuntimeError("No redis-server: `make setup` installs it (scripts/ensure-services)")
     return found
 
 
