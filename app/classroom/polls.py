@@ -79,7 +79,7 @@ def _key_tokens(answer: dict[str, Any], hook: str) -> tuple[list[str], list[str]
 
 def _labels(words: list[str]) -> list[str]:
     """Each key's word; a word that appears twice gets its position, so the choices can be told apart."""
-    return [f"{w} (word {j + 1})" if words.count(w) > 1 else w for j, w in enumerate(words)]
+    return [f"{j} {w}" if words.count(w) > 1 else w for j, w in enumerate(words)]  # as the page's axes number them
 
 
 def attention(

@@ -149,7 +149,7 @@ def test_an_attention_poll_offers_the_words_the_query_may_read_and_shows_the_hea
     body = {"kind": "attention", "model": "tiny-gpt", "request": {"input": text}, "hook": hook, "head": head,
             "query": query}  # fmt: skip
     poll = httpx.post(f"{server}/api/class/{code}/polls", json=body, headers=lecturer).json()
-    assert poll["choices"] == ["the (word 1)", "dog", "chased", "the (word 4)"]  # causal: none after the query
+    assert poll["choices"] == ["0 the", "dog", "chased", "3 the"]  # causal: none after the query
     assert poll["question"] == "Block 1, head 2: which word does “the” attend to most?"
     revealed = httpx.post(f"{server}/api/class/{code}/polls/{poll['id']}/reveal", headers=lecturer).json()
 
