@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import schemas
 from app.classroom import Classroom
-from app.classroom.board import Poll, Session, StoreDownError, digest, new_secret
+from app.classroom.board import CODE_LENGTH, Poll, Session, StoreDownError, digest, new_secret
 from app.classroom.polls import attention, next_word
 from app.deps import PassesDep, RegistryDep, get_model
-from app.errors import BUSY, ErrorResponse, InputError, documented
+from app.errors import BUSY, ErrorResponse, InputError, documented, shortened
 from app.presenters import presenter_for
 from app.routes.api import at
 from app.routes.train import RETRY, as_json
@@ -30,7 +30,7 @@ PING_S = 15.0  # a comment this often keeps proxies from closing a quiet stream 
 RECONNECT_MS = 1000  # how soon a browser reconnects a stream that ended (the server stopping, a replica gone)
 STORE_RETRY_S = 2
 MAX_VIEW = 2000  # characters of a view: a path and query string, as a QR code holds them
-CODE = r"^[A-Za-z0-9]{6}$"
+Code = Annotated[str, Path(description="The class's join code: 6 letters and digits, any case")]
 
 router = APIRouter(tags=["class"])
 Secret = Annotated[
@@ -150,6 +150,12 @@ async def _session(request: Request, code: str) -> Session:
     """The class with this code; a 404 (counted towards the address's limit) if there is none."""
     await _limited(request)
     classroom = _classroom(request)
+    if len(code) != CODE_LENGTH or not code.isascii() or not code.isalnum():
+        await classroom.board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
+        detail = (
+            f"{shortened(code)} is not a class code: codes have 6 letters and digits. Check the code on the projector."
+        )
+        raise HTTPException(status_code=404, detail=detail)
     found = await classroom.board.session(code.upper())
     if found is None:
         await classroom.board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
@@ -233,13 +239,13 @@ async def start_class(request: Request, body: StartBody | None = None) -> Starte
 
 
 @router.get("/api/class/{code}", responses=ERRORS)
-async def class_state(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> ClassOut:
+async def class_state(request: Request, code: Code) -> ClassOut:
     """The class's view and poll now, and how many pages follow it."""
     return await _class_out(_classroom(request), await _session(request, code))
 
 
 @router.put("/api/class/{code}/view", responses=ERRORS)
-async def set_view(request: Request, code: Annotated[str, Path(pattern=CODE)], body: ViewBody,
+async def set_view(request: Request, code: Code, body: ViewBody,
                    secret: Secret = None) -> ViewOut:  # fmt: skip
     """The lecturer's view now: every page of the class follows it."""
     session = await _driving(request, code, secret)
@@ -251,7 +257,7 @@ async def set_view(request: Request, code: Annotated[str, Path(pattern=CODE)], b
 
 
 @router.delete("/api/class/{code}", status_code=204, response_class=Response, responses=ERRORS)
-async def end_class(request: Request, code: Annotated[str, Path(pattern=CODE)], secret: Secret = None) -> None:
+async def end_class(request: Request, code: Code, secret: Secret = None) -> None:
     """End the class: its pages are told, and its code stops working."""
     session = await _driving(request, code, secret)
     classroom = _classroom(request)
@@ -260,7 +266,7 @@ async def end_class(request: Request, code: Annotated[str, Path(pattern=CODE)], 
 
 
 @router.post("/api/class/{code}/polls", status_code=201, responses=ERRORS)
-async def ask(request: Request, code: Annotated[str, Path(pattern=CODE)], body: PollBody,
+async def ask(request: Request, code: Code, body: PollBody,
               registry: RegistryDep, passes: PassesDep, secret: Secret = None) -> PollOut:  # fmt: skip
     """Ask the class a question the model answers: which word comes next, or which word a head attends to most.
     A new poll takes the place of the one before."""
@@ -290,7 +296,7 @@ def _current(session: Session, poll_id: str) -> Poll:
 
 
 @router.post("/api/class/{code}/polls/{poll_id}/answers", responses={**ERRORS, 409: documented("Answered already")})
-async def answer(request: Request, code: Annotated[str, Path(pattern=CODE)],
+async def answer(request: Request, code: Code,
                  poll_id: Annotated[str, Path(max_length=40)], body: AnswerBody) -> PollOut:  # fmt: skip
     """A student's answer: one per browser per poll."""
     session = await _session(request, code)
@@ -310,7 +316,7 @@ async def answer(request: Request, code: Annotated[str, Path(pattern=CODE)],
 
 
 @router.post("/api/class/{code}/polls/{poll_id}/reveal", responses=ERRORS)
-async def reveal(request: Request, code: Annotated[str, Path(pattern=CODE)],
+async def reveal(request: Request, code: Code,
                  poll_id: Annotated[str, Path(max_length=40)], secret: Secret = None) -> PollOut:  # fmt: skip
     """Show the model's answer beside the class's; the poll takes no more answers."""
     session = await _driving(request, code, secret)
@@ -332,7 +338,7 @@ async def reveal(request: Request, code: Annotated[str, Path(pattern=CODE)],
     responses={200: {"content": {"text/event-stream": {}}, "description": "view, poll, following, status, ended"},
                **{s: as_json(r) for s, r in ERRORS.items() if s not in (400, 401, 403, 413)}},
 )  # fmt: skip
-async def events(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> EventStream:
+async def events(request: Request, code: Code) -> EventStream:
     """The class's changes as Server-Sent Events: its view and poll at once, then every change (docs/api.md)."""
     session = await _session(request, code)
     classroom = _classroom(request)
@@ -375,9 +381,6 @@ async def events(request: Request, code: Annotated[str, Path(pattern=CODE)]) -> 
 async def join(request: Request, code: str) -> Response:
     """A student's way in: to the lecturer's view now, with the class's code for the page to follow it."""
     try:
-        if len(code) != 6 or not code.isalnum():
-            raise HTTPException(status_code=404, detail=f"{code[:20]!r} is not a class code: codes have 6 letters "
-                                "and digits. Check the code on the projector.")  # fmt: skip
         session = await _session(request, code)
     except HTTPException as error:
         context = {"status": error.status_code, "detail": error.detail}

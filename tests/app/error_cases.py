@@ -461,6 +461,17 @@ SECTIONS: dict[str, list[Case]] = {
              "4 live training runs are going, the most the server allows (setting LAYERWALK_TRAIN_RUNS = 4). Retry "
              "in 10 s.", 429, training=True),
     ],
+    "Class sessions": [
+        Case("an unknown or expired class code", "/api/class/ZZZZZZ", None,
+             "There is no class with the code 'ZZZZZZ': it may have ended, or expired after 90 minutes without the "
+             "lecturer. Check the code on the projector, or ask the lecturer to start a new class.", 404, "GET"),
+        Case("a class started on a page of another site", "/api/class", '{"view": "https://elsewhere.example/"}',
+             "view: 'https://elsewhere.example/' is not a page of this site. Send a path and query string starting "
+             "with '/', e.g. '/models/tiny-gpt'."),
+        Case("a class code of the wrong shape", "/api/class/abc/events", None,
+             "'abc' is not a class code: codes have 6 letters and digits. Check the code on the projector.", 404,
+             "GET"),
+    ],
     "Pages": [
         Case("an unknown model's page", "/models/nope", None, UNKNOWN_MODEL, 404, "GET"),
         Case("a method a page does not take", "/", None, "POST is not allowed on /. Use GET; see /docs.", 405),
