@@ -82,10 +82,11 @@ class Settings(BaseSettings):
         "code stops working and its pages are told the class ended.",
     )
     class_join_tries: int = Field(
-        default=20,
+        default=100,
         ge=1,
-        description="Unknown join codes one address may try a minute (and classes it may start); one more gets 429 "
-        "with Retry-After, so codes cannot be guessed by trying them.",
+        description="Unknown join codes one address may try a minute (and classes it may start); past it, the address "
+        "gets 429 with Retry-After for every code, so codes cannot be found by trying them. The lecturer (with the "
+        "secret) and answers to the current poll are never refused: a hall behind one address keeps its lecture.",
     )
     class_max_sessions: int = Field(
         default=200,

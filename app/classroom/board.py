@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 from app.classroom.hub import Hub
 
@@ -33,6 +33,11 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+# What became of an answer: counted; this browser had answered; the poll is no longer the current one (the lecturer
+# asked another); the poll is closed (revealed).
+Answered = Literal["counted", "again", "replaced", "closed"]
+
+
 class StoreDownError(Exception):
     """The shared store (Redis) cannot be reached; the message says where and that it is retried."""
 
@@ -51,20 +56,14 @@ class Poll:
     revealed: bool = False
 
     def record(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "question": self.question, "model": self.model,
-            "choices": self.choices, "model_probs": self.model_probs, "distribution": self.distribution,
-            "revealed": self.revealed,
-        }  # fmt: skip
+        return asdict(self)
 
     def public(self, counts: list[int]) -> dict[str, Any]:
         """The poll as pages see it: the model's numbers only once revealed."""
-        return {
-            "id": self.id, "kind": self.kind, "question": self.question, "model": self.model,
-            "choices": self.choices, "counts": counts, "answers": sum(counts), "open": not self.revealed,
-            "revealed": self.revealed, "model_probs": self.model_probs if self.revealed else None,
-            "distribution": self.distribution if self.revealed else None,
-        }  # fmt: skip
+        shown = self.record()
+        if not self.revealed:
+            shown["model_probs"] = shown["distribution"] = None
+        return {**shown, "counts": counts, "answers": sum(counts), "open": not self.revealed}
 
 
 @dataclass
@@ -109,10 +108,12 @@ class Board(Protocol):
     async def put_poll(self, code: str, poll: Poll) -> None:
         """The session's poll, its counts at 0 (any earlier poll is gone). Keeps the session alive."""
 
-    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> bool:
-        """Counts one answer; False when this voter answered this poll already."""
+    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> Answered:
+        """Counts one answer if `poll_id` is still the class's open poll and this voter has not answered it, as one
+        step: an answer racing a new poll or the reveal is never counted towards either."""
 
-    async def reveal(self, code: str, poll_id: str) -> None: ...
+    async def reveal(self, code: str, poll_id: str) -> bool:
+        """Closes the poll and shows the model's answer; False if `poll_id` is no longer the current poll."""
 
     async def publish(self, code: str, event: str, data: dict[str, Any]) -> None:
         """Hands an event to every process's pages following `code`."""
@@ -191,19 +192,25 @@ class MemoryBoard:
             self.voters.pop((code, session.poll.id), None)
         session.poll, session.counts = poll, [0] * len(poll.choices)
 
-    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> bool:
+    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> Answered:
         session = self._live(code)
+        if session.poll is None or session.poll.id != poll_id:
+            return "replaced"
+        if session.poll.revealed:
+            return "closed"
         voters = self.voters.setdefault((code, poll_id), set())
         if voter_hash in voters:
-            return False
+            return "again"
         voters.add(voter_hash)
         session.counts[choice] += 1
-        return True
+        return "counted"
 
-    async def reveal(self, code: str, poll_id: str) -> None:
+    async def reveal(self, code: str, poll_id: str) -> bool:
         session = self._touch(code)
-        if session.poll is not None and session.poll.id == poll_id:
-            session.poll = replace(session.poll, revealed=True)
+        if session.poll is None or session.poll.id != poll_id:
+            return False
+        session.poll = replace(session.poll, revealed=True)
+        return True
 
     async def publish(self, code: str, event: str, data: dict[str, Any]) -> None:
         self.hub.deliver(code, event, data)

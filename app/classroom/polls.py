@@ -19,7 +19,6 @@ from app.errors import InputError
 from app.passes import PassCache
 from app.presenters import Presenter
 from models.families import LoadedModel
-from models.families.base import TextModel
 
 SHOWN = 10  # words of the model's distribution shown beside the class's answers
 _shuffle = SystemRandom()
@@ -47,9 +46,12 @@ def next_word(
             "kind", f"'{model.id}' ({model.family}) predicts no next word",
             "Ask which word a head attends to most, or ask for the next word on a text model's page.",
         )  # fmt: skip
-    assert isinstance(model, TextModel)  # only text models' answers have a next-word output
-    tokenizer = getattr(model, "target_tokenizer", None) or model.tokenizer  # a translator's words are its target's
-    vocab: list[str] = tokenizer.vocab
+    # A translator's next word is one of its target's words; every other text model's, of its own vocabulary.
+    tokenizer = getattr(model, "target_tokenizer", None) or getattr(model, "tokenizer", None)
+    vocab: list[str] = tokenizer.vocab if tokenizer is not None else []
+    if len(vocab) <= max(output["ids"] or [len(output["probs"]) - 1]):
+        raise InputError("kind", f"'{model.id}' ({model.family}) names no words for its outputs",
+                         "Ask which word a head attends to most instead.")  # fmt: skip
     ids = output["ids"] or list(range(len(output["probs"])))
     ranked = sorted(zip(ids, output["probs"], output["logits"], strict=True), key=lambda t: (-t[1], -t[2]))
     top = ranked[:n]

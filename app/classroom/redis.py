@@ -1,7 +1,8 @@
 """Class sessions in Redis, shared by every replica (LAYERWALK_REDIS_URL).
 
 Keys (all expire `idle_s` after the lecturer's last action; answers give a poll's keys the same time to live):
-  lw:class:{code}                   hash: secret (its hash), view, seq, poll (the poll's record as JSON)
+  lw:class:{code}                   hash: secret (its hash), view, seq, poll (the poll's record as JSON), poll_id,
+                                    revealed ("1" once the model's answer is shown)
   lw:class:{code}:counts            hash: choice index → answers
   lw:class:{code}:voters:{poll}     set: hashes of the ids of the browsers that answered
   lw:class:{code}:following         hash: process → pages it streams the class to
@@ -19,19 +20,38 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.classroom.board import Poll, Session, StoreDownError, new_code
+from app.classroom.board import Answered, Poll, Session, StoreDownError, new_code
 from app.classroom.hub import Hub
 
 CHANNEL = "lw:class:events"
 RETRY_S = (0.2, 0.5, 1.0, 2.0)  # the listener's waits between attempts to reach Redis again
 DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# An answer is counted in one step with the checks it needs (Redis runs a script whole), so one racing a new poll or
+# the reveal is never counted towards either. KEYS: the class, its voters for this poll, its counts. ARGV: the poll's
+# id, the voter's hash, the choice, the time to live.
+ANSWER = """
+if redis.call('HGET', KEYS[1], 'poll_id') ~= ARGV[1] then return 'replaced' end
+if redis.call('HGET', KEYS[1], 'revealed') == '1' then return 'closed' end
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 'again' end
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+return 'counted'
+"""
+REVEAL = """
+if redis.call('HGET', KEYS[1], 'poll_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'revealed', '1')
+return 1
+"""
 POOL = 32  # connections to Redis per process
 POOL_WAIT_S = 5.0  # how long a request waits for one before the store counts as unreachable
 log = logging.getLogger("layerwalk")
@@ -50,10 +70,15 @@ class RedisBoard:
         self.process = secrets.token_hex(8)  # this process, in the `following` hash
         # A class arriving at once is hundreds of requests: they wait their turn for one of POOL connections (a
         # plain pool refuses the one past its size at once, which a page would see as the store being down).
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL, timeout=POOL_WAIT_S,
-                                                        socket_connect_timeout=1, socket_timeout=2,
-                                                        decode_responses=True)  # fmt: skip
+        # A connection left from before Redis went away fails once: the command is retried on a new one.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL, timeout=POOL_WAIT_S, socket_connect_timeout=1, socket_timeout=2,
+            decode_responses=True, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+        )  # fmt: skip
+
         self.client = aioredis.Redis(connection_pool=pool)
+        self.answering = self.client.register_script(ANSWER)
+        self.revealing = self.client.register_script(REVEAL)
         # Pub/sub waits for messages with no timeout, so it has its own connection; a health check finds a dead one.
         self.listener = aioredis.Redis.from_url(url, socket_connect_timeout=1, health_check_interval=5,
                                                 decode_responses=True)  # fmt: skip
@@ -103,7 +128,7 @@ class RedisBoard:
                         if message.get("type") == "message":
                             event = json.loads(message["data"])
                             self.hub.deliver(event["code"], event["event"], event["data"])
-            except DOWN as error:
+            except (*DOWN, StoreDownError) as error:  # the listener lives as long as the process
                 if self.up:
                     log.warning("class events: Redis unreachable (%s); retrying", error)
                     self.up = False
@@ -117,7 +142,7 @@ class RedisBoard:
         log.warning("class events: Redis reachable again")
         self.hub.everyone("status", {"ok": True})
         for code in list(self.hub.followers):
-            session = await self.session(code)
+            session = await self.session(code)  # StoreDownError: gone again, and the listener retries
             if session is None:
                 self.hub.deliver(code, "ended", {"message": "The class was lost while its store was away."})
             else:
@@ -147,7 +172,8 @@ class RedisBoard:
             fields, counted = await pipe.execute()
         if not fields.get("secret"):
             return None
-        poll = Poll(**json.loads(fields["poll"])) if fields.get("poll") else None
+        revealed = fields.get("revealed") == "1"
+        poll = Poll(**{**json.loads(fields["poll"]), "revealed": revealed}) if fields.get("poll") else None
         counts = [int(counted.get(str(i), 0)) for i in range(len(poll.choices))] if poll else []
         view = fields.get("view") or None
         return Session(code, fields["secret"], view, int(fields.get("seq", 0)), poll, counts)
@@ -167,35 +193,24 @@ class RedisBoard:
 
     async def put_poll(self, code: str, poll: Poll) -> None:
         async with self._reaching(), self.client.pipeline() as pipe:
-            pipe.hset(_key(code), "poll", json.dumps(poll.record()))
-            pipe.delete(_key(code, "counts"))
+            pipe.hset(_key(code), mapping={"poll": json.dumps(poll.record()), "poll_id": poll.id, "revealed": "0"})
+            pipe.delete(_key(code, "counts"))  # in the same transaction: no answer falls between the two
             self._touch(code, pipe)
             await pipe.execute()
 
-    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> bool:
-        voters = _key(code, "voters", poll_id)
+    async def answer(self, code: str, poll_id: str, choice: int, voter_hash: str) -> Answered:
+        keys = [_key(code), _key(code, "voters", poll_id), _key(code, "counts")]
         async with self._reaching():
-            async with self.client.pipeline() as pipe:
-                pipe.sadd(voters, voter_hash)
-                pipe.expire(voters, self.ttl)
-                added, _ = await pipe.execute()
-            if not added:
-                return False
-            async with self.client.pipeline() as pipe:
-                pipe.hincrby(_key(code, "counts"), str(choice), 1)
-                pipe.expire(_key(code, "counts"), self.ttl)
-                await pipe.execute()
-            return True
+            answered = await self.answering(keys=keys, args=[poll_id, voter_hash, choice, self.ttl])
+        return cast(Answered, answered)
 
-    async def reveal(self, code: str, poll_id: str) -> None:
-        session = await self.session(code)
-        if session is None or session.poll is None or session.poll.id != poll_id:
-            return
-        revealed = Poll(**{**session.poll.record(), "revealed": True})
-        async with self._reaching(), self.client.pipeline() as pipe:
-            pipe.hset(_key(code), "poll", json.dumps(revealed.record()))
-            self._touch(code, pipe)
-            await pipe.execute()
+    async def reveal(self, code: str, poll_id: str) -> bool:
+        async with self._reaching():
+            shown = await self.revealing(keys=[_key(code)], args=[poll_id])
+            async with self.client.pipeline() as pipe:
+                self._touch(code, pipe)
+                await pipe.execute()
+        return bool(shown)
 
     async def publish(self, code: str, event: str, data: dict[str, Any]) -> None:
         async with self._reaching():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -146,45 +147,59 @@ async def _limited(request: Request, kind: str = "join") -> None:
         raise HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(int(WINDOW_S))})
 
 
-async def _session(request: Request, code: str) -> Session:
-    """The class with this code; a 404 (counted towards the address's limit) if there is none."""
-    await _limited(request)
+async def _session(request: Request, code: str, proven: Callable[[Session], bool] | None = None) -> Session:
+    """The class with this code; a 404 (counted towards the address's limit) if there is none.
+
+    An address that has tried too many unknown codes gets 429 for every code, known or not, so that a known one
+    cannot be told apart by its answer, unless the request proves it belongs to the class (`proven`: the lecturer's
+    secret, the current poll's id): a class behind one address, as a hall's Wi-Fi often is, is never locked out of
+    its own lecture by a few mistyped codes."""
     classroom = _classroom(request)
-    if len(code) != CODE_LENGTH or not code.isascii() or not code.isalnum():
-        await classroom.board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
+    shaped = len(code) == CODE_LENGTH and code.isascii() and code.isalnum()
+    found = await classroom.board.session(code.upper()) if shaped else None
+    if found is not None and proven is not None and proven(found):
+        return found
+    await _limited(request)
+    if found is not None:
+        return found
+    await classroom.board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
+    if not shaped:
         detail = (
             f"{shortened(code)} is not a class code: codes have 6 letters and digits. Check the code on the projector."
         )
-        raise HTTPException(status_code=404, detail=detail)
-    found = await classroom.board.session(code.upper())
-    if found is None:
-        await classroom.board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
+    else:
         detail = (
             f"There is no class with the code {code.upper()!r}: it may have ended, or expired after "
             f"{classroom.settings.class_idle_s / 60:g} minutes without the lecturer. Check the code on the "
             "projector, or ask the lecturer to start a new class."
         )
-        raise HTTPException(status_code=404, detail=detail)
-    return found
+    raise HTTPException(status_code=404, detail=detail)
+
+
+def _lecturer(secret: str | None) -> Callable[[Session], bool]:
+    return lambda session: bool(secret) and hmac.compare_digest(digest(secret or ""), session.secret_hash)
 
 
 async def _driving(request: Request, code: str, secret: str | None) -> Session:
     """The class, if the request carries its lecturer's secret."""
-    session = await _session(request, code)
+    session = await _session(request, code, _lecturer(secret))
     if not secret:
         detail = (
             "Only the lecturer drives the class: send the secret given when the class started in the X-Class-Secret "
             "header (the lecturer's browser keeps it)."
         )
         raise HTTPException(status_code=401, detail=detail)
-    if not hmac.compare_digest(digest(secret), session.secret_hash):
-        await _classroom(request).board.tried(f"join:{_client(request)}", WINDOW_S, failed=True)
+    if not _lecturer(secret)(session):  # 192 random bits: guessing it is hopeless, and needs no limit
         detail = (
             f"The X-Class-Secret is not this class's ({session.code}). Drive it from the browser that started it, "
             "or start a new class."
         )
         raise HTTPException(status_code=403, detail=detail)
     return session
+
+
+# Where a view may not send the class: pages that are not views (a join would send it round in a loop).
+NOT_VIEWS = ("/join/", "/api/", "/static/")
 
 
 def _view(request: Request, view: str) -> str:
@@ -194,6 +209,9 @@ def _view(request: Request, view: str) -> str:
     if parts.scheme or parts.netloc or not view.startswith(root + "/") or view.startswith("//") or "\\" in view:
         fix = f"Send a path and query string starting with '{root}/', e.g. '{root}/models/tiny-gpt'."
         raise InputError("view", f"{view[:60]!r} is not a page of this site", fix)
+    if any(parts.path.startswith(root + prefix) for prefix in NOT_VIEWS):
+        raise InputError("view", f"{view[:60]!r} is not a page a class can look at",
+                         "Send the path of a page: the gallery, a model's page, the API docs.")  # fmt: skip
     if any(ord(c) < 32 for c in view):
         raise InputError("view", "it holds control characters", "Send the page's path and query string as they are.")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "present"]
@@ -299,19 +317,30 @@ def _current(session: Session, poll_id: str) -> Poll:
 async def answer(request: Request, code: Code,
                  poll_id: Annotated[str, Path(max_length=40)], body: AnswerBody) -> PollOut:  # fmt: skip
     """A student's answer: one per browser per poll."""
-    session = await _session(request, code)
+    session = await _session(request, code, lambda s: s.poll is not None and s.poll.id == poll_id)
     poll = _current(session, poll_id)
-    if poll.revealed:
-        raise HTTPException(status_code=409, detail="The poll is closed: the model's answer is shown already.")
     if body.choice >= len(poll.choices):
         raise InputError("choice", f"{body.choice} is not a choice of this poll ({len(poll.choices)} choices)",
                          f"Send 0 to {len(poll.choices) - 1}.")  # fmt: skip
     classroom = _classroom(request)
-    if not await classroom.board.answer(session.code, poll_id, body.choice, digest(body.voter)):
+    answered = await classroom.board.answer(session.code, poll_id, body.choice, digest(body.voter))
+    if answered == "replaced":
+        _current(replace(session, poll=None), poll_id)  # the lecturer asked another meanwhile: its 404
+    if answered == "closed":
+        raise HTTPException(status_code=409, detail="The poll is closed: the model's answer is shown already.")
+    if answered == "again":
         raise HTTPException(status_code=409, detail="This browser has answered this poll already: one answer each.")
-    counted = await classroom.board.session(session.code)
-    public = poll.public(counted.counts if counted is not None else session.counts)
-    await classroom.board.publish(session.code, "poll", public)
+    return await _publish_poll(classroom, session.code, poll_id)
+
+
+async def _publish_poll(classroom: Classroom, code: str, poll_id: str) -> PollOut:
+    """The poll as it stands now, told to the class if it is still the current one."""
+    now = await classroom.board.session(code)
+    if now is None:
+        raise HTTPException(status_code=404, detail="The class ended meanwhile.")
+    poll = _current(now, poll_id)
+    public = poll.public(now.counts)
+    await classroom.board.publish(code, "poll", public)
     return PollOut(**public)
 
 
@@ -323,12 +352,7 @@ async def reveal(request: Request, code: Code,
     _current(session, poll_id)
     classroom = _classroom(request)
     await classroom.board.reveal(session.code, poll_id)
-    revealed = await classroom.board.session(session.code)
-    if revealed is None or revealed.poll is None:
-        raise HTTPException(status_code=404, detail="The class ended meanwhile.")
-    public = revealed.poll.public(revealed.counts)
-    await classroom.board.publish(session.code, "poll", public)
-    return PollOut(**public)
+    return await _publish_poll(classroom, session.code, poll_id)
 
 
 @router.get(
@@ -348,11 +372,16 @@ async def events(request: Request, code: Code) -> EventStream:
             "LAYERWALK_CLASS_MAX_FOLLOWERS). Retry in a few seconds."
         )
         raise HTTPException(status_code=503, detail=detail, headers={"Retry-After": "5"})
-    mailbox = classroom.join(session.code)
+    mailbox = classroom.join(session.code)  # before the state is read: a change made between reaches the page
+    try:
+        now = await classroom.board.session(session.code) or session
+    except StoreDownError:
+        classroom.leave(session.code, mailbox)
+        raise
 
     async def stream() -> AsyncGenerator[str]:
         yield f"retry: {RECONNECT_MS}\n\n"
-        for event, data in session.events():
+        for event, data in now.events():
             yield sse(event, data)
         quiet_s = min(PING_S, classroom.settings.class_idle_s / 2)
         while True:

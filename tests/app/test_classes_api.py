@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from models.families.base import TextModel
-from models.registry import Registry
+from models.registry import WEIGHTS_DIR, Registry
 from tests.app.followers import Follower
 from tests.servers import free_port, redis_server, serving
 
@@ -143,6 +143,20 @@ def test_a_next_word_poll_offers_the_models_likeliest_words_counts_each_browser_
         follower.close()
 
 
+def test_a_translators_next_word_poll_offers_its_french_words(server: str) -> None:
+    code, lecturer = start(server)
+    body = {"kind": "next_word", "model": "tiny-translator", "request": {"input": "the dog sleeps", "target": "le"}}
+    poll = httpx.post(f"{server}/api/class/{code}/polls", json=body, headers=lecturer).json()
+    assert poll["question"] == "Translating “the dog sleeps”: which word comes after “le”?"
+    revealed = httpx.post(f"{server}/api/class/{code}/polls/{poll['id']}/reveal", headers=lecturer).json()
+    forward = httpx.post(f"{server}/api/models/tiny-translator/forward", json=body["request"]).json()["output"]
+    vocab = httpx.get(f"{server}/api/models/tiny-translator").json()["target_vocab"]
+    logits = torch.tensor(forward["logits"], dtype=torch.float64)  # the step before: softmax(logits / 1)
+    probs = dict(zip(vocab, torch.softmax(logits, dim=-1).tolist(), strict=True))
+    assert sorted(poll["choices"]) == sorted(sorted(probs, key=probs.__getitem__, reverse=True)[:4])
+    assert revealed["model_probs"] == pytest.approx([probs[w] for w in poll["choices"]], abs=1e-5)  # float32
+
+
 def test_an_attention_poll_offers_the_words_the_query_may_read_and_shows_the_heads_row(server: str) -> None:
     code, lecturer = start(server)
     text, hook, head, query = "the dog chased the cat", "blocks.1.attn.hook_pattern", 2, 3
@@ -198,6 +212,8 @@ def test_bad_requests_name_the_problem_and_the_fix(server: str) -> None:
                            "hook": "blocks.0.attn.hook_pattern", "head": 0, "query": 5}, 422,
          "5 is not a position of this input (2 positions)"),
         ("POST", "polls", {"kind": "next_word", "model": "nope", "request": {"input": "the"}}, 404, "nope"),
+        ("PUT", "view", {"view": "/join/ABCDEF"}, 422, "is not a page a class can look at"),
+        ("PUT", "view", {"view": "/api/models"}, 422, "is not a page a class can look at"),
     ]  # fmt: skip
     for method, path, body, status, message in cases:
         response = httpx.request(method, f"{server}/api/class/{code}/{path}", json=body, headers=lecturer)
@@ -216,8 +232,10 @@ def test_bad_requests_name_the_problem_and_the_fix(server: str) -> None:
 
 
 def test_unknown_codes_are_404_then_429_for_every_code_once_an_address_has_tried_too_many(tmp_path: Path) -> None:
+    for name in ("tiny-gpt.json", "tiny-gpt.safetensors"):  # one model, for a poll
+        (tmp_path / name).write_bytes((WEIGHTS_DIR / name).read_bytes())
     with serving(FACTORY, env={**no_models(tmp_path), "LAYERWALK_CLASS_JOIN_TRIES": "3"}) as server:
-        code, _ = start(server)
+        code, lecturer = start(server)
         for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
             unknown = httpx.get(f"{server}/api/class/{guess}")
             assert unknown.status_code == 404
@@ -227,6 +245,14 @@ def test_unknown_codes_are_404_then_429_for_every_code_once_an_address_has_tried
         assert limited.headers["retry-after"] == "60"
         assert "Too many unknown class codes were tried from your address" in limited.json()["detail"]
         assert httpx.get(f"{server}/join/{code}").status_code == 429
+        # The class behind the same address goes on: the lecturer drives, and the current poll takes answers.
+        assert httpx.put(f"{server}/api/class/{code}/view", json={"view": "/"}, headers=lecturer).status_code == 200
+        body = {"kind": "next_word", "model": "tiny-gpt", "request": {"input": "the dog"}}
+        poll = httpx.post(f"{server}/api/class/{code}/polls", json=body, headers=lecturer).json()
+        answers = f"{server}/api/class/{code}/polls/{poll['id']}/answers"
+        assert httpx.post(answers, json={"choice": 0, "voter": "v" * 16}).json()["counts"][0] == 1
+        stale = httpx.post(f"{server}/api/class/{code}/polls/p1/answers", json={"choice": 0, "voter": "v" * 16})
+        assert stale.status_code == 429  # no proof it belongs to the class: refused like any lookup
 
 
 def test_an_idle_class_ends_and_its_followers_are_told(tmp_path: Path) -> None:

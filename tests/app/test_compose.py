@@ -74,6 +74,9 @@ def test_the_replicas_share_redis_and_keep_the_hardening() -> None:
     stream = config[config.index("location /api/class {") :]  # no trailing slash: nginx would redirect POST /api/class
     for setting in ("proxy_buffering off;", "proxy_read_timeout 1h;"):
         assert setting in stream
+    # The replicas trust X-Forwarded-For ("*"): nginx must set it, not append to one a client wrote.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in config
+    assert "proxy_add_x_forwarded_for" not in config
     for setting in ("proxy_http_version 1.1;", 'proxy_set_header Connection "";'):
         assert setting in config
 
