@@ -191,12 +191,6 @@ def test_a_next_word_poll_counts_one_answer_per_browser_and_reveals_the_models_p
         assert student.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/classroom/redis.py: once Redis is back, _recovered() reads the class over a pooled connection left from"
-    " the old Redis ('Connection closed by server'); the StoreDownError it raises is not in DOWN, so the events"
-    " listener dies and that process's pages never hear the lecturer again (and shutdown re-raises it)",
-)
 def test_a_class_spans_two_app_processes_through_redis_and_survives_redis_restarting(
     browser: Browser, tmp_path: Path
 ) -> None:
