@@ -18,8 +18,7 @@ export class Store extends EventTarget {
     super();
     this.defaults = Object.freeze({ ...defaults });
     this.unshared = unshared;
-    const shared = Object.fromEntries(Object.entries(defaults).filter(([key]) => !unshared.includes(key)));
-    this.#state = Object.freeze({ ...defaults, ...readState(shared) });
+    this.#state = Object.freeze({ ...defaults, ...readState(this.#shared(defaults)) });
     this.check(checks);
     current = this;
     window.dispatchEvent(new CustomEvent("layerwalk:store", { detail: this }));
@@ -41,14 +40,18 @@ export class Store extends EventTarget {
 
   // Writes a state (the one drawn, by default the store's) into the URL, so a reload or a shared link restores it.
   mirror(state = this.#state) {
-    writeState(Object.fromEntries(Object.entries(state).filter(([key]) => !this.unshared.includes(key))));
+    writeState(this.#shared(state));
   }
 
   // The view a query string names (another page's URL: a lecturer's), typed as a link is read: numbers stay numbers;
   // a shared key the query does not name takes its default, a key the store does not have is ignored.
   apply(search) {
-    const shared = Object.fromEntries(Object.entries(this.defaults).filter(([key]) => !this.unshared.includes(key)));
-    return this.set(readState(shared, search));
+    return this.set(readState(this.#shared(this.defaults), search));
+  }
+
+  // The keys a link holds (all but the unshared), with their values in `state`.
+  #shared(state) {
+    return Object.fromEntries(Object.entries(state).filter(([key]) => !this.unshared.includes(key)));
   }
 
   // Changes some keys; subscribers hear which changed. `quiet` changes are announced as {quiet: true}, so a
