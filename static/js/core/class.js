@@ -463,7 +463,8 @@ function refreshBar() {
   ui.classList.toggle("exploring", Boolean(follow) && exploring());
   if (lecture) {
     start.textContent = `class ${lecture.code}`;
-    barText.textContent = `class ${lecture.code} · ${following ?? 0} following`;
+    // The server counts every page that follows, the projector's own among them: the bar counts the others.
+    barText.textContent = `class ${lecture.code} · ${Math.max(0, (following ?? 1) - 1)} following`;
     refreshAsks();
     barButtons.replaceChildren(button("show code", showCode, { className: "tool" }), asks.nextWord, asks.attention, ...pollButton,
       button("end class", endClass, { id: "class-end", className: "tool" }));
