@@ -104,6 +104,11 @@ class ModelDetail(ModelSummary):
     input: Literal["number", "text"] = Field(description="What `input` of a forward request is for this model")
     config: dict[str, Any]
     hook_names: list[str]
+    attention_patterns: list[str] = Field(
+        default=[],
+        description="The hooks of `hook_names` that are attention patterns: what a class's attention poll "
+        "may ask about",
+    )
     training: Training | FromFolder = Field(description="How the weights were made; for a folder's model, where it is")
     checkpoints: list[int] = Field(
         default=[],

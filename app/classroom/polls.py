@@ -90,7 +90,7 @@ def attention(
 ) -> Poll:  # fmt: skip
     """ "Which word does this head attend to most?": the choices are the words the query may attend to, in order;
     the model's answer is the pattern's row."""
-    patterns = [name for name in model.hook_names() if name.endswith("hook_pattern")]
+    patterns = model.attention_patterns()
     if hook not in patterns:
         listed = ", ".join(patterns[:6]) + (", …" if len(patterns) > 6 else "") or "none"
         raise InputError("hook", f"{hook!r} is not an attention pattern of '{model.id}'", f"Use one of: {listed}.")

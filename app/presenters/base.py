@@ -277,6 +277,7 @@ class Presenter(ABC, Generic[L]):
             "input": self.input_kind,
             "config": model.record["config"],
             "hook_names": model.hook_names(),
+            "attention_patterns": model.attention_patterns(),
             "training": model.record,
             "checkpoints": saved_checkpoints(model.record),
             "checkpoint": model.checkpoint,

@@ -73,6 +73,10 @@ class LoadedModel(ABC, Generic[M]):
         """Every hook point, in forward order: the names of the values a forward pass shows."""
         return hook_names(self.module)
 
+    def attention_patterns(self) -> list[str]:
+        """The hooks whose values are attention patterns ([n_heads, query_pos, key_pos], each row a softmax)."""
+        return [name for name in self.hook_names() if name.endswith("hook_pattern")]
+
     def name_of(self, point: HookPoint) -> str:
         """A hook point's name, read from the module tree."""
         return name_of(self.module, point)

@@ -86,7 +86,7 @@ export function offerPolls(pageOffers) {
 // The attention pattern a walk's stage shows (a head's softmax, every head, or pattern | V → z): its part of the
 // detail's stage ({hook, rows, …}), or null.
 export function patternShown(stage) {
-  return [...stage.hooks, ...stage.inputs].find((part) => part.per_head && part.hook.endsWith("hook_pattern")) ?? null;
+  return [...stage.hooks, ...stage.inputs].find((part) => part.per_head && part.probabilities) ?? null;
 }
 // The query row an attention poll asks about: the row lit on screen (qi) when it is one of the n rows, else `fallback`
 // (by default the last: in a GPT, the word whose next word the model predicts).

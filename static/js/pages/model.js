@@ -73,7 +73,7 @@ offerPolls({
   nextWord: () => (text && stages && store.state.stage === stages.length - 1 && controller.results?.output?.probs ? modelOf() : null),
   attention: () => {
     const step = controller.results?.steps[store.state.stage];
-    return step && step.shape.length === 3 && step.name.endsWith("hook_pattern")
+    return step && detail.attention_patterns.includes(step.name)
       ? { ...modelOf(), hook: step.name, head: store.state.head, query: step.shape[1] - 1 } : null;
   },
 });
